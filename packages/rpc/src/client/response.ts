@@ -1,0 +1,62 @@
+import { STATUS_CODES } from 'node:http';
+import { codeForStatus, isCode } from '../codes.js';
+import { type ErrorDetail, RpcError } from '../error.js';
+import { parseRetryAfter } from './retry.js';
+
+/** How much of a failed response's body is read and kept: enough to see what a proxy said. */
+export const errorBodyLimit = 64 * 1024;
+const keptBodyChars = 512;
+
+/**
+ * A non-2xx answer as an RpcError. Ours and oto's Go servers send
+ * `{"error": "..."}` (ours add `code`); anything else came from a hop in
+ * between and is mapped by its status, keeping the first bytes to debug it.
+ */
+export function errorFromResponse(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  text: string,
+  url: string,
+): RpcError {
+  const retryAfter = parseRetryAfter(headers['retry-after']);
+  const body = parseObject(text);
+  if (body !== undefined && typeof body.error === 'string') {
+    const code = isCode(body.code) ? body.code : codeForStatus(status);
+    return new RpcError(code, body.error, { status, details: parseDetails(body.details), retryAfter });
+  }
+  const reason = STATUS_CODES[status] ?? 'Unknown';
+  return new RpcError(codeForStatus(status), `${url} answered ${status} ${reason}, not an RPC response`, {
+    status,
+    body: text.slice(0, keptBodyChars),
+    retryAfter,
+  });
+}
+
+/** A 2xx body that is not JSON means something other than an RPC server answered. */
+export function parseSuccess(status: number, text: string, url: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RpcError('unknown', `${url} answered ${status} with a body that is not JSON`, {
+      status,
+      body: text.slice(0, keptBodyChars),
+    });
+  }
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseDetails(value: unknown): ErrorDetail[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value.filter(
+    (item): item is ErrorDetail =>
+      typeof item === 'object' && item !== null && typeof item.path === 'string' && typeof item.message === 'string',
+  );
+}

@@ -1,0 +1,50 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { codeForStatus } from '../codes.js';
+import { RpcError, isRpcError } from '../error.js';
+import { type JsonSchema, describeValidationErrors } from './validation.js';
+
+/**
+ * Every way a call can fail on the server, mapped to the protocol's
+ * `{error, code, details?}`. Fastify's own errors keep their meaning; anything
+ * else is a bug in the implementation, so the caller learns only that it failed.
+ */
+export function toRpcError(error: unknown, request: FastifyRequest): RpcError {
+  if (isRpcError(error)) return error;
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  if (fastifyError?.validation !== undefined) {
+    const schema = (request.routeOptions.schema?.body ?? {}) as JsonSchema;
+    const { message, details } = describeValidationErrors(fastifyError.validation as never, schema);
+    return new RpcError('invalid_argument', message, { details });
+  }
+  switch (fastifyError?.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new RpcError('malformed', 'the request body is not valid JSON');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new RpcError('malformed', 'the request body is empty; send a JSON object');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new RpcError('malformed', 'the request body does not match its Content-Length');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new RpcError('payload_too_large', `the request body is over the limit of ${request.routeOptions.bodyLimit} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new RpcError(
+        'unsupported_media_type',
+        `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; send application/json`,
+      );
+  }
+  const status = fastifyError?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // Any other client error Fastify raises (a bad header, an aborted upload): its message is safe to show.
+    return new RpcError(codeForStatus(status), fastifyError?.message ?? 'bad request', { status });
+  }
+  return new RpcError('internal', 'internal error', { cause: error });
+}
+
+export function sendRpcError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const rpcError = toRpcError(error, request);
+  if (rpcError.status >= 500) {
+    request.log.error({ err: rpcError.cause ?? rpcError, code: rpcError.code }, rpcError.message);
+  } else {
+    request.log.info({ code: rpcError.code }, rpcError.message);
+  }
+  return reply.code(rpcError.status).type('application/json; charset=utf-8').send(JSON.stringify(rpcError.toJSON()));
+}

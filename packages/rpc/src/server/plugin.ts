@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { RpcError } from '../error.js';
+import { type RpcContext, RequestContext } from './context.js';
+import { sendRpcError } from './errors.js';
+import { type JsonSchema, compileValidator } from './validation.js';
+
+/** One method as generated code describes it. */
+export interface RpcMethod {
+  /** The PascalCase name on the wire: `EatTaco`. */
+  name: string;
+  request: JsonSchema;
+  response: JsonSchema;
+  handler(request: never, context: RpcContext): unknown;
+}
+
+/** A service's routes, made by the generated `<service>Routes(impl)`. */
+export interface RpcService {
+  name: string;
+  methods: readonly RpcMethod[];
+}
+
+export interface RpcServerOptions {
+  /** Where the routes live. Default `/oto/`, as oto's own server. */
+  basePath?: string;
+  /** The largest request body accepted, in bytes. Default 1 MiB. */
+  bodyLimit?: number;
+}
+
+export const defaultBodyLimit = 1024 * 1024;
+
+interface PluginOptions extends RpcServerOptions {
+  services: readonly RpcService[];
+}
+
+/**
+ * Mounts services under one base path, in their own Fastify scope: the strict
+ * JSON parser, the validator and the error mapping apply to these routes and
+ * to nothing else in the app.
+ */
+export function registerRpcServices(
+  app: FastifyInstance,
+  services: readonly RpcService[],
+  options: RpcServerOptions = {},
+): FastifyInstance {
+  const prefix = normalizeBasePath(options.basePath ?? '/oto/');
+  return app.register(rpcPlugin, { ...options, services, prefix });
+}
+
+const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (app, { services, bodyLimit = defaultBodyLimit }) => {
+  // Only JSON: Fastify's default text/plain parser would let a string body reach validation.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, parseJson);
+
+  app.setValidatorCompiler(({ schema }) => compileValidator(schema as JsonSchema));
+  app.setErrorHandler((error, request, reply) => sendRpcError(error, request, reply));
+
+  const routes = new Set<string>();
+  for (const service of services) {
+    for (const method of service.methods) {
+      const url = `/${service.name}.${method.name}`;
+      routes.add(app.prefix + url);
+      app.post(url, {
+        bodyLimit,
+        schema: { body: method.request, response: { 200: method.response } },
+        handler: async (request, reply) => {
+          // A handler that returns nothing answers `{}`; the response schema then decides if that is allowed.
+          return (await method.handler(request.body as never, new RequestContext(request, reply))) ?? {};
+        },
+      });
+    }
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    if (routes.has(path)) {
+      reply.header('allow', 'POST');
+      return sendRpcError(new RpcError('method_not_allowed', `${request.method} is not allowed; RPC calls use POST`), request, reply);
+    }
+    const name = path.slice(app.prefix.length + 1);
+    return sendRpcError(new RpcError('bad_route', `no RPC method ${JSON.stringify(name)} at ${app.prefix}/`), request, reply);
+  });
+};
+
+function normalizeBasePath(basePath: string): string {
+  const trimmed = basePath.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `/${trimmed}`;
+}

@@ -1,0 +1,80 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { type Model } from './model.js';
+import { type DefinitionFile, parseDefinitions } from './parser.js';
+import { renderApiMarkdown } from './render/api-md.js';
+import { renderClient } from './render/client.js';
+import { renderIndex } from './render/index.js';
+import { renderOpenApi } from './render/openapi.js';
+import { renderSchemas } from './render/schemas.js';
+import { renderServer } from './render/server.js';
+import { renderTypes } from './render/types.js';
+
+/** One set of definitions and where its generated package lives (a row of otogen.config.json). */
+export interface Target {
+  definitions: string[];
+  out: string;
+  /** The title of API.md and openapi.json. Default: the service names. */
+  title?: string;
+  /** openapi.json's info.version. Default 0.1.0. */
+  version?: string;
+  /** The base path the routes are documented at. Default /oto/. */
+  basePath?: string;
+  /** The package generated code imports the runtime from. Default @taco-run/rpc. */
+  runtime?: string;
+}
+
+export interface GeneratedFile {
+  /** Relative to the target's `out`. */
+  path: string;
+  text: string;
+}
+
+export async function readDefinitions(paths: readonly string[], root: string): Promise<DefinitionFile[]> {
+  return Promise.all(
+    paths.map(async (path) => ({ fileName: relative(root, join(root, path)), text: await readFile(join(root, path), 'utf8') })),
+  );
+}
+
+/** Every file of a target, rendered from the model. Pure: the same model gives the same bytes. */
+export function render(model: Model, target: Target): GeneratedFile[] {
+  const runtime = target.runtime ?? '@taco-run/rpc';
+  const docs = {
+    basePath: target.basePath ?? '/oto/',
+    title: target.title ?? model.services.map((service) => service.name).join(', '),
+  };
+  return [
+    { path: 'src/types.ts', text: renderTypes(model) },
+    { path: 'src/schemas.ts', text: renderSchemas(model, runtime) },
+    { path: 'src/server.ts', text: renderServer(model, runtime) },
+    { path: 'src/client.ts', text: renderClient(model, runtime) },
+    { path: 'src/index.ts', text: renderIndex(model, runtime) },
+    { path: 'docs/API.md', text: renderApiMarkdown(model, docs) },
+    { path: 'docs/openapi.json', text: renderOpenApi(model, { ...docs, version: target.version ?? '0.1.0' }) },
+  ];
+}
+
+export async function generateTarget(target: Target, root: string): Promise<GeneratedFile[]> {
+  const model = parseDefinitions(await readDefinitions(target.definitions, root));
+  return render(model, target);
+}
+
+/** What differs between the generated files and what is on disk, as paths relative to root. */
+export async function staleFiles(target: Target, files: readonly GeneratedFile[], root: string): Promise<string[]> {
+  const stale: string[] = [];
+  for (const file of files) {
+    const path = join(root, target.out, file.path);
+    const current = await readFile(path, 'utf8').catch(() => undefined);
+    if (current !== file.text) stale.push(relative(root, path));
+  }
+  // A file left behind by a renamed or removed output is stale too.
+  const expected = new Set(files.map((file) => join(root, target.out, file.path)));
+  for (const folder of ['src', 'docs']) {
+    const entries = await readdir(join(root, target.out, folder)).catch(() => [] as string[]);
+    for (const entry of entries) {
+      const path = join(root, target.out, folder, entry);
+      if (!expected.has(path)) stale.push(`${relative(root, path)} (not generated from the definitions)`);
+    }
+  }
+  return stale;
+}

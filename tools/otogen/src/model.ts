@@ -1,0 +1,90 @@
+/**
+ * The JSON model that sits between the parser and the renderers. It follows
+ * oto's definition JSON (services with methods, objects with fields), so the
+ * renderers read one plain structure and never a TypeScript AST.
+ */
+export interface Model {
+  /** The definition files, relative to the working directory, in the order given. */
+  sources: string[];
+  services: Service[];
+  objects: ObjectType[];
+  enums: EnumType[];
+}
+
+export interface Service {
+  name: string;
+  comment: string;
+  methods: Method[];
+}
+
+export interface Method {
+  /** PascalCase, as on the wire: `EatTaco`. */
+  name: string;
+  /** As written in the definition: `eatTaco`. */
+  nameLowerCamel: string;
+  /** The route's last segment: `TacoService.EatTaco`. */
+  wireName: string;
+  inputObject: string;
+  outputObject: string;
+  comment: string;
+  /** Tagged `@idempotent`: the client may retry it after it may have reached the server. */
+  idempotent: boolean;
+}
+
+export interface ObjectType {
+  name: string;
+  comment: string;
+  fields: Field[];
+}
+
+export interface Field {
+  name: string;
+  comment: string;
+  type: FieldType;
+  /** Declared with `?:`. */
+  optional: boolean;
+  /** From `@example`, parsed as JSON where it is JSON. */
+  example?: unknown;
+  constraints: Constraints;
+}
+
+export type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'enum' | 'array' | 'map';
+
+export interface FieldType {
+  kind: Kind;
+  /** The TypeScript spelling: `string[]`, `Record<string, Item>`, `Spice`. */
+  typeName: string;
+  /** oto's flag for a list: true for arrays. */
+  multiple: boolean;
+  /** oto's flag: the value, or each element, is one of `objects`. */
+  isObject: boolean;
+  /** For `object` and named `enum`: the type's name. */
+  objectName?: string;
+  /** For `enum`: the allowed strings. */
+  enumValues?: string[];
+  /** For `array`: the element type. */
+  items?: FieldType;
+  /** For `map` (`Record<string, T>`): the value type. */
+  values?: FieldType;
+}
+
+/** Validation rules from JSDoc tags. On an array field, the string and number rules apply to each element. */
+export interface Constraints {
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  minItems?: number;
+  maxItems?: number;
+  format?: Format;
+}
+
+export const formats = ['email', 'uuid', 'date-time'] as const;
+export type Format = (typeof formats)[number];
+
+export interface EnumType {
+  name: string;
+  comment: string;
+  values: string[];
+}

@@ -1,0 +1,46 @@
+import type { Field, FieldType, Model } from '../model.js';
+import { docComment, header, quote } from './text.js';
+
+/** types.ts: the request and response interfaces, with the definitions' docs and rules carried over. */
+export function renderTypes(model: Model): string {
+  const parts = [header(model.sources)];
+  for (const enumType of model.enums) {
+    const values = enumType.values.map(quote).join(' | ');
+    parts.push(`${docComment(enumType.comment, [])}export type ${enumType.name} = ${values};`);
+  }
+  for (const object of model.objects) {
+    const fields = object.fields.map((field) => `${docComment(field.comment, fieldTags(field), '  ')}  ${field.name}${field.optional ? '?' : ''}: ${tsType(field.type)};`);
+    const body = fields.length === 0 ? '{}' : `{\n${fields.join('\n')}\n}`;
+    parts.push(`${docComment(object.comment, [])}export interface ${object.name} ${body}`);
+  }
+  return `${parts.join('\n\n')}\n`;
+}
+
+/** The JSDoc tags that stay visible in an editor's hover: the example and the rules. */
+export function fieldTags(field: Field): string[] {
+  const tags: string[] = [];
+  if (field.example !== undefined) tags.push(`@example ${JSON.stringify(field.example)}`);
+  if (field.type.kind === 'integer' || field.type.items?.kind === 'integer') tags.push('@integer');
+  for (const [rule, value] of Object.entries(field.constraints)) tags.push(`@${rule} ${value}`);
+  return tags;
+}
+
+/** The TypeScript spelling of a field's type. */
+export function tsType(type: FieldType): string {
+  switch (type.kind) {
+    case 'object':
+      return type.objectName!;
+    case 'enum':
+      return type.objectName ?? type.enumValues!.map(quote).join(' | ');
+    case 'array': {
+      const items = tsType(type.items!);
+      return type.items!.kind === 'enum' && type.items!.objectName === undefined ? `(${items})[]` : `${items}[]`;
+    }
+    case 'map':
+      return `Record<string, ${tsType(type.values!)}>`;
+    case 'integer':
+      return 'number';
+    default:
+      return type.kind;
+  }
+}

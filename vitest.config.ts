@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['{packages,tools,services}/*/test/**/*.test.ts'],
+    // Tests start real servers on loopback; a hung socket should fail one test, not the run.
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+});
