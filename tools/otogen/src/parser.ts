@@ -57,6 +57,8 @@ const arrayRules = ['minItems', 'maxItems'] as const;
 class Parser {
   readonly #declarations = new Map<string, Declaration>();
   readonly #problems: DefinitionProblem[] = [];
+  /** Declarations already reported as unsupported: uses of them add no second problem. */
+  readonly #rejected = new Set<string>();
 
   collect({ fileName, text }: DefinitionFile): void {
     const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
@@ -85,14 +87,18 @@ class Parser {
 
   #declare(node: ts.InterfaceDeclaration | ts.TypeAliasDeclaration, source: ts.SourceFile, kind: Declaration['kind'] | 'mixed'): void {
     const name = node.name.text;
+    const reject = (reason: string) => {
+      this.#rejected.add(name);
+      this.#problem(source, node, reason);
+    };
     if (node.typeParameters !== undefined) {
-      return this.#problem(source, node, `${name} has type parameters; generics are not supported`);
+      return reject(`${name} has type parameters; generics are not supported`);
     }
     if (ts.isInterfaceDeclaration(node) && node.heritageClauses !== undefined) {
-      return this.#problem(source, node, `${name} extends another type; declare all of its fields in it`);
+      return reject(`${name} extends another type; declare all of its fields in it`);
     }
     if (kind === 'mixed') {
-      return this.#problem(source, node, `${name} mixes methods and fields; a service has only methods, an object only fields`);
+      return reject(`${name} mixes methods and fields; a service has only methods, an object only fields`);
     }
     const existing = this.#declarations.get(name);
     if (existing !== undefined) {
@@ -149,6 +155,7 @@ class Parser {
     if (ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName) && type.typeArguments === undefined) {
       const declaration = this.#declarations.get(type.typeName.text);
       if (declaration?.kind === 'object') return type.typeName.text;
+      if (this.#rejected.has(type.typeName.text)) return undefined;
     }
     return this.#problem(source, type, `${what} must be an interface with fields declared in the definitions, not ${JSON.stringify(type.getText(source))}`);
   }
@@ -225,6 +232,7 @@ class Parser {
       const declaration = this.#declarations.get(name);
       if (declaration?.kind === 'object') return { kind: 'object', typeName: name, multiple: false, isObject: true, objectName: name };
       if (declaration?.kind === 'enum') return { kind: 'enum', typeName: name, multiple: false, isObject: false, objectName: name };
+      if (this.#rejected.has(name)) return undefined;
       if (declaration?.kind === 'service') return this.#problem(source, node, `${where} is the service ${name}; fields hold data, not services`);
       return this.#problem(source, node, `${where} is ${name}, which is not declared in the definitions`);
     }

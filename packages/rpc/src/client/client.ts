@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { RpcError, isRpcError } from '../error.js';
 import { errorBodyLimit, errorFromResponse, parseSuccess } from './response.js';
-import { type RetryOptions, backoff, connectionCode, isRetryable, retryPolicy } from './retry.js';
+import { type RetryOptions, backoff, connectionCode, isRetryable, isTransportFailure, retryPolicy } from './retry.js';
 
 export type HeaderValues = Record<string, string>;
 
@@ -127,7 +127,7 @@ export class RpcClient {
     if (isRpcError(error)) return error;
     const code = connectionCode(error);
     const reason = error instanceof Error ? error.message : String(error);
-    if (code !== undefined) {
+    if (isTransportFailure(code)) {
       return new RpcError('unavailable', `cannot reach ${this.#origin}: ${code === reason ? code : `${code}, ${reason}`}`, {
         cause: error,
       });

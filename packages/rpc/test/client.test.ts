@@ -1,0 +1,276 @@
+import { once } from 'node:events';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Agent, type Dispatcher } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RpcClient, RpcError } from '../src/client/index.js';
+import { listenOnLoopback } from '../src/testing.js';
+
+// The client against servers that are not ours: oto's Go server, proxies, and hops that fail.
+
+let app: FastifyInstance;
+let origin: string;
+const hits = new Map<string, number>();
+
+function hit(name: string): number {
+  const count = (hits.get(name) ?? 0) + 1;
+  hits.set(name, count);
+  return count;
+}
+
+beforeAll(async () => {
+  app = Fastify();
+  app.post('/oto/Echo.Headers', async (request) => ({ headers: request.headers }));
+  app.post('/oto/Echo.Body', async (request) => ({ body: request.body }));
+  // oto's Go server (otohttp) answers every handler error with 500 and only {"error": "..."}.
+  app.post('/oto/Go.Fail', async (_request, reply) => reply.code(500).send({ error: 'tacos are sold out' }));
+  // ...and an unknown route with Go's plain-text 404.
+  app.post('/oto/Go.Missing', async (_request, reply) => reply.code(404).type('text/plain').send('404 page not found\n'));
+  app.post('/oto/Proxy.BadGateway', async (_request, reply) =>
+    reply.code(502).type('text/html').send('<html><body><h1>502 Bad Gateway</h1></body></html>'),
+  );
+  for (const status of [401, 403, 429, 418]) {
+    app.post(`/oto/Proxy.Status${status}`, async (_request, reply) => reply.code(status).type('text/plain').send(`status ${status}`));
+  }
+  app.post('/oto/Flaky.Busy', async (_request, reply) => {
+    const count = hit('busy');
+    if (count < 3) return reply.code(503).header('retry-after', '0').type('text/plain').send('busy');
+    return { attempt: count };
+  });
+  app.post('/oto/Always.Busy', async (_request, reply) => {
+    hit('always');
+    return reply.code(503).header('retry-after', '120').send({ error: 'overloaded', code: 'unavailable' });
+  });
+  app.post('/oto/Slow.Never', async () => new Promise(() => {}));
+  app.post('/oto/Odd.NotJson', async (_request, reply) => reply.type('text/html').send('<html>hello</html>'));
+  app.post('/oto/Huge.Error', async (_request, reply) => reply.code(500).type('text/plain').send('x'.repeat(1024 * 1024)));
+  origin = await listenOnLoopback(app);
+});
+
+afterAll(() => app.close());
+afterEach(() => hits.clear());
+
+const client = (options: ConstructorParameters<typeof RpcClient>[1] = {}) =>
+  new RpcClient(`${origin}/oto/`, { retry: { initialDelay: 1 }, ...options });
+
+async function failure(promise: Promise<unknown>): Promise<RpcError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(RpcError);
+  return error as RpcError;
+}
+
+describe('requests', () => {
+  it('posts the request as JSON to {base}{Service}.{Method}', async () => {
+    const response = await client().call<{ body: unknown }>('Echo.Body', { name: 'Sammy', tacos: ['Chicken'] });
+    expect(response).toEqual({ body: { name: 'Sammy', tacos: ['Chicken'] } });
+  });
+
+  it('accepts a base URL without the trailing slash', async () => {
+    const response = await new RpcClient(`${origin}/oto`).call<{ body: unknown }>('Echo.Body', { a: 1 });
+    expect(response).toEqual({ body: { a: 1 } });
+  });
+
+  it('refuses a base URL that is not http or https', () => {
+    expect(() => new RpcClient('ftp://tacoserver/oto/')).toThrow('RPC base URL must be http: or https:, got ftp://tacoserver/oto/');
+  });
+
+  it('sends static, computed and per-call headers, the later ones winning', async () => {
+    const staticHeaders = client({ headers: { 'X-Team': 'tacos', 'x-shared': 'client' } });
+    const fromStatic = await staticHeaders.call<{ headers: Record<string, string> }>('Echo.Headers', {}, { headers: { 'X-Shared': 'call' } });
+    expect(fromStatic.headers).toMatchObject({ 'x-team': 'tacos', 'x-shared': 'call', 'content-type': 'application/json' });
+
+    let calls = 0;
+    const computed = client({ headers: async () => ({ 'x-call-number': String(++calls) }) });
+    await computed.call('Echo.Headers', {});
+    const second = await computed.call<{ headers: Record<string, string> }>('Echo.Headers', {});
+    expect(second.headers['x-call-number']).toBe('2');
+  });
+
+  it('sends every call through a custom dispatcher when one is given', async () => {
+    const seen: string[] = [];
+    const dispatcher = new Agent().compose((dispatch) => (options, handler) => {
+      seen.push(`${options.method} ${options.path}`);
+      return dispatch(options, handler);
+    });
+    await client({ dispatcher }).call('Echo.Body', {});
+    expect(seen).toEqual(['POST /oto/Echo.Body']);
+    await (dispatcher as Dispatcher).close();
+  });
+
+  it('reports each request and response to the debug hook', async () => {
+    const lines: string[] = [];
+    await client({ debug: (line) => lines.push(line) }).call('Echo.Body', { a: 1 });
+    expect(lines[0]).toBe(`POST ${origin}/oto/Echo.Body {"a":1}`);
+    expect(lines[1]).toMatch(/^200 in \d+ ms \{"body":\{"a":1\}\}$/);
+  });
+});
+
+describe('responses that are not ours', () => {
+  it("reads an oto Go server's {error} body: the message is kept and the status gives the code", async () => {
+    const error = await failure(client().call('Go.Fail', {}));
+    expect(error).toMatchObject({ code: 'unknown', status: 500, message: 'tacos are sold out' });
+  });
+
+  it("maps Go's plain-text 404 to not_found", async () => {
+    const error = await failure(client().call('Go.Missing', {}));
+    expect(error).toMatchObject({ code: 'not_found', status: 404, body: '404 page not found\n' });
+  });
+
+  it("maps a proxy's HTML 502 to unavailable and keeps the first bytes", async () => {
+    const error = await failure(client({ retry: false }).call('Proxy.BadGateway', {}));
+    expect(error.code).toBe('unavailable');
+    expect(error.status).toBe(502);
+    expect(error.message).toBe(`${origin}/oto/Proxy.BadGateway answered 502 Bad Gateway, not an RPC response`);
+    expect(error.body).toBe('<html><body><h1>502 Bad Gateway</h1></body></html>');
+  });
+
+  it.each([
+    [401, 'unauthenticated'],
+    [403, 'permission_denied'],
+    [429, 'resource_exhausted'],
+    [418, 'unknown'],
+  ])('maps a bare %i to %s', async (status, code) => {
+    const error = await failure(client().call(`Proxy.Status${status}`, {}));
+    expect(error).toMatchObject({ code, status, body: `status ${status}` });
+  });
+
+  it('rejects a 200 whose body is not JSON with unknown', async () => {
+    const error = await failure(client().call('Odd.NotJson', {}));
+    expect(error).toMatchObject({ code: 'unknown', status: 200, body: '<html>hello</html>' });
+  });
+
+  it('keeps only the first bytes of a huge error body', async () => {
+    const error = await failure(client().call('Huge.Error', {}));
+    expect(error.code).toBe('unknown');
+    expect(error.body).toHaveLength(512);
+  });
+});
+
+describe('deadlines and cancellation', () => {
+  it('throws deadline_exceeded when the server does not answer in time', async () => {
+    const started = Date.now();
+    const error = await failure(client({ timeout: 150 }).call('Slow.Never', {}));
+    expect(error).toMatchObject({ code: 'deadline_exceeded', message: 'no answer within 150 ms' });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('lets a call override the client timeout', async () => {
+    const error = await failure(client({ timeout: 60_000 }).call('Slow.Never', {}, { timeout: 50 }));
+    expect(error.code).toBe('deadline_exceeded');
+  });
+
+  it('throws canceled when the caller aborts', async () => {
+    const controller = new AbortController();
+    const call = client().call('Slow.Never', {}, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('user left')), 20);
+    const error = await failure(call);
+    expect(error.code).toBe('canceled');
+    expect((error.cause as Error).message).toBe('user left');
+  });
+
+  it('throws canceled at once for a signal that is already aborted', async () => {
+    const error = await failure(client().call('Echo.Body', {}, { signal: AbortSignal.abort() }));
+    expect(error.code).toBe('canceled');
+  });
+});
+
+describe('retries', () => {
+  it('retries an idempotent method on 503 until it succeeds', async () => {
+    const response = await client().call('Flaky.Busy', {}, {}, { idempotent: true });
+    expect(response).toEqual({ attempt: 3 });
+  });
+
+  it('never retries a method that is not idempotent after it reached the server', async () => {
+    const error = await failure(client().call('Flaky.Busy', {}));
+    expect(error.code).toBe('unavailable');
+    expect(hits.get('busy')).toBe(1);
+  });
+
+  it('gives up after maxAttempts and caps Retry-After at maxDelay', async () => {
+    const started = Date.now();
+    const error = await failure(client({ retry: { maxAttempts: 2, maxDelay: 10 } }).call('Always.Busy', {}, {}, { idempotent: true }));
+    expect(error).toMatchObject({ code: 'unavailable', message: 'overloaded', retryAfter: 120_000 });
+    expect(hits.get('always')).toBe(2);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('gives up at once when the next wait would pass the deadline', async () => {
+    const started = Date.now();
+    // Retry-After 120 s, capped at maxDelay 5 s, is still past the 300 ms deadline.
+    const error = await failure(
+      client({ timeout: 300, retry: { maxAttempts: 10, maxDelay: 5000 } }).call('Always.Busy', {}, {}, { idempotent: true }),
+    );
+    expect(error).toMatchObject({ code: 'unavailable', message: 'overloaded' });
+    expect(hits.get('always')).toBe(1);
+    expect(Date.now() - started).toBeLessThan(300);
+  });
+
+  it('retries a refused connection for any method, since nothing was sent', async () => {
+    const closed = await freePort();
+    const lines: string[] = [];
+    const refused = new RpcClient(`http://127.0.0.1:${closed}/oto/`, { retry: { initialDelay: 1 }, debug: (line) => lines.push(line) });
+    const error = await failure(refused.call('Any.Method', {}));
+    expect(error.code).toBe('unavailable');
+    expect(error.message).toContain('ECONNREFUSED');
+    expect(lines.filter((line) => line.startsWith('retrying Any.Method'))).toHaveLength(2);
+  });
+
+  describe('against a server that resets the connection mid-response', () => {
+    let server: Server;
+    let resetOrigin: string;
+    let requests = 0;
+
+    beforeAll(async () => {
+      server = createServer((request, response) => {
+        requests++;
+        request.resume();
+        request.on('end', () => {
+          if (requests % 2 === 1) {
+            // Half an answer, then the connection dies: the handler may have run.
+            response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+            response.write('{"partial":');
+            setTimeout(() => response.socket?.destroy(), 5);
+          } else {
+            response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+          }
+        });
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      resetOrigin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/oto/`;
+    });
+
+    afterAll(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+
+    it('retries an idempotent method', async () => {
+      requests = 0;
+      const response = await new RpcClient(resetOrigin, { retry: { initialDelay: 1 } }).call('Reset.Once', {}, {}, { idempotent: true });
+      expect(response).toEqual({ ok: true });
+      expect(requests).toBe(2);
+    });
+
+    it('does not retry other methods, and says the upstream is unavailable', async () => {
+      requests = 0;
+      const error = await failure(new RpcClient(resetOrigin, { retry: { initialDelay: 1 } }).call('Reset.Once', {}));
+      expect(error.code).toBe('unavailable');
+      expect(requests).toBe(1);
+    });
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
