@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['{packages,tools,services}/*/test/**/*.test.ts'],
+    // The end-to-end tests start the real bundles; build them once, before any test.
+    globalSetup: ['scripts/build-services.ts'],
     // Tests start real servers on loopback; a hung socket should fail one test, not the run.
     testTimeout: 20_000,
     hookTimeout: 20_000,

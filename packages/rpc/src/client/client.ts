@@ -42,6 +42,8 @@ export const defaultTimeout = 30_000;
 const baseHeaders: HeaderValues = {
   'content-type': 'application/json',
   accept: 'application/json',
+  // undici sends no User-Agent of its own; servers log this one (runsd prefixes its own).
+  'user-agent': 'taco-run-rpc/0.1.0',
 };
 
 /**

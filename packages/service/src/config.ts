@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/**
+ * Configuration comes from environment variables, parsed once at start-up.
+ * A bad value stops the service with one line that names the variable.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function parseEnv<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<z.ZodObject<Shape>> {
+  const result = z.object(shape).safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    const value = env[name];
+    return `${name} ${issue.message}${value === undefined ? '' : `, got ${JSON.stringify(value)}`}`;
+  });
+  throw new ConfigError(problems.join('; '));
+}
+
+/** A TCP port; 0 asks the system for a free one, as tests do. */
+export function port(fallback: number) {
+  return z
+    .string()
+    .default(String(fallback))
+    .transform((value, context) => {
+      const number = Number(value);
+      if (!/^\d+$/.test(value) || number > 65535) {
+        context.addIssue({ code: 'custom', message: 'must be a port number from 0 to 65535' });
+        return z.NEVER;
+      }
+      return number;
+    });
+}
+
+/** An http(s) URL. */
+export function httpUrl(fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+      message: 'must be an http:// or https:// URL',
+    });
+}
+
+/** A whole number of milliseconds. */
+export function milliseconds(fallback: number) {
+  return z
+    .string()
+    .default(String(fallback))
+    .refine((value) => /^\d+$/.test(value), { message: 'must be a whole number of milliseconds' })
+    .transform(Number);
+}
+
+export const logLevel = z
+  .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+    message: 'must be one of trace, debug, info, warn, error, fatal, silent',
+  })
+  .default('info');

@@ -1,0 +1,6 @@
+export { type ServiceAppOptions, createServiceApp } from './app.js';
+export { ConfigError, httpUrl, logLevel, milliseconds, parseEnv, port } from './config.js';
+export { CloudRunLogController, cloudLoggingOptions, logUserAgent } from './logging.js';
+export { start } from './main.js';
+export { type ServeOptions, serve } from './serve.js';
+export { type TraceContext, traceFromHeaders, traceLogFields } from './trace.js';

@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+/** A service bundle started as a real process, as tests drive it. */
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** `http://127.0.0.1:<port>`, read from the service's own "listening at" line. */
+  origin: string;
+  port: number;
+  /** stdout so far, one entry per line. */
+  lines: string[];
+  stderr: string[];
+  /** Resolves with the exit code, or 128+signal. */
+  exited: Promise<number>;
+  /** Waits until a stdout line matches, up to the timeout. */
+  waitForLine(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** SIGTERM, then SIGKILL if it is still there after the grace period; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number>;
+}
+
+const signalNumbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/**
+ * Starts `node <bundle>` with PORT=0 (unless env says otherwise) and resolves
+ * once the service says where it listens. A process that exits first rejects
+ * with its stderr, so a start-up failure reads as one.
+ */
+export async function startService(bundle: string, env: Record<string, string> = {}, startTimeoutMs = 10_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [bundle], {
+    env: { PATH: process.env.PATH, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const stderr: string[] = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    for (const wake of waiters) wake();
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? 128 + (signalNumbers[signal as string] ?? 0)) as number);
+
+  const waitForLine = (match: (line: string) => boolean, timeoutMs = 10_000) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(match);
+        if (found !== undefined) finish(() => resolve(found));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`no matching line within ${timeoutMs} ms; stdout:\n${lines.join('\n')}\nstderr:\n${stderr.join('\n')}`))), timeoutMs);
+      const gone = () => finish(() => reject(new Error(`process exited; stderr:\n${stderr.join('\n')}`)));
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        child.off('exit', gone);
+        settle();
+      };
+      waiters.add(check);
+      child.once('exit', gone);
+      check();
+    });
+
+  const stop = async (graceMs = 10_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return exited;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  try {
+    const line = await waitForLine((text) => /listening at http:\/\/127\.0\.0\.1:\d+/.test(text), startTimeoutMs);
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+    return { child, origin: `http://127.0.0.1:${port}`, port, lines, stderr, exited, waitForLine, stop };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
+
+/** The JSON log lines a service printed, parsed. */
+export function jsonLines(lines: readonly string[]): Record<string, unknown>[] {
+  return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+}

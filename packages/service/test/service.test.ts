@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, httpUrl, logLevel, milliseconds, parseEnv, port, traceFromHeaders, traceLogFields } from '../src/index.js';
+
+describe('traceFromHeaders', () => {
+  it('reads W3C traceparent', () => {
+    expect(traceFromHeaders({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' })).toEqual({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      sampled: true,
+    });
+  });
+
+  it('prefers traceparent over X-Cloud-Trace-Context', () => {
+    const trace = traceFromHeaders({
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00',
+      'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000/1;o=1',
+    });
+    expect(trace).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: false });
+  });
+
+  it('reads X-Cloud-Trace-Context, turning its decimal span id into hex', () => {
+    expect(traceFromHeaders({ 'x-cloud-trace-context': '105445AA7843BC8BF206B12000100000/2748;o=1' })).toEqual({
+      traceId: '105445aa7843bc8bf206b12000100000',
+      spanId: '0000000000000abc',
+      sampled: true,
+    });
+    expect(traceFromHeaders({ 'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000' })).toEqual({ traceId: '105445aa7843bc8bf206b12000100000' });
+  });
+
+  it.each([
+    ['a short trace id', { traceparent: '00-4bf92f35-00f067aa0ba902b7-01' }],
+    ['an all-zero trace id', { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }],
+    ['garbage', { 'x-cloud-trace-context': 'not a trace' }],
+    ['nothing', {}],
+  ])('ignores %s', (_case, headers) => {
+    expect(traceFromHeaders(headers)).toBeUndefined();
+  });
+
+  it('names the project in the trace field when it is known', () => {
+    const trace = { traceId: 'abc', spanId: '01', sampled: true };
+    expect(traceLogFields(trace, 'taco-project')).toEqual({
+      'logging.googleapis.com/trace': 'projects/taco-project/traces/abc',
+      'logging.googleapis.com/spanId': '01',
+      'logging.googleapis.com/trace_sampled': true,
+    });
+    expect(traceLogFields({ traceId: 'abc' }, undefined)).toEqual({ 'logging.googleapis.com/trace': 'abc' });
+  });
+});
+
+describe('parseEnv', () => {
+  const shape = { PORT: port(8080), UPSTREAM: httpUrl('http://tacoserver/oto/'), TIMEOUT_MS: milliseconds(1000), LOG_LEVEL: logLevel };
+
+  it('applies defaults', () => {
+    expect(parseEnv(shape, {})).toEqual({ PORT: 8080, UPSTREAM: 'http://tacoserver/oto/', TIMEOUT_MS: 1000, LOG_LEVEL: 'info' });
+  });
+
+  it('parses given values', () => {
+    expect(parseEnv(shape, { PORT: '0', UPSTREAM: 'https://x.run.app/oto/', TIMEOUT_MS: '250', LOG_LEVEL: 'debug' })).toEqual({
+      PORT: 0,
+      UPSTREAM: 'https://x.run.app/oto/',
+      TIMEOUT_MS: 250,
+      LOG_LEVEL: 'debug',
+    });
+  });
+
+  it('names every bad variable and its value in one message', () => {
+    expect(() => parseEnv(shape, { PORT: 'abc', UPSTREAM: 'ftp://x', TIMEOUT_MS: '1.5', LOG_LEVEL: 'loud' })).toThrow(
+      new ConfigError(
+        'PORT must be a port number from 0 to 65535, got "abc"; UPSTREAM must be an http:// or https:// URL, got "ftp://x"; ' +
+          'TIMEOUT_MS must be a whole number of milliseconds, got "1.5"; LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+      ),
+    );
+  });
+
+  it('refuses a port above 65535', () => {
+    expect(() => parseEnv(shape, { PORT: '70000' })).toThrow('PORT must be a port number from 0 to 65535, got "70000"');
+  });
+});

@@ -1,0 +1,14 @@
+import { fileURLToPath } from 'node:url';
+import { build } from 'tsup';
+import { serviceBundle, services } from '../services/bundle.js';
+
+/**
+ * Vitest global setup: bundles every service once, exactly as `pnpm build`
+ * does, so the end-to-end tests run what the container runs.
+ */
+export default async function setup(): Promise<void> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  for (const service of services) {
+    await build({ ...serviceBundle(`${root}services/${service}`), silent: true });
+  }
+}

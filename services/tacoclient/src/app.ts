@@ -1,0 +1,49 @@
+import { TacoServiceClient } from '@taco-run/generated/client';
+import { RpcError, isRpcError } from '@taco-run/rpc';
+import { type ServiceAppOptions, createServiceApp } from '@taco-run/service';
+import type { FastifyInstance } from 'fastify';
+
+export interface TacoClientOptions extends Omit<ServiceAppOptions, 'name'> {
+  /** Where TacoService lives. The short name `http://tacoserver/oto/` is resolved by runsd. */
+  tacoserverUrl: string;
+  /** How long tacoserver gets to answer, in ms. */
+  timeout: number;
+}
+
+const defaultOrder = { name: 'Sammy Sosa', tacos: ['Chicken', 'Chorizo'] };
+
+export function buildApp({ tacoserverUrl, timeout, ...options }: TacoClientOptions): FastifyInstance {
+  const app = createServiceApp({ name: 'tacoclient', ...options });
+  const tacos = new TacoServiceClient(tacoserverUrl, { timeout });
+
+  /**
+   * Eats Sammy Sosa's tacos by default. `?name=` and `?tacos=a,b` change the
+   * order, which lets a caller see tacoserver's validation through this hop.
+   */
+  app.get<{ Querystring: { name?: string; tacos?: string } }>('/', async (request, reply) => {
+    const { name = defaultOrder.name, tacos: list } = request.query;
+    const order = { name, tacos: list === undefined ? defaultOrder.tacos : list.split(',').filter((taco) => taco !== '') };
+    const traceparent = request.headers.traceparent;
+    reply.type('text/plain; charset=utf-8');
+    try {
+      const { tacoConsumptionStatus } = await tacos.eatTaco(order, { headers: typeof traceparent === 'string' ? { traceparent } : {} });
+      return tacoConsumptionStatus;
+    } catch (caught) {
+      const error = isRpcError(caught) ? caught : new RpcError('unknown', String(caught));
+      const status = statusFor(error);
+      request.log[status === 400 ? 'info' : 'warn']({ code: error.code, upstreamStatus: error.status }, `tacoserver call failed: ${error.message}`);
+      return reply.code(status).send(`tacoserver (${tacoserverUrl}) failed: ${error.code}: ${error.message}\n`);
+    }
+  });
+  return app;
+}
+
+/**
+ * A rejected order is the caller's mistake and stays a 400. Anything else is
+ * tacoserver failing us: 504 when it was too slow, 502 otherwise.
+ */
+function statusFor(error: RpcError): number {
+  if (error.code === 'invalid_argument') return 400;
+  if (error.code === 'deadline_exceeded') return 504;
+  return 502;
+}

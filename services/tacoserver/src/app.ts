@@ -1,0 +1,14 @@
+import { registerTacoService } from '@taco-run/generated/server';
+import { type ServiceAppOptions, createServiceApp, logUserAgent } from '@taco-run/service';
+import type { FastifyInstance } from 'fastify';
+import { tacoService } from './taco-service.js';
+
+export function buildApp(options: Omit<ServiceAppOptions, 'name'> = {}): FastifyInstance {
+  const app = createServiceApp({ name: 'tacoserver', ...options });
+  // A scope of its own, so the User-Agent line is logged for RPC requests and not for health probes.
+  app.register(async (rpc) => {
+    rpc.addHook('onRequest', logUserAgent);
+    registerTacoService(rpc, tacoService);
+  });
+  return app;
+}

@@ -1,0 +1,137 @@
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { type ServiceProcess, jsonLines, startService } from '@taco-run/service/testing';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// tacoserver as Cloud Run runs it: the built bundle, as a process, on a free port.
+
+const bundle = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+async function eat(origin: string, body: string, headers: Record<string, string> = {}) {
+  const response = await request(`${origin}/oto/TacoService.EatTaco`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+}
+
+describe('tacoserver', () => {
+  let server: ServiceProcess;
+
+  beforeAll(async () => {
+    server = await startService(bundle, { GOOGLE_CLOUD_PROJECT: 'taco-project' });
+  });
+
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('answers EatTaco with the consumption status', async () => {
+    const response = await eat(server.origin, '{"name":"Sammy Sosa","tacos":["Chicken","Chorizo"]}');
+    expect(response).toEqual({ status: 200, body: { tacoConsumptionStatus: 'Sammy Sosa has consumed 2 tacos' } });
+  });
+
+  it.each([
+    ['an empty name', '{"name":"","tacos":["Chicken"]}', 'EatTacoRequest.Name is required', 'name'],
+    ['no name', '{"tacos":["Chicken"]}', 'EatTacoRequest.Name is required', 'name'],
+    ['an empty taco list', '{"name":"Sammy","tacos":[]}', 'EatTacoRequest.Tacos is required', 'tacos'],
+    ['a name that is not a string', '{"name":5,"tacos":["Chicken"]}', 'EatTacoRequest.Name must be string', 'name'],
+  ])('rejects %s with invalid_argument', async (_case, body, message, path) => {
+    const response = await eat(server.origin, body);
+    expect(response).toEqual({ status: 400, body: { error: message, code: 'invalid_argument', details: [{ path, message }] } });
+  });
+
+  it('serves GET /healthz for the startup probe', async () => {
+    const response = await request(`${server.origin}/healthz`);
+    expect(response.statusCode).toBe(200);
+    expect(await response.body.json()).toEqual({ status: 'ok', service: 'tacoserver' });
+  });
+
+  it("logs the caller's User-Agent on every RPC request, and JSON lines Cloud Logging reads", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await eat(server.origin, '{"name":"Logged","tacos":["Fish"]}', {
+      'user-agent': 'taco-test/1.0',
+      traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+    });
+    await server.waitForLine((line) => line.includes('"requestUrl":"/oto/TacoService.EatTaco"') && line.includes(traceId));
+    const lines = jsonLines(server.lines).filter((line) => line['logging.googleapis.com/trace'] === `projects/taco-project/traces/${traceId}`);
+    expect(lines.map((line) => [line.severity, line.message])).toEqual([
+      ['INFO', 'request from taco-test/1.0'],
+      ['INFO', 'POST /oto/TacoService.EatTaco 200'],
+    ]);
+    expect(lines[1]).toMatchObject({
+      'logging.googleapis.com/spanId': '00f067aa0ba902b7',
+      'logging.googleapis.com/trace_sampled': true,
+      httpRequest: { requestMethod: 'POST', requestUrl: '/oto/TacoService.EatTaco', status: 200, userAgent: 'taco-test/1.0' },
+    });
+    expect(lines[1]!.httpRequest).toHaveProperty('latency', expect.stringMatching(/^\d+\.\d{6}s$/));
+  });
+
+  it('takes the trace from X-Cloud-Trace-Context when there is no traceparent', async () => {
+    const traceId = 'aaaabbbbccccddddeeeeffff00001111';
+    await eat(server.origin, '{"name":"Legacy","tacos":["Fish"]}', { 'x-cloud-trace-context': `${traceId}/1;o=1` });
+    const line = await server.waitForLine((text) => text.includes(traceId) && text.includes('httpRequest'));
+    expect(JSON.parse(line)).toMatchObject({
+      'logging.googleapis.com/trace': `projects/taco-project/traces/${traceId}`,
+      'logging.googleapis.com/spanId': '0000000000000001',
+      'logging.googleapis.com/trace_sampled': true,
+    });
+  });
+});
+
+describe('tacoserver start-up and shutdown', () => {
+  it('refuses PORT=abc with one clear line and exit 1', async () => {
+    await expect(startService(bundle, { PORT: 'abc' })).rejects.toThrow('tacoserver: PORT must be a port number from 0 to 65535, got "abc"');
+  });
+
+  it('finishes 50 in-flight slow requests after SIGTERM and exits 0', async () => {
+    const server = await startService(bundle);
+    const agent = new Agent({ connections: 100 });
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      // Each request sends half its body, then waits: the server has it in flight when the signal comes.
+      const calls = Array.from({ length: 50 }, async (_, i) => {
+        const body = JSON.stringify({ name: `Eater ${i}`, tacos: ['Chicken'] });
+        const response = await request(`${server.origin}/oto/TacoService.EatTaco`, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+          body: Readable.from(
+            (async function* () {
+              yield body.slice(0, 10);
+              await gate;
+              yield body.slice(10);
+            })(),
+          ),
+        });
+        return { status: response.statusCode, body: await response.body.json() };
+      });
+      await waitFor(() => server.lines.filter((line) => line.includes('request from')).length === 50);
+
+      server.child.kill('SIGTERM');
+      await server.waitForLine((line) => line.includes('SIGTERM: draining'));
+      release();
+
+      const results = await Promise.all(calls);
+      expect(results.filter((result) => result.status === 200)).toHaveLength(50);
+      expect(results[7]!.body).toEqual({ tacoConsumptionStatus: 'Eater 7 has consumed 1 tacos' });
+      expect(await server.exited).toBe(0);
+    } finally {
+      await server.stop();
+      await agent.close();
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,5 @@
+import { defineConfig } from 'tsup';
+import { serviceBundle } from './bundle.js';
+
+// Run from a service's folder: `tsup --config ../tsup.service.config.ts`.
+export default defineConfig(serviceBundle(process.cwd()));
