@@ -3,6 +3,7 @@
 // (--watch: rebuild and restart on every change) and `pnpm start` (the built
 // bundles, as the container runs them). Output is prefixed with the service's
 // name and its JSON log lines are shown as text. Ctrl-C stops everything.
+// Each service runs under tools/runsd in local mode (build it first).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -13,9 +14,11 @@ const watch = process.argv.includes('--watch');
 
 const services = [
   { name: 'tacoserver', color: 35, env: { PORT: '8080' } },
-  // Until runsd resolves the short name locally, point tacoclient at tacoserver directly.
-  { name: 'tacoclient', color: 36, env: { PORT: '8081', TACOSERVER_URL: process.env.TACOSERVER_URL ?? 'http://localhost:8080/oto/' } },
+  // No TACOSERVER_URL: tacoclient calls http://tacoserver/oto/ and runsd (local mode) maps it
+  // to localhost:8080 with runsd.services.json, exactly as it maps it to Cloud Run in the cloud.
+  { name: 'tacoclient', color: 36, env: { PORT: '8081' } },
 ];
+const runsd = `${root}tools/runsd/dist/runsd.js`;
 
 const width = Math.max(...services.map((service) => service.name.length));
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -30,7 +33,8 @@ for (const service of services) {
   const startApp = async () => {
     if (app) await terminate(app);
     if (stopping) return;
-    app = run(prefix, process.execPath, ['--enable-source-maps', 'dist/main.js'], { cwd, env: { ...process.env, ...service.env } });
+    // Under runsd, as in the container: `runsd -- node dist/main.js`.
+    app = run(prefix, process.execPath, [runsd, '--', process.execPath, '--enable-source-maps', 'dist/main.js'], { cwd, env: { ...process.env, ...service.env } });
     app.on('exit', (code, signal) => {
       process.stdout.write(`${prefix} exited with ${signal ?? code}\n`);
       // Without --watch there is nothing to wait for once a service is gone.

@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { log } from './log.js';
+import { startProxy } from './proxy.js';
+import { resolveHost } from './resolve.js';
+import { type RunsdContext, contextVariable, createRouter } from './runtime.js';
+import { SetupError, buildContext } from './setup.js';
+import { version } from './version.js';
+
+const usage = `runsd ${version}: calls to http://<service>/ reach Cloud Run services, with an identity token.
+
+usage:
+  runsd [options] -- <command> [args...]   run the app with service discovery
+  runsd resolve <host>                     print where a host goes, or why it cannot
+
+options:
+  --project-hash <hash>   the project's cloud hash, for https://<svc>-<hash>-<code>.a.run.app
+                          (default: $CLOUD_RUN_PROJECT_HASH; without it, https://<svc>-<number>.<region>.run.app)
+  --proxy-port <port>     the local HTTP proxy's port (default: $RUNSD_PROXY_PORT, or any free port)
+  --services <file>       local mode: name → URL map (default: $RUNSD_SERVICES, or runsd.services.json found upward)
+
+environment:
+  K_SERVICE               set by Cloud Run; without it runsd runs in local mode
+  CLOUD_RUN_ID_TOKEN      a fixed identity token, for debugging
+  GCE_METADATA_HOST       the metadata server (gcp-metadata's own variable)`;
+
+interface Arguments {
+  projectHash?: string;
+  proxyPort?: string;
+  services?: string;
+  command: string[];
+  resolve?: string;
+}
+
+function parseArguments(argv: string[]): Arguments | string {
+  const args: Arguments = { command: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new SetupError(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === '--') {
+      args.command = argv.slice(i + 1);
+      break;
+    } else if (arg === '--project-hash') args.projectHash = value();
+    else if (arg === '--proxy-port') args.proxyPort = value();
+    else if (arg === '--services') args.services = value();
+    else if (arg === 'resolve' && args.command.length === 0) {
+      args.resolve = argv[i + 1];
+      if (args.resolve === undefined) return 'runsd resolve needs a host';
+      break;
+    } else if (arg === '--help' || arg === '-h') return usage;
+    else if (arg === '--version') return `runsd ${version}`;
+    else return `unknown argument "${arg}"; put the command after --\n\n${usage}`;
+  }
+  return args;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArguments(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(`${args}\n`);
+    return args.startsWith('runsd ') ? 0 : 2;
+  }
+  const resolve = await buildContext({ projectHash: args.projectHash, servicesFile: args.services }, process.env);
+  const context: RunsdContext = { resolve, targetOverride: process.env.RUNSD_TARGET_OVERRIDE || undefined };
+
+  if (args.resolve !== undefined) {
+    const result = resolveHost(args.resolve, resolve);
+    if (result.kind === 'service') process.stdout.write(`${result.target}\n`);
+    else if (result.kind === 'passthrough') process.stdout.write(`${args.resolve} is not a service name; runsd leaves it alone\n`);
+    else process.stdout.write(`cannot resolve "${args.resolve}": ${result.reason}\n`);
+    return result.kind === 'service' ? 0 : 1;
+  }
+  if (args.command.length === 0) {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+
+  const proxyPort = parsePort(args.proxyPort ?? process.env.RUNSD_PROXY_PORT);
+  const proxy = await startProxy(createRouter(context, process.env), proxyPort);
+  const child = spawn(args.command[0]!, args.command.slice(1), { stdio: 'inherit', env: childEnv(context, proxy.url) });
+
+  // Every signal is passed on, not just the first: the app decides when it is done.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => child.kill(signal));
+  }
+  return new Promise<number>((resolveExit) => {
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      log('ERROR', `cannot start ${args.command[0]}: ${error.code === 'ENOENT' ? 'command not found' : error.message}`);
+      void proxy.close().then(() => resolveExit(127));
+    });
+    child.on('exit', (code, signal) => {
+      void proxy.close().then(() => resolveExit(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));
+    });
+  });
+}
+
+function childEnv(context: RunsdContext, proxyUrl: string): NodeJS.ProcessEnv {
+  const metadataHost = process.env.GCE_METADATA_HOST?.split(':')[0];
+  const noProxy = ['localhost', '127.0.0.1', '::1', 'metadata', 'metadata.google.internal', '169.254.169.254', metadataHost]
+    .filter((host): host is string => host !== undefined && host !== '')
+    .join(',');
+  const preload = new URL('./preload.js', import.meta.url).href;
+  return {
+    ...process.env,
+    HTTP_PROXY: proxyUrl,
+    http_proxy: proxyUrl,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+    NODE_OPTIONS: [`--import=${preload}`, process.env.NODE_OPTIONS].filter(Boolean).join(' '),
+    [contextVariable]: JSON.stringify(context),
+  };
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new SetupError(`the proxy port must be a number from 0 to 65535, got "${value}"`);
+  return Number(value);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log('ERROR', error instanceof SetupError ? error.message : `failed to start: ${(error as Error).stack ?? String(error)}`);
+    process.exit(1);
+  },
+);

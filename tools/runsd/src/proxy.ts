@@ -1,0 +1,96 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, type Dispatcher } from 'undici';
+import { type HeaderMap, toHeaderMap } from './headers.js';
+import type { Router } from './router.js';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own: never forwarded. */
+const hopByHop = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+export interface RunningProxy {
+  /** `http://127.0.0.1:<port>`, for HTTP_PROXY. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The path for apps in any language: a forward proxy on loopback, offered
+ * through HTTP_PROXY. It routes exactly as the preload does. Bodies stream
+ * through in both directions.
+ *
+ * CONNECT is refused: runsd only offers itself for http:// (it sets no
+ * HTTPS_PROXY), it could not add a token inside TLS anyway, and tunnelling
+ * arbitrary hosts would make it an open relay for anything on the machine.
+ */
+export async function startProxy(router: Router, port = 0, upstream: Dispatcher = new Agent()): Promise<RunningProxy> {
+  const server: Server = createServer((request, response) => {
+    handle(router, upstream, request, response).catch((error: Error) => fail(response, 502, `runsd proxy: ${error.message}\n`));
+  });
+  server.on('connect', (_request: IncomingMessage, socket) => {
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nrunsd proxy: CONNECT is not supported; send plain http:// requests\n');
+  });
+  server.listen(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function handle(router: Router, upstream: Dispatcher, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  // Bound to 127.0.0.1 already; checked again so a token can never be served off the machine.
+  if (!isLoopback(request.socket.remoteAddress)) return fail(response, 403, 'runsd proxy: only this machine may use the proxy\n');
+  if (request.url === undefined || !request.url.startsWith('http://')) {
+    return fail(response, 400, 'runsd proxy: send absolute http:// URLs here (as HTTP_PROXY does)\n');
+  }
+  const url = new URL(request.url);
+  const headers = withoutHopByHop(toHeaderMap(request.headers));
+  const route = await router.route(url.host, headers);
+  if (route.kind === 'fail') return fail(response, route.status, route.message);
+  const [origin, outgoing] = route.kind === 'passthrough' ? [url.origin, { ...headers, host: url.host }] : [route.origin, route.headers];
+  const hasBody = request.headers['content-length'] !== undefined ? request.headers['content-length'] !== '0' : request.headers['transfer-encoding'] !== undefined;
+  let answer: Dispatcher.ResponseData;
+  try {
+    answer = await upstream.request({
+      origin,
+      path: url.pathname + url.search,
+      method: request.method as Dispatcher.HttpMethod,
+      headers: outgoing,
+      body: hasBody ? request : null,
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? (error as Error).message;
+    return fail(response, 502, `runsd proxy: ${url.host} could not be reached: ${code}\n`);
+  }
+  response.writeHead(answer.statusCode, withoutHopByHop(answer.headers as HeaderMap));
+  answer.body.pipe(response);
+  answer.body.on('error', () => response.destroy());
+}
+
+function withoutHopByHop(headers: HeaderMap): HeaderMap {
+  const result = { ...headers };
+  for (const name of hopByHop) delete result[name];
+  return result;
+}
+
+function fail(response: ServerResponse, status: number, message: string): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(message);
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || (address?.startsWith('127.') ?? false);
+}

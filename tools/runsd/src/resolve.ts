@@ -1,0 +1,112 @@
+import { isKnownRegion, regionCodes } from './regions.js';
+
+/**
+ * What runsd knows about where it runs, fixed at start-up. In the cloud the
+ * region and project number come from the metadata server; on a laptop the
+ * short names map to local URLs.
+ */
+export type ResolveContext =
+  | {
+      mode: 'cloud';
+      /** The caller's region: `tacoserver` alone means a service here. */
+      region: string;
+      projectNumber: string;
+      /** The "cloud hash" of `https://<svc>-<hash>-<code>.a.run.app`, when known. */
+      projectHash?: string | undefined;
+    }
+  | {
+      mode: 'local';
+      /** Short name → base URL, e.g. `tacoserver` → `http://localhost:8080`. */
+      services: Readonly<Record<string, string>>;
+    };
+
+export type Resolution =
+  /** Not a short name: the request goes where it was addressed, untouched. */
+  | { kind: 'passthrough' }
+  /** A short name with its target: the origin to send to, which is also the token's audience. */
+  | { kind: 'service'; service: string; target: string }
+  /** Meant as a short name but not resolvable: the app gets a 502 with the reason. */
+  | { kind: 'error'; reason: string };
+
+const passthrough: Resolution = { kind: 'passthrough' };
+/** Hosts that are never services, whatever the mode. */
+const reserved = new Set(['localhost', 'metadata', 'metadata.google.internal']);
+/** Cloud Run service names: lowercase letters, digits and hyphens, starting with a letter. */
+const serviceName = /^[a-z]([a-z\d-]*[a-z\d])?$/;
+const maxLabel = 63;
+
+/**
+ * Maps a request's host to where it should go. Pure, so it is tested against
+ * a table: `svc`, `svc.<region>` and `svc.<region>.run.internal` are short
+ * names; anything else with a dot, IPs and the metadata hosts pass through.
+ */
+export function resolveHost(host: string, context: ResolveContext): Resolution {
+  const name = stripPort(host).toLowerCase().replace(/\.$/, '');
+  if (name === '' || reserved.has(name) || isIp(name)) return passthrough;
+  const labels = name.split('.');
+  let region: string | undefined;
+  if (name.endsWith('.run.internal')) {
+    if (labels.length !== 4) {
+      return { kind: 'error', reason: `"${name}" has too many labels; use <service>.<region>.run.internal` };
+    }
+    region = labels[1]!;
+    if (!isKnownRegion(region) && context.mode === 'cloud') {
+      return { kind: 'error', reason: `unknown region "${region}" in "${name}"` };
+    }
+  } else if (labels.length === 2) {
+    // `api.example` is a real host; only a known region makes it a short name.
+    if (!isKnownRegion(labels[1]!)) return passthrough;
+    region = labels[1];
+  } else if (labels.length > 2) {
+    return passthrough;
+  }
+  const service = labels[0]!;
+  if (!serviceName.test(service)) return passthrough;
+  return context.mode === 'local' ? local(service, region, context.services) : cloud(service, region ?? context.region, context);
+}
+
+function cloud(service: string, region: string, context: Extract<ResolveContext, { mode: 'cloud' }>): Resolution {
+  if (context.projectHash !== undefined) {
+    const code = regionCodes[region];
+    if (code === undefined) {
+      return { kind: 'error', reason: `unknown region "${region}": no region code for the hash URL; unset CLOUD_RUN_PROJECT_HASH to use ${service}-<project number>.${region}.run.app` };
+    }
+    const label = `${service}-${context.projectHash}-${code}`;
+    if (label.length > maxLabel) return tooLong(label);
+    return { kind: 'service', service, target: `https://${label}.a.run.app` };
+  }
+  const label = `${service}-${context.projectNumber}`;
+  if (label.length > maxLabel) return tooLong(label);
+  return { kind: 'service', service, target: `https://${label}.${region}.run.app` };
+}
+
+function local(service: string, region: string | undefined, services: Readonly<Record<string, string>>): Resolution {
+  const target = (region !== undefined ? services[`${service}.${region}`] : undefined) ?? services[service];
+  if (target === undefined) {
+    return {
+      kind: 'error',
+      reason: `no local address for "${service}"; map it with RUNSD_SERVICES="${service}=http://localhost:<port>" or in runsd.services.json`,
+    };
+  }
+  return { kind: 'service', service, target: new URL(target).origin };
+}
+
+function tooLong(label: string): Resolution {
+  return { kind: 'error', reason: `"${label}" is ${label.length} characters, over DNS's 63-character label limit` };
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const colon = host.lastIndexOf(':');
+  return colon !== -1 && host.indexOf(':') === colon ? host.slice(0, colon) : host;
+}
+
+function isIp(name: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(':');
+}
+
+/** Whether a target needs a Google identity token: only Cloud Run's own hosts do. */
+export function needsToken(target: string): boolean {
+  const { protocol, hostname } = new URL(target);
+  return protocol === 'https:' && hostname.endsWith('.run.app');
+}

@@ -1,0 +1,23 @@
+import { log } from './log.js';
+import type { ResolveContext } from './resolve.js';
+import { Router } from './router.js';
+import { TokenCache } from './token-cache.js';
+import { chooseTokenSource } from './token-sources.js';
+
+/** What the runsd process hands to the preload in its child, as RUNSD_CONTEXT, so the child asks the metadata server nothing but tokens. */
+export interface RunsdContext {
+  resolve: ResolveContext;
+  targetOverride?: string | undefined;
+}
+
+export const contextVariable = 'RUNSD_CONTEXT';
+
+/** One router with its token cache, as the proxy and the preload each build it. */
+export function createRouter(context: RunsdContext, env: NodeJS.ProcessEnv): Router {
+  const { name, source } = chooseTokenSource(env, context.resolve.mode === 'cloud');
+  const tokens = new TokenCache({
+    source,
+    onBackgroundError: (audience, error) => log('WARNING', `refreshing the token for ${audience} failed; the current one is still valid: ${error.message}`),
+  });
+  return new Router({ context: context.resolve, tokens, tokenSource: name, targetOverride: context.targetOverride });
+}

@@ -1,0 +1,99 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { instance } from 'gcp-metadata';
+import type { ResolveContext } from './resolve.js';
+
+/** A mistake in runsd's own configuration: it says so in one line and does not start the app. */
+export class SetupError extends Error {
+  override readonly name = 'SetupError';
+}
+
+export interface SetupOptions {
+  projectHash?: string | undefined;
+  servicesFile?: string | undefined;
+}
+
+/**
+ * Works out where runsd runs. With K_SERVICE set (Cloud Run sets it) the
+ * region and project number come from the metadata server; otherwise short
+ * names map to local URLs from RUNSD_SERVICES or runsd.services.json.
+ */
+export async function buildContext(options: SetupOptions, env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<ResolveContext> {
+  if (env.K_SERVICE !== undefined && env.K_SERVICE !== '') {
+    const projectHash = options.projectHash ?? env.CLOUD_RUN_PROJECT_HASH;
+    if (projectHash !== undefined && !/^[a-z\d]+$/.test(projectHash)) {
+      throw new SetupError(`CLOUD_RUN_PROJECT_HASH must be lowercase letters and digits (the part after "<service>-" in a *.a.run.app URL), got "${projectHash}"`);
+    }
+    const { region, projectNumber } = await regionFromMetadata();
+    return { mode: 'cloud', region, projectNumber, projectHash: projectHash || undefined };
+  }
+  return { mode: 'local', services: localServices(options.servicesFile, env, cwd) };
+}
+
+async function regionFromMetadata(): Promise<{ region: string; projectNumber: string }> {
+  let value: string;
+  try {
+    value = String(await withTimeout(instance('region'), 5_000));
+  } catch (error) {
+    throw new SetupError(`cannot read instance/region from the metadata server (${metadataHost()}): ${(error as Error).message}`);
+  }
+  // Cloud Run answers `projects/<number>/regions/<region>`.
+  const match = /^projects\/(\d+)\/regions\/([a-z\d-]+)$/.exec(value.trim());
+  if (match === null) throw new SetupError(`the metadata server's instance/region is "${value}", not projects/<number>/regions/<region>`);
+  return { projectNumber: match[1]!, region: match[2]! };
+}
+
+function metadataHost(): string {
+  return process.env.GCE_METADATA_HOST ?? process.env.GCE_METADATA_IP ?? '169.254.169.254';
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** `RUNSD_SERVICES="a=http://localhost:8080,b=http://localhost:8081"` wins; else the nearest runsd.services.json. */
+export function localServices(file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Record<string, string> {
+  const inline = env.RUNSD_SERVICES;
+  if (inline !== undefined && inline.trim() !== '') {
+    const services: Record<string, string> = {};
+    for (const entry of inline.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const [name, url] = entry.split(/=(.*)/s, 2).map((part) => part.trim());
+      if (!name || !url) throw new SetupError(`RUNSD_SERVICES entry "${entry}" is not name=url`);
+      services[name.toLowerCase()] = checkUrl(url, `RUNSD_SERVICES entry "${entry}"`);
+    }
+    return services;
+  }
+  const path = file ?? findUp('runsd.services.json', cwd);
+  if (path === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new SetupError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new SetupError(`${path} must be a JSON object of name → URL, like {"tacoserver": "http://localhost:8080"}`);
+  }
+  return Object.fromEntries(
+    Object.entries(parsed).map(([name, url]) => [name.toLowerCase(), checkUrl(String(url), `${path}: "${name}"`)]),
+  );
+}
+
+function checkUrl(url: string, where: string): string {
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new SetupError(`${where}: "${url}" is not an http:// or https:// URL`);
+  return url;
+}
+
+function findUp(name: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
