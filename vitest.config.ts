@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['{packages,tools,services}/*/test/**/*.test.ts'],
     // The end-to-end tests start the real bundles; build them once, before any test.
-    globalSetup: ['scripts/build-services.ts'],
+    globalSetup: ['scripts/build-bundles.ts'],
     // Tests start real servers on loopback; a hung socket should fail one test, not the run.
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -28,7 +28,10 @@ export async function startProxy(router: Router, port = 0, upstream: Dispatcher 
     handle(router, upstream, request, response).catch((error: Error) => fail(response, 502, `runsd proxy: ${error.message}\n`));
   });
   server.on('connect', (_request: IncomingMessage, socket) => {
-    socket.end('HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nrunsd proxy: CONNECT is not supported; send plain http:// requests\n');
+    // A CONNECT socket leaves the server's bookkeeping, so it is closed here or server.close() would wait on it.
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nrunsd proxy: CONNECT is not supported; send plain http:// requests\n', () =>
+      socket.destroy(),
+    );
   });
   server.listen(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {

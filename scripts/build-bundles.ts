@@ -3,11 +3,12 @@ import { build } from 'tsup';
 import { serviceBundle, services } from '../services/bundle.js';
 
 /**
- * Vitest global setup: bundles every service once, exactly as `pnpm build`
- * does, so the end-to-end tests run what the container runs.
+ * Vitest global setup: bundles runsd and every service once, exactly as
+ * `pnpm build` does, so the process-level tests run what the container runs.
  */
 export default async function setup(): Promise<void> {
   const root = fileURLToPath(new URL('..', import.meta.url));
+  await build({ config: `${root}tools/runsd/tsup.config.ts`, silent: true });
   for (const service of services) {
     await build({ ...serviceBundle(`${root}services/${service}`), silent: true });
   }

@@ -1,0 +1,214 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type MetadataServer, decodeJwt, startMetadataServer } from '@taco-run/cloud-emulator';
+import { listenOnLoopback } from '@taco-run/rpc/testing';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+// runsd as the container runs it: the built bundle wrapping real child processes,
+// with the metadata emulator standing in for Google and a loopback server for Cloud Run.
+
+const runsd = fileURLToPath(new URL('../dist/runsd.js', import.meta.url));
+const callFixture = fileURLToPath(new URL('./fixtures/call.mjs', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+let metadata: MetadataServer;
+let frontDoor: FastifyInstance;
+let frontDoorOrigin: string;
+let thirdParty: FastifyInstance;
+let thirdPartyOrigin: string;
+const seen: { server: string; host?: string; authorization?: string; serverless?: string; url: string }[] = [];
+
+function recorder(app: FastifyInstance, server: string) {
+  app.all('/*', async (request) => {
+    seen.push({
+      server,
+      host: request.headers.host,
+      authorization: request.headers.authorization,
+      serverless: request.headers['x-serverless-authorization'] as string | undefined,
+      url: request.url,
+    });
+    return `${server} says hi\n`;
+  });
+}
+
+beforeAll(async () => {
+  metadata = await startMetadataServer({ region: 'europe-west1', projectNumber: '987654321098' });
+  frontDoor = Fastify();
+  recorder(frontDoor, 'front door');
+  frontDoorOrigin = await listenOnLoopback(frontDoor);
+  thirdParty = Fastify();
+  recorder(thirdParty, 'third party');
+  thirdPartyOrigin = await listenOnLoopback(thirdParty);
+});
+
+afterAll(() => Promise.all([metadata.close(), frontDoor.close(), thirdParty.close()]));
+
+beforeEach(() => {
+  seen.length = 0;
+  metadata.identityRequests.clear();
+  metadata.setFault(undefined);
+});
+
+/** The environment of a Cloud Run instance whose metadata server is the emulator. */
+function cloudEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    K_SERVICE: 'tacoclient',
+    GCE_METADATA_HOST: metadata.host,
+    RUNSD_TARGET_OVERRIDE: frontDoorOrigin,
+    ...extra,
+  };
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv, cwd = root) {
+  return promisify(execFile)(process.execPath, [runsd, ...args], { env, cwd, timeout: 20_000 }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+  );
+}
+
+const hashTarget = 'https://tacoserver-abc123-ew.a.run.app';
+
+describe('a Node app under runsd on Cloud Run', () => {
+  it('reaches http://tacoserver/ via fetch and via undici, at the target, with a token for it', async () => {
+    const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/x?y=1'], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      fetch: [{ status: 200, body: 'front door says hi\n' }],
+      undici: [{ status: 200, body: 'front door says hi\n' }],
+    });
+    expect(seen).toHaveLength(2);
+    for (const request of seen) {
+      expect(request).toMatchObject({ server: 'front door', host: 'tacoserver-abc123-ew.a.run.app', url: '/x?y=1' });
+      expect(decodeJwt(request.authorization!.replace(/^Bearer /, '')).payload).toMatchObject({ aud: hashTarget, iss: 'https://accounts.google.com' });
+    }
+    expect(result.stderr).not.toContain(seen[0]!.authorization!.split('.')[2]);
+  });
+
+  it('uses the deterministic URL from the metadata server without a hash', async () => {
+    const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/'], cloudEnv());
+    expect(result.code).toBe(0);
+    expect(seen[0]!.host).toBe('tacoserver-987654321098.europe-west1.run.app');
+    expect(decodeJwt(seen[0]!.authorization!.replace(/^Bearer /, '')).payload.aud).toBe('https://tacoserver-987654321098.europe-west1.run.app');
+  });
+
+  it('costs one metadata token request for 200 concurrent calls', async () => {
+    const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/many', '100'], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    expect(result.code).toBe(0);
+    const { fetch, undici } = JSON.parse(result.stdout) as Record<string, { status: number }[]>;
+    expect([...fetch!, ...undici!].filter((answer) => answer.status === 200)).toHaveLength(200);
+    expect(metadata.identityRequests.get(hashTarget)).toBe(1);
+  });
+
+  it('answers an unresolvable name with a 502 the app can read', async () => {
+    const result = await run(['--', process.execPath, callFixture, 'http://tacoserver.mars-west1.run.internal/'], cloudEnv());
+    expect(JSON.parse(result.stdout).fetch).toEqual([
+      { status: 502, body: 'runsd: cannot resolve "tacoserver.mars-west1.run.internal": unknown region "mars-west1" in "tacoserver.mars-west1.run.internal"\n' },
+    ]);
+  });
+});
+
+describe('any app under runsd, through the proxy', () => {
+  it('gives curl the same routing and token through HTTP_PROXY', async () => {
+    const result = await run(['--', 'curl', '-s', 'http://tacoserver/from-curl'], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    expect(result).toMatchObject({ code: 0, stdout: 'front door says hi\n' });
+    expect(seen[0]).toMatchObject({ host: 'tacoserver-abc123-ew.a.run.app', url: '/from-curl' });
+    expect(decodeJwt(seen[0]!.authorization!.replace(/^Bearer /, '')).payload.aud).toBe(hashTarget);
+  });
+
+  it('sends a third-party host through untouched, with no token', async () => {
+    // Loopback is in NO_PROXY, so the proxy is named explicitly to make curl use it.
+    const result = await run(['--', 'sh', '-c', `curl -s --noproxy '' -x "$HTTP_PROXY" ${thirdPartyOrigin}/open`], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    expect(result).toMatchObject({ code: 0, stdout: 'third party says hi\n' });
+    expect(seen).toEqual([{ server: 'third party', host: new URL(thirdPartyOrigin).host, authorization: undefined, serverless: undefined, url: '/open' }]);
+  });
+
+  it('gives the child HTTP_PROXY on loopback and NO_PROXY for local and metadata hosts, and leaves PORT alone', async () => {
+    const result = await run(['--', 'sh', '-c', 'echo "$HTTP_PROXY|$http_proxy|$NO_PROXY|$PORT"'], cloudEnv({ PORT: '8080' }));
+    const [proxy, lower, noProxy, port] = result.stdout.trim().split('|');
+    expect(proxy).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(lower).toBe(proxy);
+    expect(noProxy!.split(',')).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', 'metadata.google.internal', '169.254.169.254']));
+    expect(port).toBe('8080');
+  });
+});
+
+describe('the process wrapper', () => {
+  it("exits with the child's exit code", async () => {
+    expect((await run(['--', process.execPath, '-e', 'process.exit(3)'], cloudEnv())).code).toBe(3);
+  });
+
+  it('passes every SIGTERM to the child and exits with its code', async () => {
+    const script = "let n = 0; process.on('SIGTERM', () => { n++; console.log('SIGTERM ' + n); if (n === 2) process.exit(7); }); console.log('ready'); setInterval(() => {}, 1000);";
+    const child = spawn(process.execPath, [runsd, '--', process.execPath, '-e', script], { env: cloudEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    const waitFor = async (text: string) => {
+      while (!out.includes(text)) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await waitFor('ready');
+    child.kill('SIGTERM');
+    await waitFor('SIGTERM 1');
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(out).toBe('ready\nSIGTERM 1\nSIGTERM 2\n');
+    expect(code).toBe(7);
+  });
+
+  it('exits 128+signal when the child dies of a signal', async () => {
+    expect((await run(['--', 'sh', '-c', 'kill -9 $$'], cloudEnv())).code).toBe(137);
+  });
+
+  it('does not start the child when the metadata server cannot be reached', async () => {
+    const result = await run(['--', 'sh', '-c', 'echo started'], { ...cloudEnv(), GCE_METADATA_HOST: '127.0.0.1:1' });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(result.stderr)).toMatchObject({ severity: 'ERROR', message: expect.stringContaining('runsd: cannot read instance/region from the metadata server (127.0.0.1:1)') });
+  });
+
+  it('prints usage without a command', async () => {
+    const result = await run([], { PATH: process.env.PATH });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('usage:\n  runsd [options] -- <command> [args...]');
+  });
+
+  it('says when the command does not exist', async () => {
+    const result = await run(['--', 'no-such-command-xyz'], { PATH: process.env.PATH });
+    expect(result.code).toBe(127);
+    expect(result.stderr).toBe('runsd: cannot start no-such-command-xyz: command not found\n');
+  });
+});
+
+describe('runsd resolve', () => {
+  it('prints the target in the cloud, both forms', async () => {
+    expect(await run(['resolve', 'tacoserver'], cloudEnv())).toMatchObject({ code: 0, stdout: 'https://tacoserver-987654321098.europe-west1.run.app\n' });
+    expect(await run(['--project-hash', 'abc123', 'resolve', 'TacoServer.us-central1:443'], cloudEnv())).toMatchObject({
+      code: 0,
+      stdout: 'https://tacoserver-abc123-uc.a.run.app\n',
+    });
+  });
+
+  it('says why a name cannot resolve, and exits 1', async () => {
+    expect(await run(['resolve', 'tacoserver.mars-west1.run.internal'], cloudEnv())).toMatchObject({
+      code: 1,
+      stdout: 'cannot resolve "tacoserver.mars-west1.run.internal": unknown region "mars-west1" in "tacoserver.mars-west1.run.internal"\n',
+    });
+  });
+
+  it("uses the repository's runsd.services.json in local mode, as pnpm dev does", async () => {
+    expect(await run(['resolve', 'tacoserver'], { PATH: process.env.PATH })).toMatchObject({ code: 0, stdout: 'http://localhost:8080\n' });
+    expect(await run(['resolve', 'tacoserver'], { PATH: process.env.PATH, RUNSD_SERVICES: 'tacoserver=http://127.0.0.1:9999' })).toMatchObject({
+      code: 0,
+      stdout: 'http://127.0.0.1:9999\n',
+    });
+  });
+
+  it('refuses a malformed RUNSD_SERVICES before starting anything', async () => {
+    const result = await run(['--', 'sh', '-c', 'echo started'], { PATH: process.env.PATH, RUNSD_SERVICES: 'tacoserver' });
+    expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'runsd: RUNSD_SERVICES entry "tacoserver" is not name=url\n' });
+  });
+});
