@@ -22,12 +22,18 @@ export interface ServiceProcess {
 const signalNumbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 /**
- * Starts `node <bundle>` with PORT=0 (unless env says otherwise) and resolves
+ * Starts `node <bundle>` (optionally under a wrapper) with PORT=0 (unless env says otherwise) and resolves
  * once the service says where it listens. A process that exits first rejects
  * with its stderr, so a start-up failure reads as one.
  */
-export async function startService(bundle: string, env: Record<string, string> = {}, startTimeoutMs = 10_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [bundle], {
+export async function startService(
+  bundle: string,
+  env: Record<string, string> = {},
+  { startTimeoutMs = 10_000, wrapper = [] }: { startTimeoutMs?: number; wrapper?: string[] } = {},
+): Promise<ServiceProcess> {
+  // A wrapper such as [runsd.js, '--'] runs the service the way the container does: `runsd -- node main.js`.
+  const args = wrapper.length === 0 ? [bundle] : [...wrapper, process.execPath, bundle];
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

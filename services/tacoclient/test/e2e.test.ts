@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const tacoserverBundle = fileURLToPath(new URL('../../tacoserver/dist/main.js', import.meta.url));
 const tacoclientBundle = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const runsd = fileURLToPath(new URL('../../../tools/runsd/dist/runsd.js', import.meta.url));
 
 async function get(origin: string, path = '/', headers: Record<string, string> = {}) {
   const response = await request(`${origin}${path}`, { headers });
@@ -65,6 +66,21 @@ describe('tacoclient calling tacoserver', () => {
     const lines = [...jsonLines(tacoclient.lines), ...jsonLines(tacoserver.lines)];
     expect(lines.length).toBeGreaterThan(4);
     for (const line of lines) expect(line).toEqual(expect.objectContaining({ severity: expect.any(String), message: expect.any(String) }));
+  });
+});
+
+describe('tacoclient under runsd in local mode', () => {
+  it('reaches tacoserver by its short name, with no URL configured', async () => {
+    const tacoserver = await startService(tacoserverBundle);
+    const tacoclient = await startService(tacoclientBundle, { RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` }, { wrapper: [runsd, '--'] });
+    try {
+      expect(await get(tacoclient.origin)).toMatchObject({ status: 200, text: 'Sammy Sosa has consumed 2 tacos' });
+      const line = await tacoserver.waitForLine((text) => text.includes('request from'));
+      expect(JSON.parse(line).message).toBe('request from runsd version=0.1.0; taco-run-rpc/0.1.0');
+    } finally {
+      expect(await tacoclient.stop()).toBe(0);
+      expect(await tacoserver.stop()).toBe(0);
+    }
   });
 });
 

@@ -136,6 +136,36 @@ describe('any app under runsd, through the proxy', () => {
   });
 });
 
+describe('local mode', () => {
+  it('maps short names from RUNSD_SERVICES and sends no token to a local URL', async () => {
+    const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/local'], {
+      PATH: process.env.PATH,
+      RUNSD_SERVICES: `tacoserver=${thirdPartyOrigin}`,
+    });
+    expect(JSON.parse(result.stdout).fetch).toEqual([{ status: 200, body: 'third party says hi\n' }]);
+    expect(seen[0]).toMatchObject({ server: 'third party', authorization: undefined, url: '/local' });
+  });
+
+  it('adds CLOUD_RUN_ID_TOKEN for a mapping to a real run.app URL, and says where tokens come from', async () => {
+    const result = await run(['--', process.execPath, callFixture, 'http://remote/'], {
+      PATH: process.env.PATH,
+      RUNSD_SERVICES: 'remote=https://remote-123.us-central1.run.app',
+      CLOUD_RUN_ID_TOKEN: 'debug-token-value',
+      RUNSD_TARGET_OVERRIDE: frontDoorOrigin,
+    });
+    expect(seen[0]).toMatchObject({ server: 'front door', host: 'remote-123.us-central1.run.app', authorization: 'Bearer debug-token-value' });
+    expect(result.stderr).toBe('runsd: identity tokens for https://remote-123.us-central1.run.app come from fixed\n');
+    expect(result.stderr).not.toContain('debug-token-value');
+  });
+
+  it('answers an unmapped short name with a 502 that says how to map it', async () => {
+    const result = await run(['--', process.execPath, callFixture, 'http://burritos/'], { PATH: process.env.PATH, RUNSD_SERVICES: 'tacoserver=http://localhost:1' });
+    expect(JSON.parse(result.stdout).undici).toEqual([
+      { status: 502, body: 'runsd: cannot resolve "burritos": no local address for "burritos"; map it with RUNSD_SERVICES="burritos=http://localhost:<port>" or in runsd.services.json\n' },
+    ]);
+  });
+});
+
 describe('the process wrapper', () => {
   it("exits with the child's exit code", async () => {
     expect((await run(['--', process.execPath, '-e', 'process.exit(3)'], cloudEnv())).code).toBe(3);
