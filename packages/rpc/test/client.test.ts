@@ -118,6 +118,7 @@ describe('responses that are not ours', () => {
   it("maps Go's plain-text 404 to not_found", async () => {
     const error = await failure(client().call('Go.Missing', {}));
     expect(error).toMatchObject({ code: 'not_found', status: 404, body: '404 page not found\n' });
+    expect(error.message).toBe(`${origin}/oto/Go.Missing answered 404 Not Found, not an RPC response: 404 page not found`);
   });
 
   it("maps a proxy's HTML 502 to unavailable and keeps the first bytes", async () => {

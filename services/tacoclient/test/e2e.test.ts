@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
-import { type ServiceProcess, jsonLines, startService } from '@taco-run/service/testing';
+import { type ServiceProcess, jsonLines, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

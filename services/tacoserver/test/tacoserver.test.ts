@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { type ServiceProcess, jsonLines, startService } from '@taco-run/service/testing';
+import { type ServiceProcess, jsonLines, startService } from '@taco-run/service/process';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

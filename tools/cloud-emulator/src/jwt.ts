@@ -1,4 +1,4 @@
-import { type KeyObject, createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { type KeyObject, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 
 /** An RS256 signing key made at start-up, as Google rotates its own: nothing secret is ever committed. */
 export class SigningKey {
@@ -21,7 +21,7 @@ export class SigningKey {
 
   /** The public key as PEM, which is what Google's v1 certs endpoint serves per kid. */
   publicPem(): string {
-    return createPublicKey(this.publicKey).export({ format: 'pem', type: 'spki' }).toString();
+    return this.publicKey.export({ format: 'pem', type: 'spki' }).toString();
   }
 }
 

@@ -7,6 +7,8 @@ export interface MetadataOptions {
   projectNumber?: string;
   region?: string;
   serviceAccountEmail?: string;
+  /** The key tokens are signed with; share one between servers as Google signs every token with one key set. */
+  key?: SigningKey;
 }
 
 /** A fault for the next N requests: slow answers, 500s, or connections dropped as if the server were down. */
@@ -15,15 +17,17 @@ export type Fault = { kind: 'slow'; delayMs: number; requests: number } | { kind
 export interface MetadataServer {
   /** `127.0.0.1:<port>`, the value for GCE_METADATA_HOST. */
   host: string;
-  options: Required<MetadataOptions>;
+  options: Required<Omit<MetadataOptions, 'key'>>;
   key: SigningKey;
   /** Identity tokens issued, per audience: how tests see the token cache at work. */
   identityRequests: Map<string, number>;
+  /** Every token issued, so tests can check that none leaks into a log. */
+  issued: string[];
   setFault(fault: Fault | undefined): void;
   close(): Promise<void>;
 }
 
-const defaults: Required<MetadataOptions> = {
+const defaults: Required<Omit<MetadataOptions, 'key'>> = {
   projectId: 'taco-project',
   projectNumber: '123456789012',
   region: 'us-central1',
@@ -36,9 +40,10 @@ const defaults: Required<MetadataOptions> = {
  * and sets it on every answer (gcp-metadata rejects answers without it).
  */
 export async function startMetadataServer(options: MetadataOptions = {}): Promise<MetadataServer> {
-  const config = { ...defaults, ...options };
-  const key = new SigningKey();
+  const { key = new SigningKey(), ...rest } = options;
+  const config = { ...defaults, ...rest };
   const identityRequests = new Map<string, number>();
+  const issued: string[] = [];
   let fault: Fault | undefined;
   const app: FastifyInstance = Fastify();
 
@@ -81,7 +86,9 @@ export async function startMetadataServer(options: MetadataOptions = {}): Promis
     const accountId = `1${config.projectNumber}`;
     const claims: Record<string, unknown> = { aud: audience, azp: accountId, exp: iat + 3600, iat, iss: 'https://accounts.google.com', sub: accountId };
     if (format === 'full') Object.assign(claims, { email: config.serviceAccountEmail, email_verified: true });
-    return reply.type('application/text').send(key.sign(claims));
+    const token = key.sign(claims);
+    issued.push(token);
+    return reply.type('application/text').send(token);
   });
   // Google's v1 certs document: kid → PEM. OAuth2Client.verifyIdToken reads it.
   app.get('/certs', async () => ({ [key.kid]: key.publicPem() }));
@@ -93,6 +100,7 @@ export async function startMetadataServer(options: MetadataOptions = {}): Promis
     options: config,
     key,
     identityRequests,
+    issued,
     setFault(next) {
       fault = next === undefined ? undefined : { ...next };
     },

@@ -25,7 +25,10 @@ export function errorFromResponse(
     return new RpcError(code, body.error, { status, details: parseDetails(body.details), retryAfter });
   }
   const reason = STATUS_CODES[status] ?? 'Unknown';
-  return new RpcError(codeForStatus(status), `${url} answered ${status} ${reason}, not an RPC response`, {
+  // A plain-text body is usually one sentence from the hop that failed (runsd's own answers are): worth showing.
+  const contentType = String(headers['content-type'] ?? '');
+  const said = contentType.startsWith('text/plain') ? (text.split('\n', 1)[0] ?? '').trim().slice(0, 200) : '';
+  return new RpcError(codeForStatus(status), `${url} answered ${status} ${reason}, not an RPC response${said === '' ? '' : `: ${said}`}`, {
     status,
     body: text.slice(0, keptBodyChars),
     retryAfter,

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
-/** A service bundle started as a real process, as tests drive it. */
+/** A service bundle started as a real process, as the tests and the local Cloud Run emulator run it. */
 export interface ServiceProcess {
   child: ChildProcess;
   /** `http://127.0.0.1:<port>`, read from the service's own "listening at" line. */
@@ -29,7 +29,16 @@ const signalNumbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9
 export async function startService(
   bundle: string,
   env: Record<string, string> = {},
-  { startTimeoutMs = 10_000, wrapper = [] }: { startTimeoutMs?: number; wrapper?: string[] } = {},
+  {
+    startTimeoutMs = 10_000,
+    wrapper = [],
+    onLine,
+  }: {
+    startTimeoutMs?: number;
+    wrapper?: string[];
+    /** Sees every output line as it comes, e.g. to print it with a prefix. */
+    onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  } = {},
 ): Promise<ServiceProcess> {
   // A wrapper such as [runsd.js, '--'] runs the service the way the container does: `runsd -- node main.js`.
   const args = wrapper.length === 0 ? [bundle] : [...wrapper, process.execPath, bundle];
@@ -42,9 +51,13 @@ export async function startService(
   const waiters = new Set<() => void>();
   createInterface({ input: child.stdout! }).on('line', (line) => {
     lines.push(line);
+    onLine?.(line, 'stdout');
     for (const wake of waiters) wake();
   });
-  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    stderr.push(line);
+    onLine?.(line, 'stderr');
+  });
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? 128 + (signalNumbers[signal as string] ?? 0)) as number);
 
   const waitForLine = (match: (line: string) => boolean, timeoutMs = 10_000) =>

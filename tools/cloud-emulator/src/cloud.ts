@@ -1,0 +1,137 @@
+import { resolveHost } from '@taco-run/runsd/resolve';
+import { type ServiceProcess, startService } from '@taco-run/service/process';
+import { type FrontDoor, startFrontDoor } from './front-door.js';
+import { SigningKey } from './jwt.js';
+import { type MetadataServer, startMetadataServer } from './metadata.js';
+
+export interface CloudServiceOptions {
+  name: string;
+  /** The service's built bundle: `services/<name>/dist/main.js`. */
+  bundle: string;
+  /** Emails granted roles/run.invoker on it. */
+  invokers: string[];
+}
+
+export interface CloudOptions {
+  services: CloudServiceOptions[];
+  /** runsd's built entrypoint: every service runs under it, as in the container. */
+  runsd: string;
+  projectId?: string;
+  projectNumber?: string;
+  region?: string;
+  /** The cloud hash. Set: services call each other at hash URLs; unset: at deterministic URLs. */
+  projectHash?: string | undefined;
+  /** The person who calls the public service, as `gcloud auth print-identity-token` would identify them. */
+  user?: string;
+  onLine?: (service: string, line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export interface CloudService {
+  name: string;
+  /** Its Cloud Run URL in the mode in use. */
+  url: string;
+  /** Where that URL is reachable on this machine. */
+  localUrl: string;
+  serviceAccount: string;
+  metadata: MetadataServer;
+  process: ServiceProcess;
+}
+
+export interface Cloud {
+  services: Map<string, CloudService>;
+  frontDoor: FrontDoor;
+  /** The metadata server that issues the user's tokens. */
+  userMetadata: MetadataServer;
+  user: string;
+  /** An identity token for the user, for a service's URL. */
+  userToken(service: string): Promise<string>;
+  grant(service: string, email: string): void;
+  revoke(service: string, email: string): void;
+  /** Every line every service printed, for checks such as "no token in any log". */
+  output(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Cloud Run on one machine: a metadata server per service (each with its own
+ * service account), an authenticating front door, and each service started
+ * under runsd in cloud mode, with K_SERVICE, K_REVISION and PORT set as
+ * Cloud Run sets them. Service-to-service calls leave runsd for the front
+ * door (RUNSD_TARGET_OVERRIDE), which checks the caller's token and role.
+ */
+export async function startCloud(options: CloudOptions): Promise<Cloud> {
+  const { projectId = 'taco-project', projectNumber = '123456789012', region = 'us-central1', projectHash, user = 'developer@example.com' } = options;
+  const key = new SigningKey();
+  const started: { close(): Promise<unknown> }[] = [];
+  try {
+    const userMetadata = await startMetadataServer({ projectId, projectNumber, region, serviceAccountEmail: user, key });
+    started.push(userMetadata);
+    const frontDoor = await startFrontDoor({ certsUrl: `http://${userMetadata.host}/certs` });
+    started.push(frontDoor);
+    const services = new Map<string, CloudService>();
+    for (const service of options.services) {
+      const serviceAccount = `${service.name}@${projectId}.iam.gserviceaccount.com`;
+      const metadata = await startMetadataServer({ projectId, projectNumber, region, serviceAccountEmail: serviceAccount, key });
+      started.push(metadata);
+      const env: Record<string, string> = {
+        K_SERVICE: service.name,
+        K_REVISION: `${service.name}-00001-emu`,
+        K_CONFIGURATION: service.name,
+        GCE_METADATA_HOST: metadata.host,
+        GOOGLE_CLOUD_PROJECT: projectId,
+        RUNSD_TARGET_OVERRIDE: frontDoor.origin,
+      };
+      if (projectHash !== undefined) env.CLOUD_RUN_PROJECT_HASH = projectHash;
+      const process = await startService(service.bundle, env, {
+        wrapper: [options.runsd, '--'],
+        onLine: (line, stream) => options.onLine?.(service.name, line, stream),
+      });
+      started.push({ close: () => process.stop() });
+      const urls = urlsOf(service.name, { projectNumber, region, projectHash });
+      const localUrl = await frontDoor.addService({ name: service.name, upstream: process.origin, urls: urls.all, invokers: new Set(service.invokers) });
+      services.set(service.name, { name: service.name, url: urls.inUse, localUrl, serviceAccount, metadata, process });
+    }
+    const invokable = (name: string) => {
+      const found = frontDoor.service(name);
+      if (found === undefined) throw new Error(`no service ${name}`);
+      return found;
+    };
+    return {
+      services,
+      frontDoor,
+      userMetadata,
+      user,
+      async userToken(name) {
+        const url = services.get(name)?.url;
+        const response = await fetch(`http://${userMetadata.host}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(url ?? '')}&format=full`, {
+          headers: { 'metadata-flavor': 'Google' },
+        });
+        return response.text();
+      },
+      grant: (name, email) => void invokable(name).invokers.add(email),
+      revoke: (name, email) => void invokable(name).invokers.delete(email),
+      output: () => [...services.values()].flatMap((service) => [...service.process.lines, ...service.process.stderr]),
+      close: () => closeAll(started),
+    };
+  } catch (error) {
+    await closeAll(started);
+    throw error;
+  }
+}
+
+/** Stops in reverse order: services before the servers they call. */
+async function closeAll(started: { close(): Promise<unknown> }[]): Promise<void> {
+  for (const item of started.reverse()) await item.close().catch(() => undefined);
+}
+
+/** A service's URLs in both forms, computed by runsd's own resolver so the two cannot disagree. */
+function urlsOf(name: string, { projectNumber, region, projectHash }: { projectNumber: string; region: string; projectHash?: string | undefined }) {
+  const target = (hash?: string) => {
+    const resolution = resolveHost(name, { mode: 'cloud', region, projectNumber, projectHash: hash });
+    if (resolution.kind !== 'service') throw new Error(`cannot make a URL for ${name}: ${resolution.kind === 'error' ? resolution.reason : 'not a service name'}`);
+    return resolution.target;
+  };
+  const deterministic = target();
+  const hashed = projectHash === undefined ? undefined : target(projectHash);
+  return { inUse: hashed ?? deterministic, all: hashed === undefined ? [deterministic] : [hashed, deterministic] };
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { OAuth2Client } from 'google-auth-library';
+import { Agent, type Dispatcher } from 'undici';
+
+/** A service behind the front door, as Cloud Run knows it. */
+export interface Invokable {
+  name: string;
+  /** Where the container listens: `http://127.0.0.1:<PORT>`. */
+  upstream: string;
+  /** The service's own URLs (hash and deterministic forms): a token's audience must be one of them. */
+  urls: string[];
+  /** Who holds roles/run.invoker on it. */
+  invokers: Set<string>;
+}
+
+export interface FrontDoor {
+  /** The shared listener that routes by Host, for runsd's RUNSD_TARGET_OVERRIDE. */
+  origin: string;
+  /** Adds a service and gives it a listener of its own, as its public URL is reachable here. */
+  addService(service: Invokable): Promise<string>;
+  service(name: string): Invokable | undefined;
+  close(): Promise<void>;
+}
+
+const hopByHop = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/**
+ * Cloud Run's authenticating front end, on loopback. Like Cloud Run it takes
+ * the token from X-Serverless-Authorization first, then Authorization,
+ * verifies its signature, issuer, expiry and audience (with
+ * google-auth-library, against the metadata emulator's published keys), and
+ * admits only callers with the invoker role. The answers to everyone else
+ * are Cloud Run's own HTML error pages.
+ */
+export async function startFrontDoor({ certsUrl }: { certsUrl: string }): Promise<FrontDoor> {
+  const verifier = new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl: certsUrl } });
+  const upstream = new Agent();
+  const services = new Map<string, Invokable>();
+  const byHost = (host: string | undefined) => [...services.values()].find((service) => service.urls.some((url) => new URL(url).host === host));
+  const servers: Server[] = [];
+
+  const listen = async (fixed?: string): Promise<string> => {
+    const server = createServer((request, response) => {
+      const service = fixed === undefined ? byHost(request.headers.host) : services.get(fixed);
+      handle(service, request, response, verifier, upstream).catch(() => page(response, 500, 'Internal Server Error', 'The server encountered an error.'));
+    });
+    servers.push(server);
+    server.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+
+  const origin = await listen();
+  return {
+    origin,
+    async addService(service) {
+      services.set(service.name, service);
+      return listen(service.name);
+    },
+    service: (name) => services.get(name),
+    async close() {
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.closeAllConnections();
+              server.close(() => resolve());
+            }),
+        ),
+      );
+      await upstream.close();
+    },
+  };
+}
+
+async function handle(service: Invokable | undefined, request: IncomingMessage, response: ServerResponse, verifier: OAuth2Client, upstream: Dispatcher): Promise<void> {
+  const path = request.url ?? '/';
+  if (service === undefined) return page(response, 404, 'Not Found', `The requested URL <code>${escape(path)}</code> was not found on this server.`);
+  const token = bearer(request.headers['x-serverless-authorization']) ?? bearer(request.headers.authorization);
+  let email: string | undefined;
+  try {
+    if (token === undefined) throw new Error('no token');
+    const ticket = await verifier.verifyIdToken({ idToken: token, audience: service.urls });
+    email = ticket.getPayload()?.email;
+  } catch {
+    response.setHeader('www-authenticate', 'Bearer error="invalid_token" error_description="The access token could not be verified"');
+    return page(response, 401, 'Unauthorized', `Your client does not have permission to the requested URL <code>${escape(path)}</code>.`);
+  }
+  if (email === undefined || !service.invokers.has(email)) {
+    return page(response, 403, 'Forbidden', `Your client does not have permission to get URL <code>${escape(path)}</code> from this server.`);
+  }
+
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined && !hopByHop.includes(name) && name !== 'x-serverless-authorization') headers[name] = value;
+  }
+  // Cloud Run starts a trace for every request that arrives without one.
+  if (headers.traceparent === undefined) headers.traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  const hasBody = request.headers['content-length'] !== undefined ? request.headers['content-length'] !== '0' : request.headers['transfer-encoding'] !== undefined;
+  let answer: Dispatcher.ResponseData;
+  try {
+    answer = await upstream.request({ origin: service.upstream, path, method: request.method as Dispatcher.HttpMethod, headers, body: hasBody ? request : null });
+  } catch {
+    return page(response, 503, 'Service Unavailable', 'The service you requested is not available yet. Please try again in 30 seconds.');
+  }
+  const outgoing: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !hopByHop.includes(name)) outgoing[name] = value;
+  response.writeHead(answer.statusCode, outgoing);
+  answer.body.pipe(response);
+  answer.body.on('error', () => response.destroy());
+}
+
+function bearer(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  const match = text === undefined ? null : /^Bearer\s+(\S+)$/i.exec(text.trim());
+  return match?.[1];
+}
+
+/** Cloud Run's (Google Front End's) error page, so clients see what they would see there. */
+function page(response: ServerResponse, status: number, title: string, detail: string): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const body = `<html><head>\n<meta http-equiv="content-type" content="text/html;charset=utf-8">\n<title>${status} ${title}</title>\n</head>\n<body text=#000000 bgcolor=#ffffff>\n<h1>Error: ${title}</h1>\n<h2>${detail}</h2>\n<h2></h2>\n</body></html>\n`;
+  response.writeHead(status, { 'content-type': 'text/html; charset=UTF-8', 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+function escape(text: string): string {
+  return text.replace(/[&<>"]/g, (char) => `&#${char.charCodeAt(0)};`);
+}
