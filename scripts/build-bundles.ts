@@ -3,12 +3,13 @@ import { build } from 'tsup';
 import { serviceBundle, services } from '../services/bundle.js';
 
 /**
- * Vitest global setup: bundles runsd and every service once, exactly as
+ * Vitest global setup: bundles runsd, the deploy command and every service once, exactly as
  * `pnpm build` does, so the process-level tests run what the container runs.
  */
 export default async function setup(): Promise<void> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   await build({ config: `${root}tools/runsd/tsup.config.ts`, silent: true });
+  await build({ config: `${root}deploy/tsup.config.ts`, silent: true });
   for (const service of services) {
     await build({ ...serviceBundle(`${root}services/${service}`), silent: true });
   }

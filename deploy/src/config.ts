@@ -1,0 +1,76 @@
+import { isKnownRegion } from '@taco-run/runsd/regions';
+import { z } from 'zod';
+
+/** What a deploy needs, from the environment, checked before any gcloud call. */
+export interface DeployConfig {
+  project: string;
+  /** The cloud hash tacoclient's runsd builds tacoserver's URL with; only deploying tacoclient needs it. */
+  projectHash: string | undefined;
+  region: string;
+  repository: string;
+  /** The image tag: IMAGE_TAG, or the git commit when there is one. */
+  tag: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const schema = z.object({
+  GOOGLE_CLOUD_PROJECT: z
+    .string({ message: 'is required: the project ID, such as my-taco-project' })
+    .regex(/^[a-z][a-z\d-]{4,28}[a-z\d]$/, { message: 'must be a project ID: 6 to 30 lowercase letters, digits and hyphens, starting with a letter' }),
+  CLOUD_RUN_PROJECT_HASH: z
+    .string()
+    .regex(/^[a-z\d]+$/, { message: 'must be lowercase letters and digits, the part after "<service>-" in a *.a.run.app URL' })
+    .optional(),
+  REGION: z
+    .string()
+    .default('us-central1')
+    .refine(isKnownRegion, { message: 'must be a Cloud Run region with a known URL code, such as us-central1 or europe-west1' }),
+  ARTIFACT_REPOSITORY: z
+    .string()
+    .default('taco-run')
+    .refine((value) => /^[a-z]([a-z\d-]{0,61}[a-z\d])?$/.test(value), { message: 'must be lowercase letters, digits and hyphens, starting with a letter' }),
+  IMAGE_TAG: z
+    .string()
+    .optional()
+    .refine((value) => value === undefined || /^[\w][\w.-]{0,127}$/.test(value), { message: 'must be a Docker tag: letters, digits, _, . and -' }),
+});
+
+/**
+ * Reads the settings, naming every missing or bad variable in one error.
+ * `cloudhash` is the original tutorial's name for the hash, which only a
+ * deploy that includes tacoclient needs (tacoserver's own deploy shows it).
+ */
+export function readConfig(env: NodeJS.ProcessEnv, gitCommit: string | undefined, { needsHash }: { needsHash: boolean }): DeployConfig {
+  const input: Record<string, string | undefined> = { ...env, CLOUD_RUN_PROJECT_HASH: env.CLOUD_RUN_PROJECT_HASH ?? env.cloudhash };
+  const result = schema.safeParse(input);
+  const problems = (result.success ? [] : result.error.issues).map((issue) => ({ name: String(issue.path[0]), message: issue.message }));
+  // Checked here rather than as a zod refinement, which would not run while another variable is wrong.
+  if (needsHash && input.CLOUD_RUN_PROJECT_HASH === undefined) {
+    problems.push({
+      name: 'CLOUD_RUN_PROJECT_HASH',
+      message: 'is required: the part after "<service>-" in your services\' https://<service>-<hash>-<region code>.a.run.app URLs (`pnpm deploy:one tacoserver` shows it)',
+    });
+  }
+  if (!result.success || problems.length > 0) {
+    const order = Object.keys(schema.shape);
+    const lines = problems
+      .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
+      .map(({ name, message }) => {
+        const label = name === 'CLOUD_RUN_PROJECT_HASH' ? 'CLOUD_RUN_PROJECT_HASH (or cloudhash)' : name;
+        const value = input[name];
+        return `  ${label} ${message}${value === undefined ? '' : ` (got "${value}")`}`;
+      });
+    throw new ConfigError(`cannot deploy; fix these environment variables first:\n${lines.join('\n')}`);
+  }
+  const { GOOGLE_CLOUD_PROJECT, CLOUD_RUN_PROJECT_HASH, REGION, ARTIFACT_REPOSITORY, IMAGE_TAG } = result.data;
+  return {
+    project: GOOGLE_CLOUD_PROJECT,
+    projectHash: CLOUD_RUN_PROJECT_HASH,
+    region: REGION,
+    repository: ARTIFACT_REPOSITORY,
+    tag: IMAGE_TAG ?? gitCommit ?? 'latest',
+  };
+}
