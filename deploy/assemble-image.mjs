@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Lays out what a service's image ships, from the bundles `pnpm build` made:
-//   <out>/runsd/runsd.js, <out>/runsd/preload.js   the entrypoint
+//   <out>/runsd/runsd.js, preload.js and chunks     the entrypoint (tools/runsd/dist as it is)
 //   <out>/service/main.js (+ .map)                 the service
 //   <out>/package.json                             {"type": "module"}: the bundles are ESM
 // The Dockerfile runs it, and so does the test that starts this exact layout.
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,13 +16,15 @@ if (!services.includes(service) || out === undefined) {
 }
 const root = fileURLToPath(new URL('..', import.meta.url));
 const copies = [
-  [join(root, 'tools/runsd/dist/runsd.js'), join(out, 'runsd/runsd.js')],
-  [join(root, 'tools/runsd/dist/preload.js'), join(out, 'runsd/preload.js')],
   [join(root, 'services', service, 'dist/main.js'), join(out, 'service/main.js')],
   [join(root, 'services', service, 'dist/main.js.map'), join(out, 'service/main.js.map')],
 ];
-await mkdir(join(out, 'runsd'), { recursive: true });
 await mkdir(join(out, 'service'), { recursive: true });
+// runsd loads parts of itself on demand (the metadata client, undici), so its whole dist goes.
+await cp(join(root, 'tools/runsd/dist'), join(out, 'runsd'), { recursive: true }).catch((error) => {
+  process.stderr.write(`assemble-image: tools/runsd/dist is missing (${error.code}); run \`pnpm build\` first\n`);
+  process.exit(1);
+});
 for (const [from, to] of copies) {
   await copyFile(from, to).catch((error) => {
     process.stderr.write(`assemble-image: ${from} is missing (${error.code}); run \`pnpm build\` first\n`);

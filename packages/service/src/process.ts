@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 
 /** A service bundle started as a real process, as the tests and the local Cloud Run emulator run it. */
@@ -33,9 +34,12 @@ export async function startService(
     startTimeoutMs = 10_000,
     wrapper = [],
     onLine,
+    port,
   }: {
     startTimeoutMs?: number;
     wrapper?: string[];
+    /** A fixed port: readiness is then the port accepting connections, for a service told to log nothing. */
+    port?: number;
     /** Sees every output line as it comes, e.g. to print it with a prefix. */
     onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   } = {},
@@ -43,7 +47,7 @@ export async function startService(
   // A wrapper such as [runsd.js, '--'] runs the service the way the container does: `runsd -- node main.js`.
   const args = wrapper.length === 0 ? [bundle] : [...wrapper, process.execPath, bundle];
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, PORT: '0', ...env },
+    env: { PATH: process.env.PATH, PORT: String(port ?? 0), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -91,12 +95,33 @@ export async function startService(
   };
 
   try {
-    const line = await waitForLine((text) => /listening at http:\/\/127\.0\.0\.1:\d+/.test(text), startTimeoutMs);
-    const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
-    return { child, origin: `http://127.0.0.1:${port}`, port, lines, stderr, exited, waitForLine, stop };
+    const bound = port === undefined ? portFrom(await waitForLine((text) => /listening at http:\/\/127\.0\.0\.1:\d+/.test(text), startTimeoutMs)) : await accepting(port, child, startTimeoutMs);
+    return { child, origin: `http://127.0.0.1:${bound}`, port: bound, lines, stderr, exited, waitForLine, stop };
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
+  }
+}
+
+function portFrom(line: string): number {
+  return Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+}
+
+/** Polls until the port takes a connection, failing if the process exits or the time runs out. */
+async function accepting(port: number, child: ChildProcess, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode} before listening on ${port}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => resolve(true)).once('error', () => resolve(false));
+      socket.once('close', () => socket.destroy());
+      setTimeout(() => socket.destroy(), 200).unref();
+      socket.once('connect', () => socket.end());
+    });
+    if (open) return port;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${port} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 

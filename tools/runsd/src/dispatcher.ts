@@ -1,4 +1,4 @@
-import { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { toHeaderMap } from './headers.js';
 import { respondText } from './respond.js';
 import type { Route, Router } from './router.js';
@@ -10,51 +10,76 @@ const statusTexts: Record<number, string> = { 502: 'Bad Gateway', 503: 'Service 
  * preload, it sees every request made with fetch, undici or the generated
  * client. Short names are rewritten to their target and get a token; all
  * else goes to the inner dispatcher as it came, so there is no extra hop.
+ *
+ * It speaks undici's Dispatcher contract (`dispatch`, `close`, `destroy`)
+ * without extending undici's class, so that the preload can install it
+ * before undici itself is loaded: the inner Agent may be a promise, and
+ * loading it is then the first request's cost, not every cold start's.
  */
-export class RunsdDispatcher extends Dispatcher {
+export class RunsdDispatcher {
   readonly #router: Router;
-  readonly #inner: Dispatcher;
+  #inner: Dispatcher | undefined;
+  readonly #loadInner: (() => Promise<Dispatcher>) | undefined;
+  #loading: Promise<Dispatcher> | undefined;
 
-  constructor(router: Router, inner: Dispatcher = new Agent()) {
-    super();
+  constructor(router: Router, inner: Dispatcher | (() => Promise<Dispatcher>)) {
     this.#router = router;
-    this.#inner = inner;
+    if (typeof inner === 'function') this.#loadInner = inner;
+    else this.#inner = inner;
   }
 
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const origin = options.origin === undefined ? undefined : new URL(String(options.origin));
-    if (origin === undefined) return this.#inner.dispatch(options, handler);
-    const route = this.#router.route(origin.host, toHeaderMap(options.headers));
-    if (route instanceof Promise) {
-      route.then((resolved) => this.#send(resolved, options, handler));
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const route = options.origin === undefined ? ({ kind: 'passthrough' } as const) : this.#router.route(hostOf(options.origin), toHeaderMap(options.headers));
+    const inner = this.#inner;
+    if (route instanceof Promise || inner === undefined) {
+      Promise.all([route, this.#ready()]).then(
+        ([resolved, ready]) => this.#send(ready, resolved, options, handler),
+        (error: Error) => respondText(handler, 502, `runsd: ${error.message}\n`, statusTexts[502]!),
+      );
       return true;
     }
-    return this.#send(route, options, handler);
+    return this.#send(inner, route, options, handler);
   }
 
-  #send(route: Route, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (route.kind === 'passthrough') return this.#inner.dispatch(options, handler);
+  #ready(): Promise<Dispatcher> {
+    if (this.#inner !== undefined) return Promise.resolve(this.#inner);
+    this.#loading ??= this.#loadInner!().then((inner) => (this.#inner = inner));
+    return this.#loading;
+  }
+
+  #send(inner: Dispatcher, route: Route, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (route.kind === 'passthrough') return inner.dispatch(options, handler);
     if (route.kind === 'fail') {
       respondText(handler, route.status, route.message, statusTexts[route.status] ?? 'Error');
       return true;
     }
-    return this.#inner.dispatch({ ...options, origin: route.origin, headers: route.headers }, handler);
+    return inner.dispatch({ ...options, origin: route.origin, headers: route.headers }, handler);
   }
 
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    if (callback === undefined) return this.#inner.close();
-    this.#inner.close(callback);
+  async close(): Promise<void> {
+    await this.#inner?.close();
   }
 
-  override destroy(): Promise<void>;
-  override destroy(error: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(error: Error | null, callback: () => void): void;
-  override destroy(errorOrCallback?: Error | null | (() => void), callback?: () => void): Promise<void> | void {
-    if (typeof errorOrCallback === 'function') return this.#inner.destroy(errorOrCallback);
-    if (callback !== undefined) return this.#inner.destroy(errorOrCallback ?? null, callback);
-    return this.#inner.destroy(errorOrCallback ?? null);
+  async destroy(): Promise<void> {
+    await this.#inner?.destroy();
   }
+
+  /** For APIs typed to undici's Dispatcher (tests, undici's `dispatcher` option): the contract it keeps. */
+  asDispatcher(): Dispatcher {
+    return this as unknown as Dispatcher;
+  }
+}
+
+const hosts = new Map<string, string>();
+
+/** The host of an origin, parsed once per origin: every request carries one and URL parsing is not free. */
+function hostOf(origin: string | URL): string {
+  if (typeof origin !== 'string') return origin.host;
+  let host = hosts.get(origin);
+  if (host === undefined) {
+    host = new URL(origin).host;
+    if (hosts.size >= 1000) hosts.clear();
+    hosts.set(origin, host);
+  }
+  return host;
 }

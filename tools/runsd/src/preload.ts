@@ -1,4 +1,4 @@
-import { Agent, setGlobalDispatcher } from 'undici';
+import { commonJs } from './commonjs.js';
 import { RunsdDispatcher } from './dispatcher.js';
 import { type RunsdContext, contextVariable, createRouter } from './runtime.js';
 
@@ -7,9 +7,17 @@ import { type RunsdContext, contextVariable, createRouter } from './runtime.js';
  * It installs runsd's dispatcher as undici's global dispatcher, which Node's
  * fetch, undici and the generated clients all use, so `http://tacoserver/`
  * is rewritten in-process. Outside runsd (no RUNSD_CONTEXT) it does nothing.
+ *
+ * It sets the global itself, as undici's setGlobalDispatcher does (under
+ * both of undici's symbols), rather than importing undici for it: undici
+ * then loads on the first request, off the app's cold-start path. An undici
+ * loaded later by the app keeps a global dispatcher that is already set.
  */
 const raw = process.env[contextVariable];
 if (raw !== undefined && raw !== '') {
   const context = JSON.parse(raw) as RunsdContext;
-  setGlobalDispatcher(new RunsdDispatcher(createRouter(context, process.env), new Agent()));
+  const dispatcher = new RunsdDispatcher(createRouter(context, process.env), async () => new (commonJs(await import('undici')).Agent)());
+  for (const name of ['undici.globalDispatcher.1', 'undici.globalDispatcher.2']) {
+    Object.defineProperty(globalThis, Symbol.for(name), { value: dispatcher, writable: true, enumerable: false, configurable: false });
+  }
 }

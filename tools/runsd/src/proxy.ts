@@ -1,6 +1,6 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
 import { type HeaderMap, toHeaderMap } from './headers.js';
 import type { Router } from './router.js';
 
@@ -17,13 +17,16 @@ export interface RunningProxy {
 /**
  * The path for apps in any language: a forward proxy on loopback, offered
  * through HTTP_PROXY. It routes exactly as the preload does. Bodies stream
- * through in both directions.
+ * through in both directions. It forwards with node:http's keep-alive
+ * agents, not undici, so the runsd process itself starts without loading
+ * an HTTP client library.
  *
  * CONNECT is refused: runsd only offers itself for http:// (it sets no
  * HTTPS_PROXY), it could not add a token inside TLS anyway, and tunnelling
  * arbitrary hosts would make it an open relay for anything on the machine.
  */
-export async function startProxy(router: Router, port = 0, upstream: Dispatcher = new Agent()): Promise<RunningProxy> {
+export async function startProxy(router: Router, port = 0): Promise<RunningProxy> {
+  const upstream = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
   const server: Server = createServer((request, response) => {
     handle(router, upstream, request, response).catch((error: Error) => fail(response, 502, `runsd proxy: ${error.message}\n`));
   });
@@ -45,12 +48,14 @@ export async function startProxy(router: Router, port = 0, upstream: Dispatcher 
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        upstream.http.destroy();
+        upstream.https.destroy();
         server.close(() => resolve());
       }),
   };
 }
 
-async function handle(router: Router, upstream: Dispatcher, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(router: Router, upstream: { http: HttpAgent; https: HttpsAgent }, request: IncomingMessage, response: ServerResponse): Promise<void> {
   // Bound to 127.0.0.1 already; checked again so a token can never be served off the machine.
   if (!isLoopback(request.socket.remoteAddress)) return fail(response, 403, 'runsd proxy: only this machine may use the proxy\n');
   if (request.url === undefined || !request.url.startsWith('http://')) {
@@ -60,24 +65,24 @@ async function handle(router: Router, upstream: Dispatcher, request: IncomingMes
   const headers = withoutHopByHop(toHeaderMap(request.headers));
   const route = await router.route(url.host, headers);
   if (route.kind === 'fail') return fail(response, route.status, route.message);
-  const [origin, outgoing] = route.kind === 'passthrough' ? [url.origin, { ...headers, host: url.host }] : [route.origin, route.headers];
-  const hasBody = request.headers['content-length'] !== undefined ? request.headers['content-length'] !== '0' : request.headers['transfer-encoding'] !== undefined;
-  let answer: Dispatcher.ResponseData;
-  try {
-    answer = await upstream.request({
-      origin,
-      path: url.pathname + url.search,
-      method: request.method as Dispatcher.HttpMethod,
-      headers: outgoing,
-      body: hasBody ? request : null,
-    });
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? (error as Error).message;
-    return fail(response, 502, `runsd proxy: ${url.host} could not be reached: ${code}\n`);
-  }
-  response.writeHead(answer.statusCode, withoutHopByHop(answer.headers as HeaderMap));
-  answer.body.pipe(response);
-  answer.body.on('error', () => response.destroy());
+  const [origin, outgoing] = route.kind === 'passthrough' ? [url, { ...headers, host: url.host }] : [new URL(route.origin), route.headers];
+  const secure = origin.protocol === 'https:';
+  const forward = (secure ? httpsRequest : httpRequest)({
+    protocol: origin.protocol,
+    hostname: origin.hostname,
+    port: origin.port,
+    method: request.method,
+    path: url.pathname + url.search,
+    headers: outgoing,
+    agent: secure ? upstream.https : upstream.http,
+  });
+  forward.on('response', (answer) => {
+    response.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers as HeaderMap));
+    answer.pipe(response);
+    answer.on('error', () => response.destroy());
+  });
+  forward.on('error', (error: NodeJS.ErrnoException) => fail(response, 502, `runsd proxy: ${url.host} could not be reached: ${error.code ?? error.message}\n`));
+  request.pipe(forward);
 }
 
 function withoutHopByHop(headers: HeaderMap): HeaderMap {

@@ -22,9 +22,19 @@ export interface RouterOptions {
   targetOverride?: string | undefined;
 }
 
+/** A host's fixed part of a route: resolution is pure for a given context, so it is worked out once. */
+type Plan =
+  | { kind: 'passthrough' }
+  | { kind: 'fail'; status: number; message: string }
+  | { kind: 'forward'; target: string; origin: string; host: string | undefined; token: boolean };
+
+/** Enough for every service an app calls, and bounded against an app that calls endless hosts. */
+const maxPlans = 1000;
+
 export class Router {
   readonly #options: RouterOptions;
   readonly #announced = new Set<string>();
+  readonly #plans = new Map<string, Plan>();
 
   constructor(options: RouterOptions) {
     this.#options = options;
@@ -32,27 +42,34 @@ export class Router {
 
   /** Synchronous whenever no token has to be fetched, so a warm request costs no extra tick. */
   route(host: string, headers: HeaderMap): Route | Promise<Route> {
-    const resolution = resolveHost(host, this.#options.context);
-    if (resolution.kind === 'passthrough') return resolution;
-    if (resolution.kind === 'error') {
-      return { kind: 'fail', status: 502, message: `runsd: cannot resolve "${host}": ${resolution.reason}\n` };
-    }
-    const { target } = resolution;
-    const override = this.#options.targetOverride !== undefined && target.endsWith('.run.app') ? this.#options.targetOverride : undefined;
-    const forward = (token: string | undefined): Route => ({
-      kind: 'forward',
-      origin: override ?? target,
-      headers: withRunsdHeaders(headers, token, override === undefined ? undefined : new URL(target).host),
-    });
-    if (!needsToken(target)) return forward(undefined);
-    const cached = this.#options.tokens.peek(target);
+    const plan = this.#plan(host);
+    if (plan.kind !== 'forward') return plan;
+    const forward = (token: string | undefined): Route => ({ kind: 'forward', origin: plan.origin, headers: withRunsdHeaders(headers, token, plan.host) });
+    if (!plan.token) return forward(undefined);
+    const cached = this.#options.tokens.peek(plan.target);
     if (cached !== undefined) return forward(cached);
-    this.#announce(target);
-    return this.#options.tokens.get(target).then(forward, (error: Error) => ({
+    this.#announce(plan.target);
+    return this.#options.tokens.get(plan.target).then(forward, (error: Error) => ({
       kind: 'fail',
       status: 503,
       message: `runsd: ${error.message}\n`,
     }));
+  }
+
+  #plan(host: string): Plan {
+    let plan = this.#plans.get(host);
+    if (plan !== undefined) return plan;
+    const resolution = resolveHost(host, this.#options.context);
+    if (resolution.kind === 'passthrough') plan = resolution;
+    else if (resolution.kind === 'error') plan = { kind: 'fail', status: 502, message: `runsd: cannot resolve "${host}": ${resolution.reason}\n` };
+    else {
+      const { target } = resolution;
+      const override = this.#options.targetOverride !== undefined && target.endsWith('.run.app') ? this.#options.targetOverride : undefined;
+      plan = { kind: 'forward', target, origin: override ?? target, host: override === undefined ? undefined : new URL(target).host, token: needsToken(target) };
+    }
+    if (this.#plans.size >= maxPlans) this.#plans.clear();
+    this.#plans.set(host, plan);
+    return plan;
   }
 
   #announce(target: string): void {

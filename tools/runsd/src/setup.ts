@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { instance } from 'gcp-metadata';
+import { commonJs } from './commonjs.js';
 import type { ResolveContext } from './resolve.js';
 
 /** A mistake in runsd's own configuration: it says so in one line and does not start the app. */
@@ -33,6 +33,8 @@ export async function buildContext(options: SetupOptions, env: NodeJS.ProcessEnv
 async function regionFromMetadata(): Promise<{ region: string; projectNumber: string }> {
   let value: string;
   try {
+    // Loaded only in the cloud: gcp-metadata and its HTTP stack are most of runsd's start-up cost.
+    const { instance } = commonJs(await import('gcp-metadata'));
     value = String(await withTimeout(instance('region'), 5_000));
   } catch (error) {
     throw new SetupError(`cannot read instance/region from the metadata server (${metadataHost()}): ${(error as Error).message}`);

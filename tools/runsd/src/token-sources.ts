@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { instance } from 'gcp-metadata';
+import { commonJs } from './commonjs.js';
 import type { TokenSource } from './token-cache.js';
 
 /**
@@ -7,8 +7,11 @@ import type { TokenSource } from './token-cache.js';
  * the metadata server. gcp-metadata honours GCE_METADATA_HOST, which is how
  * the local emulator stands in for it.
  */
-export const metadataTokens: TokenSource = async (audience) =>
-  String(await instance({ property: 'service-accounts/default/identity', params: { audience, format: 'full' } }));
+export const metadataTokens: TokenSource = async (audience) => {
+  // Imported on the first token, not at start-up: a local-mode app never pays for it.
+  const { instance } = commonJs(await import('gcp-metadata'));
+  return String(await instance({ property: 'service-accounts/default/identity', params: { audience, format: 'full' } }));
+};
 
 /** CLOUD_RUN_ID_TOKEN: one fixed token, for debugging. */
 export function fixedToken(token: string): TokenSource {

@@ -72,7 +72,7 @@ const target = 'https://tacoserver-abc123-uc.a.run.app';
 
 describe('the in-process dispatcher', () => {
   it('sends http://tacoserver/ to its Cloud Run target with a token whose audience is that origin', async () => {
-    const dispatcher = new RunsdDispatcher(router(), new Agent());
+    const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
     const response = await request('http://tacoserver/oto/TacoService.EatTaco?x=1', { dispatcher, headers: { 'user-agent': 'app/1.0' } });
     expect(response.statusCode).toBe(200);
     await response.body.dump();
@@ -84,7 +84,7 @@ describe('the in-process dispatcher', () => {
   });
 
   it("puts the token in X-Serverless-Authorization when the app sent its own Authorization", async () => {
-    const dispatcher = new RunsdDispatcher(router(), new Agent());
+    const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
     await (await request('http://tacoserver/', { dispatcher, headers: { authorization: 'Bearer app-token' } })).body.dump();
     expect(seen[0]!.authorization).toBe('Bearer app-token');
     expect(decodeJwt(seen[0]!.serverless!.replace(/^Bearer /, '')).payload.aud).toBe(target);
@@ -92,7 +92,7 @@ describe('the in-process dispatcher', () => {
   });
 
   it('leaves other hosts untouched: no token, no header changes', async () => {
-    const dispatcher = new RunsdDispatcher(router(), new Agent());
+    const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
     await (await request(`${thirdPartyOrigin}/x`, { dispatcher, headers: { 'user-agent': 'app/1.0' } })).body.dump();
     expect(seen).toEqual([{ host: new URL(thirdPartyOrigin).host, authorization: undefined, serverless: undefined, agent: 'app/1.0', url: '/x' }]);
     expect(metadata.identityRequests.size).toBe(0);
@@ -100,7 +100,7 @@ describe('the in-process dispatcher', () => {
   });
 
   it('costs one metadata request for 200 concurrent first calls', async () => {
-    const dispatcher = new RunsdDispatcher(router(), new Agent({ connections: 50 }));
+    const dispatcher = new RunsdDispatcher(router(), new Agent({ connections: 50 })).asDispatcher();
     const statuses = await Promise.all(
       Array.from({ length: 200 }, async () => {
         const response = await request('http://tacoserver/burst', { dispatcher });
@@ -114,7 +114,7 @@ describe('the in-process dispatcher', () => {
   });
 
   it('answers an unresolvable name with a 502 that says why', async () => {
-    const dispatcher = new RunsdDispatcher(router(), new Agent());
+    const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
     const response = await request('http://tacoserver.mars-west1.run.internal/', { dispatcher });
     expect(response.statusCode).toBe(502);
     expect(response.headers['content-type']).toBe('text/plain; charset=utf-8');
@@ -123,7 +123,7 @@ describe('the in-process dispatcher', () => {
   });
 
   it('answers 503 when no token can be had, and recovers when the metadata server does', async () => {
-    const dispatcher = new RunsdDispatcher(router({ retryFor: 150 }), new Agent());
+    const dispatcher = new RunsdDispatcher(router({ retryFor: 150 }), new Agent()).asDispatcher();
     metadata.setFault({ kind: 'error', requests: 1000 });
     const failed = await request('http://tacoserver/', { dispatcher });
     expect(failed.statusCode).toBe(503);
@@ -139,7 +139,7 @@ describe('the in-process dispatcher', () => {
   it('covers Node fetch too, once installed as the global dispatcher', async () => {
     const { getGlobalDispatcher, setGlobalDispatcher } = await import('undici');
     const previous = getGlobalDispatcher();
-    const dispatcher = new RunsdDispatcher(router(), new Agent());
+    const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
     setGlobalDispatcher(dispatcher);
     try {
       const response = await fetch('http://tacoserver/from-fetch', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Dispatcher, getGlobalDispatcher } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import { RpcError, isRpcError } from '../error.js';
 import { errorBodyLimit, errorFromResponse, parseSuccess } from './response.js';
 import { type RetryOptions, backoff, connectionCode, isRetryable, isTransportFailure, retryPolicy } from './retry.js';
@@ -12,7 +12,10 @@ export interface ClientOptions {
    * so that runsd's preload (which installs one) routes `http://tacoserver/`.
    */
   dispatcher?: Dispatcher;
-  /** Per-call deadline in ms, retries included. Default 30 000; 0 means none. */
+  /**
+   * Per-call deadline in ms, retries included: the answer's headers, and each
+   * pause in its body, must come within the time left. Default 30 000; 0 means none.
+   */
   timeout?: number;
   /** Headers for every call, or a function that makes them per call. */
   headers?: HeaderValues | (() => HeaderValues | Promise<HeaderValues>);
@@ -55,6 +58,7 @@ export class RpcClient {
   readonly #basePath: string;
   readonly #options: ClientOptions;
   readonly #retry;
+  #staticHeaders: HeaderValues | undefined;
 
   constructor(baseUrl: string | URL, options: ClientOptions = {}) {
     const url = new URL(baseUrl);
@@ -76,37 +80,56 @@ export class RpcClient {
   ): Promise<Response> {
     const path = this.#basePath + method;
     const body = JSON.stringify(request);
-    const headers = await this.#headers(options.headers);
-    const deadline = new Deadline(options.timeout ?? this.#options.timeout ?? defaultTimeout, options.signal);
-    try {
-      for (let attempt = 1; ; attempt++) {
-        let error: RpcError;
-        try {
-          return (await this.#send(path, body, headers, deadline.signal)) as Response;
-        } catch (cause) {
-          error = deadline.reason() ?? this.#toRpcError(cause);
-        }
-        if (attempt >= this.#retry.maxAttempts || !isRetryable(error, idempotent)) throw error;
-        const delay = backoff(this.#retry, attempt, error.retryAfter);
-        if (delay >= deadline.remaining()) throw error;
-        this.#options.debug?.(`retrying ${method} in ${delay} ms after ${error.code}: ${error.message}`);
-        try {
-          await sleep(delay, undefined, deadline.signal === undefined ? undefined : { signal: deadline.signal });
-        } catch {
-          throw deadline.reason() ?? error;
-        }
+    const pending = this.#headers(options.headers);
+    const headers = pending instanceof Promise ? await pending : pending;
+    const timeout = options.timeout ?? this.#options.timeout ?? defaultTimeout;
+    const expires = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
+    const { signal } = options;
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw canceled(signal);
+      const remaining = expires - Date.now();
+      if (remaining <= 0) throw deadlineExceeded(timeout);
+      let error: RpcError;
+      try {
+        const sending = this.#send(path, body, headers, signal, remaining);
+        return (await (Number.isFinite(remaining) ? withDeadline(sending, remaining, timeout) : sending)) as Response;
+      } catch (cause) {
+        error = this.#toRpcError(cause, signal, timeout);
       }
-    } finally {
-      deadline.dispose();
+      if (attempt >= this.#retry.maxAttempts || !isRetryable(error, idempotent)) throw error;
+      const delay = backoff(this.#retry, attempt, error.retryAfter);
+      if (delay >= expires - Date.now()) throw error;
+      this.#options.debug?.(`retrying ${method} in ${delay} ms after ${error.code}: ${error.message}`);
+      try {
+        await sleep(delay, undefined, signal === undefined ? undefined : { signal });
+      } catch {
+        throw canceled(signal!);
+      }
     }
   }
 
-  async #send(path: string, body: string, headers: HeaderValues, signal: AbortSignal | undefined): Promise<unknown> {
-    const dispatcher = this.#options.dispatcher ?? getGlobalDispatcher();
+  /**
+   * One attempt. The attempt is given the time left as undici's headers and
+   * body timeouts, which tear down a connection that stopped answering; they
+   * tick every half second, so the caller's deadline itself is a plain timer
+   * (withDeadline). An AbortController per call would do both, but costs more
+   * than the rest of the client together on a fast loopback call.
+   */
+  async #send(path: string, body: string, headers: HeaderValues, signal: AbortSignal | undefined, remaining: number): Promise<unknown> {
     const debug = this.#options.debug;
     const started = debug === undefined ? 0 : performance.now();
     debug?.(`POST ${this.#origin}${path} ${body}`);
-    const response = await dispatcher.request({ origin: this.#origin, path, method: 'POST', headers, body, signal });
+    const timeouts = Number.isFinite(remaining) ? { headersTimeout: remaining, bodyTimeout: remaining } : {};
+    // undici's request() rather than dispatcher.request(): it needs only `dispatch` of whatever the global
+    // dispatcher is (runsd's preload installs one that is not an undici class), looked up per call.
+    const response = await request(this.#origin + path, {
+      dispatcher: this.#options.dispatcher,
+      method: 'POST',
+      headers,
+      body,
+      signal,
+      ...timeouts,
+    });
     const { statusCode } = response;
     if (statusCode >= 200 && statusCode < 300) {
       const text = await response.body.text();
@@ -118,16 +141,21 @@ export class RpcClient {
     throw errorFromResponse(statusCode, response.headers, text, this.#origin + path);
   }
 
-  async #headers(callHeaders: HeaderValues | undefined): Promise<HeaderValues> {
+  /** The headers of a call: computed once for static client headers, so the common call does no merging. */
+  #headers(callHeaders: HeaderValues | undefined): HeaderValues | Promise<HeaderValues> {
     const own = this.#options.headers;
-    const clientHeaders = typeof own === 'function' ? await own() : own;
-    if (clientHeaders === undefined && callHeaders === undefined) return baseHeaders;
-    return { ...baseHeaders, ...lowercaseKeys(clientHeaders), ...lowercaseKeys(callHeaders) };
+    if (typeof own === 'function') {
+      return Promise.resolve(own()).then((computed) => ({ ...baseHeaders, ...lowercaseKeys(computed), ...lowercaseKeys(callHeaders) }));
+    }
+    this.#staticHeaders ??= { ...baseHeaders, ...lowercaseKeys(own) };
+    return callHeaders === undefined ? this.#staticHeaders : { ...this.#staticHeaders, ...lowercaseKeys(callHeaders) };
   }
 
-  #toRpcError(error: unknown): RpcError {
+  #toRpcError(error: unknown, signal: AbortSignal | undefined, timeout: number): RpcError {
+    if (signal?.aborted) return canceled(signal);
     if (isRpcError(error)) return error;
     const code = connectionCode(error);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return deadlineExceeded(timeout);
     const reason = error instanceof Error ? error.message : String(error);
     if (isTransportFailure(code)) {
       return new RpcError('unavailable', `cannot reach ${this.#origin}: ${code === reason ? code : `${code}, ${reason}`}`, {
@@ -138,46 +166,23 @@ export class RpcClient {
   }
 }
 
-/** The call's deadline and the caller's signal, as one signal for undici and the backoff sleep. */
-class Deadline {
-  readonly signal: AbortSignal | undefined;
-  readonly #controller: AbortController | undefined;
-  readonly #expires: number;
-  readonly #timer: NodeJS.Timeout | undefined;
-  readonly #caller: AbortSignal | undefined;
-  readonly #onCallerAbort = () => {
-    this.#controller?.abort(new RpcError('canceled', 'the call was canceled', { cause: this.#caller?.reason }));
-  };
+/** Rejects at the deadline even if undici's coarser timeout has not torn the attempt down yet. */
+function withDeadline<T>(work: Promise<T>, ms: number, timeout: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(deadlineExceeded(timeout)), ms);
+  });
+  // The attempt still settles later (undici's timeout ends it); that outcome has no one left to hear it.
+  work.catch(() => undefined);
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
 
-  constructor(timeout: number, caller: AbortSignal | undefined) {
-    this.#expires = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
-    this.#caller = caller;
-    if (timeout <= 0 && caller === undefined) return;
-    const controller = new AbortController();
-    this.#controller = controller;
-    this.signal = controller.signal;
-    if (timeout > 0) {
-      this.#timer = setTimeout(() => {
-        controller.abort(new RpcError('deadline_exceeded', `no answer within ${timeout} ms`));
-      }, timeout);
-    }
-    if (caller?.aborted) this.#onCallerAbort();
-    else caller?.addEventListener('abort', this.#onCallerAbort, { once: true });
-  }
+function canceled(signal: AbortSignal): RpcError {
+  return new RpcError('canceled', 'the call was canceled', { cause: signal.reason });
+}
 
-  /** The RpcError that ended the call, if the deadline or the caller did. */
-  reason(): RpcError | undefined {
-    return this.signal?.aborted ? (this.signal.reason as RpcError) : undefined;
-  }
-
-  remaining(): number {
-    return this.#expires - Date.now();
-  }
-
-  dispose(): void {
-    clearTimeout(this.#timer);
-    this.#caller?.removeEventListener('abort', this.#onCallerAbort);
-  }
+function deadlineExceeded(timeout: number): RpcError {
+  return new RpcError('deadline_exceeded', `no answer within ${timeout} ms`);
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {

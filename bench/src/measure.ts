@@ -1,0 +1,132 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import autocannon from 'autocannon';
+import { request } from 'undici';
+
+export interface Load {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  method?: 'GET' | 'POST';
+  /** An absolute-form path, to load a forward proxy. */
+  path?: string;
+  body?: string;
+  seconds: number;
+  connections?: number;
+}
+
+/** autocannon, in this process, against a server in another. Any non-2xx answer or error fails the run. */
+export async function load({ url, method = 'GET', path, body, seconds, connections = 50 }: LoadOptions): Promise<Load> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    // autocannon's per-request path would otherwise default to "/", not the URL's.
+    requests: [{ method, path: path ?? new URL(url).pathname, body, headers: body === undefined ? {} : { 'content-type': 'application/json' } }],
+  });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+    throw new Error(`${url}${path ?? ''}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  }
+  return { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export function medianLoad(runs: readonly Load[]): Load {
+  return {
+    requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
+    p50: median(runs.map((run) => run.p50)),
+    p99: median(runs.map((run) => run.p99)),
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Peak resident memory of a live process, from Linux's /proc (VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match === null ? Number.NaN : Number(match[1]) / 1024;
+}
+
+export interface ColdStart {
+  ms: number;
+  /** Peak RSS of the process spawned (runsd itself, when it wraps the service), in MB. */
+  rssMb: number;
+}
+
+/** From spawn to the first 200 on /healthz, polling every 2 ms; then the process is stopped by its PID. */
+export async function coldStart(command: string, args: string[], env: NodeJS.ProcessEnv, port: number): Promise<ColdStart> {
+  const started = performance.now();
+  const child: ChildProcess = spawn(command, args, { env: { ...env, PORT: String(port) }, stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${command} ${args.join(' ')} exited before answering`);
+      try {
+        const response = await request(`http://127.0.0.1:${port}/healthz`);
+        await response.body.dump();
+        if (response.statusCode === 200) break;
+      } catch {
+        // Not listening yet.
+      }
+      if (performance.now() - started > 20_000) throw new Error(`${command} did not answer within 20 s`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const ms = performance.now() - started;
+    return { ms, rssMb: peakRssMb(child.pid!) };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** Rounds that alternate the order of the contenders, so no one always runs first or last. */
+export function rotate<T>(items: readonly T[], round: number): T[] {
+  const shift = round % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+/**
+ * One request at a time, timed each with performance.now(): autocannon's
+ * percentiles are whole milliseconds, too coarse for a sub-millisecond hop.
+ * `path` may be absolute (`http://tacoserver/...`) to go through a forward proxy.
+ */
+export async function sequentialLatency(origin: string, path: string, body: string, count: number): Promise<{ p50: number; p99: number }> {
+  const { Agent, request: send } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const { hostname, port } = new URL(origin);
+  const once = () =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      const outgoing = send({ hostname, port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+        response.resume();
+        response.on('end', () => (response.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`${origin}${path}: ${response.statusCode}`))));
+      });
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+  for (let i = 0; i < 200; i++) await once();
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) samples.push(await once());
+  agent.destroy();
+  samples.sort((a, b) => a - b);
+  return { p50: samples[Math.floor(count * 0.5)]!, p99: samples[Math.floor(count * 0.99)]! };
+}

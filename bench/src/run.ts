@@ -1,0 +1,299 @@
+// pnpm bench [--quick]: every scenario of issue 7 in one run, each contender in alternating
+// rounds against the same machine state, medians reported as ratios. Writes docs/benchmarks.md.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
+import { type ServiceProcess, startService } from '@taco-run/service/process';
+import { build } from 'tsup';
+import { serviceBundle, services } from '../../services/bundle.js';
+import { type ColdStart, type Load, coldStart, freePort, load, median, medianLoad, rotate, sequentialLatency } from './measure.js';
+
+const quick = process.argv.includes('--quick');
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dist = join(root, 'bench/dist');
+const rounds = quick ? 1 : 3;
+const seconds = quick ? 1 : 5;
+const clientCalls = quick ? 5_000 : 20_000;
+const coldRuns = quick ? 3 : 10;
+const hopCalls = quick ? 500 : 3_000;
+const body = JSON.stringify({ name: 'Sammy Sosa', tacos: ['Chicken', 'Chorizo'] });
+const started = Date.now();
+const stopAll: ServiceProcess[] = [];
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function ratio(a: number, b: number): string {
+  return `${(a / b).toFixed(2)}×`;
+}
+
+async function buildAll(): Promise<void> {
+  log('building: runsd, the services and the bench servers (tsup, as pnpm build does)...');
+  await build({ config: join(root, 'tools/runsd/tsup.config.ts'), silent: true });
+  for (const service of services) await build({ ...serviceBundle(join(root, 'services', service)), silent: true });
+  await build({
+    entry: {
+      generated: join(root, 'bench/src/servers/generated.ts'),
+      'fastify-hand': join(root, 'bench/src/servers/fastify-hand.ts'),
+      'node-http': join(root, 'bench/src/servers/node-http.ts'),
+      trpc: join(root, 'bench/src/servers/trpc.ts'),
+      connect: join(root, 'bench/src/servers/connect.ts'),
+      'ts-rest': join(root, 'bench/peers/ts-rest/src/server.ts'),
+      'client-load': join(root, 'bench/src/client-load.ts'),
+    },
+    outDir: dist,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    noExternal: [/.*/],
+    splitting: false,
+    banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
+    clean: true,
+    silent: true,
+  });
+}
+
+/** Services told LOG_LEVEL=warn print no "listening" line, so they get a port and are polled instead. */
+async function start(bundle: string, env: Record<string, string> = {}, wrapper: string[] = []): Promise<ServiceProcess> {
+  const port = env.LOG_LEVEL === 'warn' ? await freePort() : undefined;
+  const process = await startService(bundle, env, { wrapper, port });
+  stopAll.push(process);
+  return process;
+}
+
+/** Alternating rounds over named contenders; returns each one's median. */
+async function compare(contenders: Record<string, () => Promise<Load>>): Promise<Record<string, Load>> {
+  const names = Object.keys(contenders);
+  for (const name of names) await contenders[name]!(); // warm-up, discarded
+  const runs: Record<string, Load[]> = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of rotate(names, round)) {
+      const result = await contenders[name]!();
+      runs[name]!.push(result);
+      log(`  round ${round + 1}/${rounds} ${name}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, medianLoad(runs[name]!)]));
+}
+
+async function serverScenario() {
+  log('\n[1/4] server: the generated route against hand-written Fastify, bare node:http and the peers');
+  const servers = ['generated', 'fastify-hand', 'node-http', 'trpc', 'ts-rest', 'connect'] as const;
+  const paths: Record<(typeof servers)[number], string> = {
+    generated: '/oto/TacoService.EatTaco',
+    'fastify-hand': '/oto/TacoService.EatTaco',
+    'node-http': '/oto/TacoService.EatTaco',
+    trpc: '/trpc/eatTaco',
+    'ts-rest': '/oto/TacoService.EatTaco',
+    connect: '/taco.v1.TacoService/EatTaco',
+  };
+  const contenders: Record<string, () => Promise<Load>> = {};
+  for (const server of servers) {
+    const running = await start(join(dist, `${server}.js`));
+    contenders[server] = () => load({ url: running.origin + paths[server], method: 'POST', body, seconds });
+  }
+  return compare(contenders);
+}
+
+async function clientScenario() {
+  log(`\n[2/4] client: ${clientCalls} calls from one process, 50 in flight, against bare node:http`);
+  const server = await start(join(dist, 'node-http.js'));
+  const runs: Record<string, number[]> = { generated: [], undici: [], fetch: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of rotate(Object.keys(runs), round)) {
+      const output = execFileSync(process.execPath, [join(dist, 'client-load.js'), kind, server.origin, String(clientCalls), '50'], { encoding: 'utf8' });
+      const { callsPerSecond } = JSON.parse(output) as { callsPerSecond: number };
+      runs[kind]!.push(callsPerSecond);
+      log(`  round ${round + 1}/${rounds} ${kind}: ${Math.round(callsPerSecond)} calls/s`);
+    }
+  }
+  return Object.fromEntries(Object.entries(runs).map(([kind, values]) => [kind, median(values)]));
+}
+
+async function runsdScenario() {
+  log('\n[3/4] runsd: tacoclient → tacoserver directly, through the in-process dispatcher, and through the proxy');
+  // One metadata server per runsd process, so each one's token requests are counted apart.
+  const metadata = { 'in-process dispatcher': await startMetadataServer(), proxy: await startMetadataServer() };
+  const runsd = join(root, 'tools/runsd/dist/runsd.js');
+  const tacoserver = await start(join(root, 'services/tacoserver/dist/main.js'), { LOG_LEVEL: 'warn' });
+  const cloud = (host: string) => ({ K_SERVICE: 'tacoclient', GCE_METADATA_HOST: host, CLOUD_RUN_PROJECT_HASH: 'benchhash', RUNSD_TARGET_OVERRIDE: tacoserver.origin });
+  const direct = await start(join(root, 'services/tacoclient/dist/main.js'), { LOG_LEVEL: 'warn', TACOSERVER_URL: `${tacoserver.origin}/oto/` });
+  const inProcess = await start(join(root, 'services/tacoclient/dist/main.js'), { LOG_LEVEL: 'warn', ...cloud(metadata['in-process dispatcher'].host) }, [runsd, '--']);
+  const proxyPort = await freePort();
+  // runsd wrapping a no-op app, to load its proxy on a known port.
+  await start(join(root, 'bench/src/idle.mjs'), { ...cloud(metadata.proxy.host), RUNSD_PROXY_PORT: String(proxyPort) }, [runsd, '--']);
+  try {
+    return await runsdLoads(direct.origin, inProcess.origin, tacoserver.origin, proxyPort, metadata);
+  } finally {
+    await Promise.all(Object.values(metadata).map((server) => server.close()));
+  }
+}
+
+async function runsdLoads(direct: string, inProcess: string, tacoserver: string, proxyPort: number, metadata: Record<string, MetadataServer>) {
+  const throughput = await compare({
+    direct: () => load({ url: direct, seconds }),
+    'in-process dispatcher': () => load({ url: inProcess, seconds }),
+  });
+  log('  the proxy alone: one RPC at a time, timed each, so p50 is the hop itself');
+  const hops = { 'tacoserver directly': [] as { p50: number; p99: number }[], 'tacoserver via the proxy': [] as { p50: number; p99: number }[] };
+  for (let round = 0; round < rounds; round++) {
+    for (const name of rotate(Object.keys(hops) as (keyof typeof hops)[], round)) {
+      const result =
+        name === 'tacoserver directly'
+          ? await sequentialLatency(tacoserver, '/oto/TacoService.EatTaco', body, hopCalls)
+          : await sequentialLatency(`http://127.0.0.1:${proxyPort}`, 'http://tacoserver/oto/TacoService.EatTaco', body, hopCalls);
+      hops[name].push(result);
+      log(`  round ${round + 1}/${rounds} ${name}: p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms`);
+    }
+  }
+  const hop = Object.fromEntries(Object.entries(hops).map(([name, runs]) => [name, { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) }]));
+  const identity = Object.entries(metadata).flatMap(([path, server]) => [...server.identityRequests].map(([audience, count]) => ({ path, audience, count })));
+  return { throughput, hop, identity };
+}
+
+async function coldStartScenario() {
+  log(`\n[4/4] cold start: spawn to the first 200 from /healthz, median of ${coldRuns}`);
+  const port = await freePort();
+  const env = { PATH: process.env.PATH, LOG_LEVEL: 'warn', RUNSD_SERVICES: 'tacoclient=http://localhost:8081' };
+  const bundle = join(root, 'services/tacoserver/dist/main.js');
+  const ways: Record<string, [string, string[]]> = {
+    'bundle (node main.js)': [process.execPath, [bundle]],
+    'bundle under runsd': [process.execPath, [join(root, 'tools/runsd/dist/runsd.js'), '--', process.execPath, bundle]],
+    'source through tsx': [join(root, 'bench/node_modules/.bin/tsx'), [join(root, 'services/tacoserver/src/main.ts')]],
+  };
+  const runs: Record<string, ColdStart[]> = Object.fromEntries(Object.keys(ways).map((way) => [way, []]));
+  for (let round = 0; round < coldRuns; round++) {
+    for (const way of rotate(Object.keys(ways), round)) {
+      const [command, args] = ways[way]!;
+      runs[way]!.push(await coldStart(command, args, env, port));
+    }
+  }
+  const result = Object.fromEntries(Object.entries(runs).map(([way, values]) => [way, { ms: median(values.map((v) => v.ms)), rssMb: median(values.map((v) => v.rssMb)) }]));
+  for (const [way, value] of Object.entries(result)) log(`  ${way}: ${value.ms.toFixed(1)} ms, peak RSS ${value.rssMb.toFixed(1)} MB`);
+  return result;
+}
+
+type Verdict = { target: string; measured: string; met: boolean };
+
+function report(server: Record<string, Load>, client: Record<string, number>, runsd: Awaited<ReturnType<typeof runsdScenario>>, cold: Record<string, ColdStart>) {
+  const hand = server['fastify-hand']!;
+  const generated = server.generated!;
+  const verdicts: Verdict[] = [
+    { target: 'generated ≥ 0.90× hand-written Fastify (req/s)', measured: ratio(generated.requestsPerSecond, hand.requestsPerSecond), met: generated.requestsPerSecond >= 0.9 * hand.requestsPerSecond },
+    { target: 'generated ≥ 2× tRPC (req/s)', measured: ratio(generated.requestsPerSecond, server.trpc!.requestsPerSecond), met: generated.requestsPerSecond >= 2 * server.trpc!.requestsPerSecond },
+    { target: 'generated p99 ≤ 1.10× hand-written Fastify p99', measured: `${generated.p99} ms vs ${hand.p99} ms`, met: generated.p99 <= 1.1 * hand.p99 },
+    { target: 'generated client ≥ 0.90× undici.request (calls/s)', measured: ratio(client.generated!, client.undici!), met: client.generated! >= 0.9 * client.undici! },
+    { target: 'generated client ≥ 1.5× fetch (calls/s)', measured: ratio(client.generated!, client.fetch!), met: client.generated! >= 1.5 * client.fetch! },
+  ];
+  const direct = runsd.throughput.direct!;
+  const inProcess = runsd.throughput['in-process dispatcher']!;
+  const hopDirect = runsd.hop['tacoserver directly']!;
+  const hopProxy = runsd.hop['tacoserver via the proxy']!;
+  const ms = (value: number) => value.toFixed(3);
+  const proxyAdds = hopProxy.p50 - hopDirect.p50;
+  const audiences = runsd.identity;
+  verdicts.push(
+    { target: 'in-process dispatcher ≥ 0.90× direct (req/s)', measured: ratio(inProcess.requestsPerSecond, direct.requestsPerSecond), met: inProcess.requestsPerSecond >= 0.9 * direct.requestsPerSecond },
+    { target: 'the proxy adds < 1 ms at p50', measured: `${ms(proxyAdds)} ms (${ms(hopProxy.p50)} vs ${ms(hopDirect.p50)} ms)`, met: proxyAdds < 1 },
+    {
+      target: 'metadata identity requests = 1 per audience (per runsd process)',
+      measured: audiences.map(({ path, audience, count }) => `${count} (${path}, ${audience})`).join('; ') || 'none',
+      met: audiences.length === 2 && audiences.every(({ count }) => count === 1),
+    },
+  );
+  const alone = cold['bundle (node main.js)']!;
+  const wrapped = cold['bundle under runsd']!;
+  const tsx = cold['source through tsx']!;
+  verdicts.push(
+    { target: 'runsd adds ≤ 80 ms to a cold start', measured: `${(wrapped.ms - alone.ms).toFixed(1)} ms`, met: wrapped.ms - alone.ms <= 80 },
+    { target: "runsd's own process peak RSS ≤ 60 MB", measured: `${wrapped.rssMb.toFixed(1)} MB`, met: wrapped.rssMb <= 60 },
+    { target: 'the bundle starts ≥ 2× faster than tsx', measured: ratio(tsx.ms, alone.ms), met: tsx.ms >= 2 * alone.ms },
+  );
+
+  const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  const lines = [
+    '## 1. Server: `POST` EatTaco, 50 connections',
+    '',
+    row(['server', 'req/s', 'p50 ms', 'p99 ms', 'vs hand-written Fastify']),
+    row(['---', '---:', '---:', '---:', '---:']),
+    ...Object.entries(server).map(([name, value]) => row([name, Math.round(value.requestsPerSecond), value.p50, value.p99, ratio(value.requestsPerSecond, hand.requestsPerSecond)])),
+    '',
+    `## 2. Client: ${clientCalls} calls, 50 in flight, one process, against bare node:http`,
+    '',
+    row(['client', 'calls/s', 'vs undici.request', 'vs fetch']),
+    row(['---', '---:', '---:', '---:']),
+    ...Object.entries(client).map(([name, value]) => row([name, Math.round(value), ratio(value, client.undici!), ratio(value, client.fetch!)])),
+    '',
+    '## 3. runsd: tacoclient `GET /` → tacoserver, 50 connections',
+    '',
+    row(['path', 'req/s', 'p50 ms', 'p99 ms', 'vs direct']),
+    row(['---', '---:', '---:', '---:', '---:']),
+    ...Object.entries(runsd.throughput).map(([name, value]) => row([name, Math.round(value.requestsPerSecond), value.p50, value.p99, ratio(value.requestsPerSecond, direct.requestsPerSecond)])),
+    '',
+    `The proxy hop: EatTaco posted one at a time (${hopCalls} per round), each timed.`,
+    '',
+    row(['path', 'p50 ms', 'p99 ms']),
+    row(['---', '---:', '---:']),
+    ...Object.entries(runsd.hop).map(([name, value]) => row([name, ms(value.p50), ms(value.p99)])),
+    '',
+    `## 4. Cold start: spawn to the first 200 on /healthz, median of ${coldRuns}`,
+    '',
+    row(['start', 'ms', 'peak RSS of the spawned process, MB']),
+    row(['---', '---:', '---:']),
+    ...Object.entries(cold).map(([name, value]) => row([name, value.ms.toFixed(1), value.rssMb.toFixed(1)])),
+    '',
+    '## Targets',
+    '',
+    row(['target', 'measured', 'met']),
+    row(['---', '---', '---']),
+    ...verdicts.map((verdict) => row([verdict.target, verdict.measured, verdict.met ? 'yes' : '**no**'])),
+  ];
+  return { tables: lines.join('\n'), verdicts };
+}
+
+async function main(): Promise<void> {
+  await buildAll();
+  try {
+    const server = await serverScenario();
+    const client = await clientScenario();
+    const runsd = await runsdScenario();
+    const cold = await coldStartScenario();
+    const { tables, verdicts } = report(server, client, runsd, cold);
+    log(`\n${tables}\n`);
+    const cpu = cpus();
+    const machine = `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
+    const command = quick ? 'pnpm bench --quick' : 'pnpm bench';
+    const header = [
+      '# Benchmarks',
+      '',
+      `Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}, in ${((Date.now() - started) / 1000).toFixed(0)} s, on ${machine}.`,
+      '',
+      `Every contender is a separate process; the load generator (autocannon, ${seconds} s per run) runs in the harness's process. Contenders alternate in ${rounds} round(s) after a discarded warm-up, and each figure is the median. Ratios compare figures from the same run only; absolute numbers depend on the machine.`,
+      '',
+      `Targets met: ${verdicts.filter((verdict) => verdict.met).length} of ${verdicts.length}.`,
+      '',
+    ].join('\n');
+    if (!quick) writeFileSync(join(root, 'docs/benchmarks.md'), `${header}\n${tables}\n\n${NOTES}\n`);
+    log(quick ? 'quick run: docs/benchmarks.md left as it is' : 'wrote docs/benchmarks.md');
+  } finally {
+    await Promise.all(stopAll.map((process) => process.stop()));
+  }
+}
+
+/** What the tables need said beside them: how each scenario is set up. */
+const NOTES = `## How each scenario is set up
+
+- **Server.** All six servers answer the same \`{"name": "Sammy Sosa", "tacos": ["Chicken", "Chorizo"]}\` with \`{"tacoConsumptionStatus": "Sammy Sosa has consumed 2 tacos"}\` (tRPC wraps it in \`{"result": {"data": ...}}\`), validate the input and log nothing. *generated* is \`registerTacoService\` from packages/generated; *fastify-hand* is one hand-written Fastify route with the same generated JSON Schemas (and Fastify's default, coercing Ajv); *node-http* parses and checks by hand. The peers are tRPC 11 (\`@trpc/server/adapters/fastify\`, zod input and output), ts-rest 3 on Fastify 4 (which \`@ts-rest/fastify\` requires) and Connect-ES 2 on \`@connectrpc/connect-fastify\`, its code generated from \`bench/proto/taco.proto\` by buf and protoc-gen-es (both run here from npm).
+- **Client.** \`bench/src/client-load.ts\` runs in its own process: the generated \`TacoServiceClient\`, \`undici.request\` (the same global dispatcher) and Node's \`fetch\`, each checking every answer.
+- **runsd.** The load is \`GET /\` on tacoclient, which calls tacoserver. *direct*: \`TACOSERVER_URL\` points at tacoserver. *in-process dispatcher*: tacoclient runs under runsd in cloud mode (\`K_SERVICE\` set, tokens from the metadata emulator) and calls \`http://tacoserver/oto/\`; runsd rewrites it to the hash URL, adds the token, and \`RUNSD_TARGET_OVERRIDE\` sends it to tacoserver over plain HTTP on loopback, so only runsd's own work is added. The proxy has no Node client that speaks through it without the preload, so its cost is measured on its own: one connection posting EatTaco to tacoserver directly, and the same in absolute form (\`POST http://tacoserver/oto/...\`) through runsd's proxy, with the token added.
+- **Cold start.** tacoserver's bundle started with \`node\`, the same under \`runsd --\` (local mode), and its TypeScript source through tsx, alternating; the RSS is the spawned process's peak (VmHWM), which under runsd is runsd's own.
+`;
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
