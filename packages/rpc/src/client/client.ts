@@ -182,7 +182,8 @@ function canceled(signal: AbortSignal): RpcError {
 }
 
 function deadlineExceeded(timeout: number): RpcError {
-  return new RpcError('deadline_exceeded', `no answer within ${timeout} ms`);
+  // With no deadline of ours, only undici's own (default 5 minute) timeouts can end a silent call.
+  return new RpcError('deadline_exceeded', timeout > 0 ? `no answer within ${timeout} ms` : "no answer within undici's timeout");
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
