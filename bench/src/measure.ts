@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+export { freePort } from '@taco-run/service/process';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 
@@ -48,16 +48,6 @@ export function medianLoad(runs: readonly Load[]): Load {
     p50: median(runs.map((run) => run.p50)),
     p99: median(runs.map((run) => run.p99)),
   };
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Peak resident memory of a live process, from Linux's /proc (VmHWM), in MB. */

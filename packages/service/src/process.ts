@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
 /** A service bundle started as a real process, as the tests and the local Cloud Run emulator run it. */
@@ -123,6 +123,17 @@ async function accepting(port: number, child: ChildProcess, timeoutMs: number): 
     if (Date.now() > deadline) throw new Error(`nothing listening on ${port} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A port nothing listens on right now, for a service that must be told its port in advance. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
 }
 
 /** The JSON log lines a service printed, parsed. */
