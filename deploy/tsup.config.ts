@@ -1,15 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'tsup';
+import { nodeBundle } from '../scripts/node-bundle.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 /** deploy/dist/cli.js, self-contained, for `pnpm deploy:all` and `pnpm deploy:one`. */
-export default defineConfig({
-  entry: { cli: here('./src/cli.ts') },
-  outDir: here('./dist'),
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  noExternal: [/.*/],
-  clean: true,
-});
+export default defineConfig(nodeBundle({ entry: { cli: here('./src/cli.ts') }, outDir: here('./dist') }));

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Options } from 'tsup';
+import { nodeBundle } from '../scripts/node-bundle.js';
 
 /**
  * How a service is bundled: one self-contained ESM file, dist/main.js, with
@@ -7,18 +8,7 @@ import type { Options } from 'tsup';
  * and nothing else. `pnpm build`, the tests and the Dockerfile all use this.
  */
 export function serviceBundle(serviceDir: string): Options {
-  return {
-    entry: { main: join(serviceDir, 'src/main.ts') },
-    outDir: join(serviceDir, 'dist'),
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    noExternal: [/.*/],
-    sourcemap: true,
-    // Fastify and friends are CommonJS and require() Node's builtins; an ESM bundle needs a require to give them.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
-    clean: true,
-  };
+  return nodeBundle({ entry: { main: join(serviceDir, 'src/main.ts') }, outDir: join(serviceDir, 'dist'), sourcemap: true });
 }
 
 /** Every service folder under services/, by name. */

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
 import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { build } from 'tsup';
+import { nodeBundle } from '../../scripts/node-bundle.js';
 import { serviceBundle, services } from '../../services/bundle.js';
 import { type ColdStart, type Load, coldStart, freePort, load, median, medianLoad, rotate, sequentialLatency } from './measure.js';
 
@@ -35,26 +36,22 @@ async function buildAll(): Promise<void> {
   log('building: runsd, the services and the bench servers (tsup, as pnpm build does)...');
   await build({ config: join(root, 'tools/runsd/tsup.config.ts'), silent: true });
   for (const service of services) await build({ ...serviceBundle(join(root, 'services', service)), silent: true });
-  await build({
-    entry: {
-      generated: join(root, 'bench/src/servers/generated.ts'),
-      'fastify-hand': join(root, 'bench/src/servers/fastify-hand.ts'),
-      'node-http': join(root, 'bench/src/servers/node-http.ts'),
-      trpc: join(root, 'bench/src/servers/trpc.ts'),
-      connect: join(root, 'bench/src/servers/connect.ts'),
-      'ts-rest': join(root, 'bench/peers/ts-rest/src/server.ts'),
-      'client-load': join(root, 'bench/src/client-load.ts'),
-    },
-    outDir: dist,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    noExternal: [/.*/],
-    splitting: false,
-    banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
-    clean: true,
-    silent: true,
-  });
+  await build(
+    nodeBundle({
+      entry: {
+        generated: join(root, 'bench/src/servers/generated.ts'),
+        'fastify-hand': join(root, 'bench/src/servers/fastify-hand.ts'),
+        'node-http': join(root, 'bench/src/servers/node-http.ts'),
+        trpc: join(root, 'bench/src/servers/trpc.ts'),
+        connect: join(root, 'bench/src/servers/connect.ts'),
+        'ts-rest': join(root, 'bench/peers/ts-rest/src/server.ts'),
+        'client-load': join(root, 'bench/src/client-load.ts'),
+      },
+      outDir: dist,
+      splitting: false,
+      silent: true,
+    }),
+  );
 }
 
 /** Services told LOG_LEVEL=warn print no "listening" line, so they get a port and are polled instead. */

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
 import { type ServiceProcess, freePort, startService } from '@taco-run/service/process';
 import { build } from 'tsup';
+import { nodeBundle } from '../../scripts/node-bundle.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Case 5: 200 000 RPCs through runsd's in-process path, with a token from the metadata emulator.
@@ -22,16 +23,7 @@ describe('soak through runsd', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'soak-'));
-    await build({
-      entry: { 'soak-client': join(root, 'reliability/test/fixtures/soak-client.ts') },
-      outDir: work,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      noExternal: [/.*/],
-      banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
-      silent: true,
-    });
+    await build(nodeBundle({ entry: { 'soak-client': join(root, 'reliability/test/fixtures/soak-client.ts') }, outDir: work, silent: true }));
     metadata = await startMetadataServer();
     tacoserver = await startService(join(root, 'services/tacoserver/dist/main.js'), { LOG_LEVEL: 'warn' }, { port: await freePort() });
   });

@@ -3,6 +3,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
+import { freePort } from '@taco-run/service/process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient, RpcError } from '../src/client/index.js';
 import { listenOnLoopback } from '../src/testing.js';
@@ -265,13 +266,3 @@ describe('retries', () => {
     });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
