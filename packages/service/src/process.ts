@@ -113,11 +113,13 @@ async function accepting(port: number, child: ChildProcess, timeoutMs: number): 
   for (;;) {
     if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode} before listening on ${port}`);
     const open = await new Promise<boolean>((resolve) => {
+      // Loopback answers at once: a closed port refuses, an open one accepts.
       const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => resolve(true)).once('error', () => resolve(false));
-      socket.once('close', () => socket.destroy());
-      setTimeout(() => socket.destroy(), 200).unref();
-      socket.once('connect', () => socket.end());
+      socket.once('connect', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
     });
     if (open) return port;
     if (Date.now() > deadline) throw new Error(`nothing listening on ${port} within ${timeoutMs} ms`);

@@ -62,14 +62,8 @@ export function connectionCode(error: unknown): string | undefined {
   return fallback;
 }
 
-const transportFailures = new Set([
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
+// Headers and body timeouts are not here: the client turns them into deadline_exceeded first.
+const transportFailures = new Set(['UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
 /** A failure to reach the server or to hear its whole answer, as opposed to a bug in the request. */
 export function isTransportFailure(code: string | undefined): boolean {
