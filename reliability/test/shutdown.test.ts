@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { type ServiceProcess, freePort, startService } from '@taco-run/service/process';
+import { type ServiceProcess, freePort, heldBody, startService } from '@taco-run/service/process';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,13 +29,7 @@ async function slowCall(origin: string, name: string, gate: Promise<void>): Prom
   const response = await request(`${origin}/oto/TacoService.EatTaco`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
-    body: Readable.from(
-      (async function* () {
-        yield body.slice(0, 10);
-        await gate;
-        yield body.slice(10);
-      })(),
-    ),
+    body: heldBody(body, gate),
   });
   const answer = (await response.body.json()) as { tacoConsumptionStatus?: string };
   return `${response.statusCode} ${answer.tacoConsumptionStatus}`;

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 
 /** A service bundle started as a real process, as the tests and the local Cloud Run emulator run it. */
 export interface ServiceProcess {
@@ -125,6 +126,21 @@ async function accepting(port: number, child: ChildProcess, timeoutMs: number): 
     if (Date.now() > deadline) throw new Error(`nothing listening on ${port} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * A request body that arrives in two parts: its first bytes at once, the
+ * rest when the gate opens. The server has the request in flight meanwhile,
+ * which is how the shutdown tests hold requests open across a SIGTERM.
+ */
+export function heldBody(body: string, gate: Promise<void>, firstBytes = 10): Readable {
+  return Readable.from(
+    (async function* () {
+      yield body.slice(0, firstBytes);
+      await gate;
+      yield body.slice(firstBytes);
+    })(),
+  );
 }
 
 /** A port nothing listens on right now, for a service that must be told its port in advance. */

@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { type ServiceProcess, jsonLines, startService } from '@taco-run/service/process';
+import { type ServiceProcess, heldBody, jsonLines, startService } from '@taco-run/service/process';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -101,13 +100,7 @@ describe('tacoserver start-up and shutdown', () => {
           method: 'POST',
           dispatcher: agent,
           headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
-          body: Readable.from(
-            (async function* () {
-              yield body.slice(0, 10);
-              await gate;
-              yield body.slice(10);
-            })(),
-          ),
+          body: heldBody(body, gate),
         });
         return { status: response.statusCode, body: await response.body.json() };
       });
