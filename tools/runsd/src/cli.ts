@@ -61,11 +61,17 @@ function parseArguments(argv: string[]): Arguments | string {
 async function main(argv: string[]): Promise<number> {
   const args = parseArguments(argv);
   if (typeof args === 'string') {
-    process.stderr.write(`${args}\n`);
-    return args.startsWith('runsd ') ? 0 : 2;
+    // --help and --version answer on stdout; a mistake, with usage, on stderr.
+    const asked = args.startsWith('runsd ');
+    (asked ? process.stdout : process.stderr).write(`${args}\n`);
+    return asked ? 0 : 2;
   }
   const resolve = await buildContext({ projectHash: args.projectHash, servicesFile: args.services }, process.env);
   const context: RunsdContext = { resolve, targetOverride: process.env.RUNSD_TARGET_OVERRIDE || undefined };
+  if (context.targetOverride !== undefined && args.resolve === undefined) {
+    // Meant for the emulator and tests: said out loud, so it cannot go unnoticed in a real deployment.
+    log('WARNING', `RUNSD_TARGET_OVERRIDE is set: requests for *.run.app go to ${context.targetOverride}`);
+  }
 
   if (args.resolve !== undefined) {
     const result = resolveHost(args.resolve, resolve);

@@ -154,7 +154,9 @@ describe('local mode', () => {
       RUNSD_TARGET_OVERRIDE: frontDoorOrigin,
     });
     expect(seen[0]).toMatchObject({ server: 'front door', host: 'remote-123.us-central1.run.app', authorization: 'Bearer debug-token-value' });
-    expect(result.stderr).toBe('runsd: identity tokens for https://remote-123.us-central1.run.app come from fixed\n');
+    expect(result.stderr).toBe(
+      `runsd: RUNSD_TARGET_OVERRIDE is set: requests for *.run.app go to ${frontDoorOrigin}\nrunsd: identity tokens for https://remote-123.us-central1.run.app come from fixed\n`,
+    );
     expect(result.stderr).not.toContain('debug-token-value');
   });
 
@@ -198,6 +200,11 @@ describe('the process wrapper', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(JSON.parse(result.stderr)).toMatchObject({ severity: 'ERROR', message: expect.stringContaining('runsd: cannot read instance/region from the metadata server (127.0.0.1:1)') });
+  });
+
+  it('answers --help and --version on stdout', async () => {
+    expect(await run(['--version'], { PATH: process.env.PATH })).toMatchObject({ code: 0, stdout: 'runsd 0.1.0\n', stderr: '' });
+    expect((await run(['--help'], { PATH: process.env.PATH })).stdout).toContain('usage:');
   });
 
   it('prints usage without a command', async () => {
