@@ -59,6 +59,8 @@ export class RpcClient {
   readonly #options: ClientOptions;
   readonly #retry;
   #staticHeaders: HeaderValues | undefined;
+  /** Each method's URL, parsed once: undici would otherwise parse the string on every call. */
+  readonly #urls = new Map<string, URL>();
 
   constructor(baseUrl: string | URL, options: ClientOptions = {}) {
     const url = new URL(baseUrl);
@@ -122,7 +124,12 @@ export class RpcClient {
     const timeouts = Number.isFinite(remaining) ? { headersTimeout: remaining, bodyTimeout: remaining } : {};
     // undici's request() rather than dispatcher.request(): it needs only `dispatch` of whatever the global
     // dispatcher is (runsd's preload installs one that is not an undici class), looked up per call.
-    const response = await request(this.#origin + path, {
+    let url = this.#urls.get(path);
+    if (url === undefined) {
+      url = new URL(this.#origin + path);
+      this.#urls.set(path, url);
+    }
+    const response = await request(url, {
       dispatcher: this.#options.dispatcher,
       method: 'POST',
       headers,
