@@ -45,7 +45,7 @@ export function renderApiMarkdown(model: Model, { basePath, title }: DocsOptions
       continue;
     }
     lines.push('| Field | Type | Required | Description | Rules | Example |', '| --- | --- | --- | --- | --- | --- |');
-    for (const field of object.fields) lines.push(fieldRow(model, field));
+    for (const field of object.fields) lines.push(fieldRow(field));
     lines.push('');
   }
   if (model.enums.length > 0) {
@@ -62,7 +62,7 @@ export function renderApiMarkdown(model: Model, { basePath, title }: DocsOptions
   return lines.join('\n');
 }
 
-function fieldRow(model: Model, field: Field): string {
+function fieldRow(field: Field): string {
   const named = namedTypeIn(field.type);
   const text = `\`${tsType(field.type)}\``;
   const type = named === undefined ? text : `[${text}](#${anchor(named)})`;
