@@ -38,7 +38,9 @@ export async function startFrontDoor({ certsUrl }: { certsUrl: string }): Promis
   const verifier = new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl: certsUrl } });
   const upstream = new Agent();
   const services = new Map<string, Invokable>();
-  const byHost = (host: string | undefined) => [...services.values()].find((service) => service.urls.some((url) => new URL(url).host === host));
+  // Every URL's host, worked out when the service is added rather than on each request.
+  const hosts = new Map<string, Invokable>();
+  const byHost = (host: string | undefined) => (host === undefined ? undefined : hosts.get(host));
   const servers: Server[] = [];
 
   const listen = async (fixed?: string): Promise<string> => {
@@ -57,6 +59,7 @@ export async function startFrontDoor({ certsUrl }: { certsUrl: string }): Promis
     origin,
     async addService(service) {
       services.set(service.name, service);
+      for (const url of service.urls) hosts.set(new URL(url).host, service);
       return listen(service.name);
     },
     service: (name) => services.get(name),
