@@ -23,12 +23,16 @@ function children(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
+// The slow uploads' own User-Agent, so the test can wait for tacoserver to have accepted
+// exactly those (its "request from <ua>" line) and not just any of the load's requests.
+const SLOW_AGENT = 'slow-upload/1';
+
 /** An EatTaco that sends half its body, waits for the gate, then the rest. */
 async function slowCall(origin: string, name: string, gate: Promise<void>): Promise<string> {
   const body = JSON.stringify({ name, tacos: ['Chicken'] });
   const response = await request(`${origin}/oto/TacoService.EatTaco`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+    headers: { 'content-type': 'application/json', 'content-length': String(body.length), 'user-agent': SLOW_AGENT },
     body: heldBody(body, gate),
   });
   const answer = (await response.body.json()) as { tacoConsumptionStatus?: string };
@@ -94,16 +98,20 @@ describe('SIGTERM under load', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const before = tacoserver.lines.filter((line) => line.includes('request from')).length;
     const slow = Array.from({ length: 20 }, (_, i) => slowCall(tacoserver.origin, `Slow ${i}`, gate));
-    while (tacoserver.lines.filter((line) => line.includes('request from')).length < before + 20) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Settled at once, so a failed upload is this test's failure and not an unhandled rejection.
+    const slowSettled = Promise.allSettled(slow).then((results) => results.map((r) => (r.status === 'fulfilled' ? r.value : `failed: ${String(r.reason)}`)));
+    // Until their headers are in, their connections are idle ones, which closing may cut: the
+    // signal has to come after tacoserver accepted all 20, or the test checks the wrong race.
+    const slowAccepted = () => tacoserver.lines.filter((line) => line.includes(`request from ${SLOW_AGENT}`)).length;
+    while (slowAccepted() < 20) await new Promise((resolve) => setTimeout(resolve, 5));
     const signalled = Date.now();
     tacoserver.child.kill('SIGTERM');
     setTimeout(release, 300);
     const code = await tacoserver.exited;
     const took = Date.now() - signalled;
     const result = await load;
-    expect(await Promise.all(slow)).toEqual(Array.from({ length: 20 }, (_, i) => `200 Slow ${i} has consumed 1 tacos`));
+    expect(await slowSettled).toEqual(Array.from({ length: 20 }, (_, i) => `200 Slow ${i} has consumed 1 tacos`));
 
     expect(code).toBe(0);
     expect(took).toBeLessThan(10_000);
