@@ -1,5 +1,4 @@
 import type { Dispatcher } from 'undici';
-import { toHeaderMap } from './headers.js';
 import { respondText } from './respond.js';
 import type { Route, Router } from './router.js';
 
@@ -29,7 +28,7 @@ export class RunsdDispatcher {
   }
 
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const route = options.origin === undefined ? ({ kind: 'passthrough' } as const) : this.#router.route(hostOf(options.origin), toHeaderMap(options.headers));
+    const route = options.origin === undefined ? ({ kind: 'passthrough' } as const) : this.#router.route(hostOf(options.origin), options.headers);
     const inner = this.#inner;
     if (route instanceof Promise || inner === undefined) {
       Promise.all([route, this.#ready()]).then(

@@ -24,20 +24,22 @@ export function toHeaderMap(headers: unknown): HeaderMap {
 }
 
 /**
- * The headers for a request runsd resolved: the token, the runsd User-Agent,
- * and the real Host when the request is sent somewhere else (the emulator).
- * An app's own Authorization is left alone, and the token rides in
+ * The headers for a request runsd resolved, built in one pass from the app's
+ * own (in any form undici takes): the credential, the runsd User-Agent, and
+ * the real Host when the request is sent somewhere else (the emulator).
+ * An app's own Authorization is left alone, and the credential rides in
  * X-Serverless-Authorization, which Cloud Run checks first and strips.
  */
-export function withRunsdHeaders(headers: HeaderMap, token: string | undefined, host: string | undefined): HeaderMap {
-  const result: HeaderMap = { ...headers };
-  if (token !== undefined) {
-    if (result.authorization !== undefined) result['x-serverless-authorization'] = `Bearer ${token}`;
-    else result.authorization = `Bearer ${token}`;
+export function withRunsdHeaders(headers: unknown, credential: string | undefined, host: string | undefined): HeaderMap {
+  const result = toHeaderMap(headers);
+  if (credential !== undefined) {
+    if (result.authorization !== undefined) result['x-serverless-authorization'] = credential;
+    else result.authorization = credential;
   }
   const agent = result['user-agent'];
   result['user-agent'] = agent === undefined ? `runsd version=${version}` : `runsd version=${version}; ${String(agent)}`;
   if (host !== undefined) result.host = host;
-  else delete result.host;
+  // The app's Host named the short name; undici sets the target's. (Rare, so delete's cost is too.)
+  else if (result.host !== undefined) delete result.host;
   return result;
 }

@@ -91,6 +91,27 @@ describe('the in-process dispatcher', () => {
     await dispatcher.close();
   });
 
+  it('sends the new token, not a remembered header, once the old one is near expiry', async () => {
+    let clock = 0;
+    const issued: string[] = [];
+    const tokens = new TokenCache({
+      // Not JWTs, so each is trusted for an hour from the clock: the test moves it past that.
+      source: async () => {
+        issued.push(`token-${issued.length + 1}`);
+        return issued.at(-1)!;
+      },
+      now: () => clock,
+    });
+    const context = { mode: 'cloud', region: 'us-central1', projectNumber: '123456789012', projectHash: 'abc123' } as const;
+    const dispatcher = new RunsdDispatcher(new Router({ context, tokens, tokenSource: 'metadata', targetOverride: frontDoorOrigin }), new Agent()).asDispatcher();
+    await (await request('http://tacoserver/', { dispatcher })).body.dump();
+    await (await request('http://tacoserver/', { dispatcher })).body.dump();
+    clock = 56 * 60_000;
+    await (await request('http://tacoserver/', { dispatcher })).body.dump();
+    expect(seen.map((s) => s.authorization)).toEqual(['Bearer token-1', 'Bearer token-1', 'Bearer token-2']);
+    await dispatcher.close();
+  });
+
   it('leaves other hosts untouched: no token, no header changes', async () => {
     const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
     await (await request(`${thirdPartyOrigin}/x`, { dispatcher, headers: { 'user-agent': 'app/1.0' } })).body.dump();
