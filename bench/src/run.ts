@@ -1,5 +1,7 @@
-// pnpm bench [--quick]: every scenario of issue 7 in one run, each contender in alternating
-// rounds against the same machine state, medians reported as ratios. Writes docs/benchmarks.md.
+// pnpm bench [--quick] [--only server|client|runsd|cold]: every scenario of issue 7 in one run,
+// each contender in alternating rounds against the same machine state, medians reported as
+// ratios. A full run writes docs/benchmarks.md; --only prints one scenario's medians, for A/B
+// checks of a change (run it before and after).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -13,6 +15,8 @@ import { serviceBundle, services } from '../../services/bundle.js';
 import { type ColdStart, type Load, coldStart, freePort, load, median, medianLoad, rotate, sequentialLatency } from './measure.js';
 
 const quick = process.argv.includes('--quick');
+const scenarioNames = ['server', 'client', 'runsd', 'cold'] as const;
+const only = onlyScenario();
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'bench/dist');
 const rounds = quick ? 1 : 3;
@@ -120,20 +124,23 @@ async function runsdScenario() {
   const cloud = (host: string) => ({ K_SERVICE: 'tacoclient', GCE_METADATA_HOST: host, CLOUD_RUN_PROJECT_HASH: 'benchhash', RUNSD_TARGET_OVERRIDE: tacoserver.origin });
   const direct = await start(join(root, 'services/tacoclient/dist/main.js'), { LOG_LEVEL: 'warn', TACOSERVER_URL: `${tacoserver.origin}/oto/` });
   const inProcess = await start(join(root, 'services/tacoclient/dist/main.js'), { LOG_LEVEL: 'warn', ...cloud(metadata['in-process dispatcher'].host) }, [runsd, '--']);
+  // Local mode routes the same way but adds no token: the gap between the two is the token's cost.
+  const local = await start(join(root, 'services/tacoclient/dist/main.js'), { LOG_LEVEL: 'warn', RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` }, [runsd, '--']);
   const proxyPort = await freePort();
   // runsd wrapping a no-op app, to load its proxy on a known port.
   await start(join(root, 'bench/src/idle.mjs'), { ...cloud(metadata.proxy.host), RUNSD_PROXY_PORT: String(proxyPort) }, [runsd, '--']);
   try {
-    return await runsdLoads(direct.origin, inProcess.origin, tacoserver.origin, proxyPort, metadata);
+    return await runsdLoads({ direct: direct.origin, inProcess: inProcess.origin, local: local.origin }, tacoserver.origin, proxyPort, metadata);
   } finally {
     await Promise.all(Object.values(metadata).map((server) => server.close()));
   }
 }
 
-async function runsdLoads(direct: string, inProcess: string, tacoserver: string, proxyPort: number, metadata: Record<string, MetadataServer>) {
+async function runsdLoads(clients: { direct: string; inProcess: string; local: string }, tacoserver: string, proxyPort: number, metadata: Record<string, MetadataServer>) {
   const throughput = await compare({
-    direct: () => load({ url: direct, seconds }),
-    'in-process dispatcher': () => load({ url: inProcess, seconds }),
+    direct: () => load({ url: clients.direct, seconds }),
+    'in-process dispatcher': () => load({ url: clients.inProcess, seconds }),
+    'in-process, local mode (no token)': () => load({ url: clients.local, seconds }),
   });
   log('  the proxy alone: one RPC at a time, timed each, so p50 is the hop itself');
   const hops = { 'tacoserver directly': [] as { p50: number; p99: number }[], 'tacoserver via the proxy': [] as { p50: number; p99: number }[] };
@@ -252,9 +259,26 @@ function report(server: Record<string, Load>, client: Record<string, number>, ru
   return { tables: lines.join('\n'), verdicts };
 }
 
+function onlyScenario(): (typeof scenarioNames)[number] | undefined {
+  const at = process.argv.indexOf('--only');
+  if (at === -1) return undefined;
+  const name = process.argv[at + 1];
+  if (!scenarioNames.includes(name as never)) {
+    process.stderr.write(`bench: --only takes one of ${scenarioNames.join(', ')}; got ${name ?? 'nothing'}\n`);
+    process.exit(2);
+  }
+  return name as (typeof scenarioNames)[number];
+}
+
 async function main(): Promise<void> {
   await buildAll();
   try {
+    if (only !== undefined) {
+      const scenarios = { server: serverScenario, client: clientScenario, runsd: runsdScenario, cold: coldStartScenario };
+      log(`\n${JSON.stringify(await scenarios[only](), null, 2)}`);
+      log('--only: docs/benchmarks.md left as it is');
+      return;
+    }
     const server = await serverScenario();
     const client = await clientScenario();
     const runsd = await runsdScenario();
@@ -286,7 +310,7 @@ const NOTES = `## How each scenario is set up
 
 - **Server.** All six servers answer the same \`{"name": "Sammy Sosa", "tacos": ["Chicken", "Chorizo"]}\` with \`{"tacoConsumptionStatus": "Sammy Sosa has consumed 2 tacos"}\` (tRPC wraps it in \`{"result": {"data": ...}}\`), validate the input and log nothing. *generated* is \`registerTacoService\` from packages/generated; *fastify-hand* is one hand-written Fastify route with the same generated JSON Schemas (and Fastify's default, coercing Ajv); *node-http* parses and checks by hand. The peers are tRPC 11 (\`@trpc/server/adapters/fastify\`, zod input and output), ts-rest 3 on Fastify 4 (which \`@ts-rest/fastify\` requires) and Connect-ES 2 on \`@connectrpc/connect-fastify\`, its code generated from \`bench/proto/taco.proto\` by buf and protoc-gen-es (both run here from npm).
 - **Client.** \`bench/src/client-load.ts\` runs in its own process: the generated \`TacoServiceClient\`, \`undici.request\` (the same global dispatcher) and Node's \`fetch\`, each checking every answer.
-- **runsd.** The load is \`GET /\` on tacoclient, which calls tacoserver. *direct*: \`TACOSERVER_URL\` points at tacoserver. *in-process dispatcher*: tacoclient runs under runsd in cloud mode (\`K_SERVICE\` set, tokens from the metadata emulator) and calls \`http://tacoserver/oto/\`; runsd rewrites it to the hash URL, adds the token, and \`RUNSD_TARGET_OVERRIDE\` sends it to tacoserver over plain HTTP on loopback, so only runsd's own work is added. The proxy has no Node client that speaks through it without the preload, so its cost is measured on its own: one connection posting EatTaco to tacoserver directly, and the same in absolute form (\`POST http://tacoserver/oto/...\`) through runsd's proxy, with the token added.
+- **runsd.** The load is \`GET /\` on tacoclient, which calls tacoserver. *direct*: \`TACOSERVER_URL\` points at tacoserver. *in-process dispatcher*: tacoclient runs under runsd in cloud mode (\`K_SERVICE\` set, tokens from the metadata emulator) and calls \`http://tacoserver/oto/\`; runsd rewrites it to the hash URL, adds the token, and \`RUNSD_TARGET_OVERRIDE\` sends it to tacoserver over plain HTTP on loopback, so only runsd's own work is added. *in-process, local mode*: the same under runsd's local mode (\`RUNSD_SERVICES\`), which routes the same way but adds no token, so the gap between the two runsd rows is the token's cost: a kilobyte header per request, which tacoclient sends and tacoserver parses (on this machine a 900-byte Authorization header alone costs tacoserver about 6% of its EatTaco throughput). The proxy has no Node client that speaks through it without the preload, so its cost is measured on its own: one connection posting EatTaco to tacoserver directly, and the same in absolute form (\`POST http://tacoserver/oto/...\`) through runsd's proxy, with the token added.
 - **Cold start.** tacoserver's bundle started with \`node\`, the same under \`runsd --\` (local mode), and its TypeScript source through tsx, alternating; the RSS is the spawned process's peak (VmHWM), which under runsd is runsd's own.
 
 ## What profiling changed
@@ -295,12 +319,13 @@ The first runs missed three targets; each was profiled with \`node --cpu-prof\` 
 
 - **runsd's cold start** (first quick run: runsd added 145.5 ms; target 80). The profile of \`runsd -- node -e 0\` showed the parent compiling and evaluating its 1.5 MB bundle, mostly undici and gcp-metadata, and the preload doing the same in the app. Now the proxy forwards with node:http, gcp-metadata is imported when the region or a token is first needed, the preload installs its dispatcher without undici (undici loads on the first request), and runsd's bundles are split and minified. \`/usr/bin/time node tools/runsd/dist/runsd.js -- node -e 0\`: 0.23 s → 0.14 s; \`node --import ./tools/runsd/dist/preload.js -e 0\`: 0.11 s → 0.065 s (plain \`node -e 0\`: 0.05 s). The next quick run measured runsd adding 63.3 ms.
 - **The in-process dispatcher** (0.76× direct): it parsed the origin URL and the target URL on every request. Resolution is now worked out once per host (a bounded cache), and the origin's host parsed once per origin.
+- **The in-process dispatcher, again** (0.85× direct in a full run; an A/B of the three tacoclients, alternated in 6 rounds of 4 s as \`pnpm bench --only runsd\` now does, measured 0.925× and 0.935×, while runsd's local mode, with no token, was 1.00×). A profile of tacoclient under runsd in cloud mode put runsd's header step at 3% self time: the app's headers were copied twice per request, and \`Bearer <token>\` was rebuilt for every one, a kilobyte string that undici then flattens and scans. The router now reads the app's headers only for requests it forwards (passthrough traffic costs a map lookup), builds them in one pass, and keeps the Authorization value per token. The same A/B after the change: 0.973× and 0.991×; this document's full run: 1.02×.
 - **The generated client** (0.76× undici.request after it moved to undici's \`request()\`): an \`AbortController\` per call, for the deadline, cost more than the rest of the client (\`createAbortSignal\` and its listeners were the client's largest self-time). The deadline is now a timer raced with the attempt, with undici's headers and body timeouts tearing a silent connection down; static headers are merged once. Over 40 000 calls the client's process is now about 9% busier than plain \`undici.request\` doing the same JSON work (2.71 s against 2.48 s of CPU in the profiles).
 - **The generated client, again**: undici parses a string URL on every call; the client now hands it a URL parsed once per method. Same-session A/B over 6 alternations: 0.90× → 1.05× of \`undici.request\` with a string URL.
 
 ## Run-to-run variation
 
-This is a shared 2-core VM, and figures move between runs of the same code by more than some targets' margins. Two full runs on the same day, the second after only the client's URL caching changed: the generated client 0.88× then 0.93× of \`undici.request\`, the in-process dispatcher 0.94× then 0.85× of direct, generated against hand-written Fastify 0.99× then 0.97×. A target reported missed here by a few hundredths may be met on the next run, and the other way round; the tables are one run's, unedited.
+This is a shared 2-core VM, and figures move between runs of the same code by more than some targets' margins. Two full runs on the same day, the second after only the client's URL caching changed: the generated client 0.88× then 0.93× of \`undici.request\`, the in-process dispatcher 0.94× then 0.85× of direct, generated against hand-written Fastify 0.99× then 0.97×. A target reported missed here by a few hundredths may be met on the next run, and the other way round; the tables are one run's, unedited. The same goes for a path that does strictly more work measuring above 1.00× of its baseline (the in-process dispatcher against direct, say): that is noise of the same size, not a speed-up.
 `;
 
 main().catch((error: unknown) => {
