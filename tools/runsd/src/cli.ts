@@ -4,7 +4,7 @@ import { log } from './log.js';
 import { startProxy } from './proxy.js';
 import { resolveHost } from './resolve.js';
 import { type RunsdContext, contextVariable, createRouter } from './runtime.js';
-import { SetupError, buildContext } from './setup.js';
+import { SetupError, buildContext, projectForApp } from './setup.js';
 import { version } from './version.js';
 
 const usage = `runsd ${version}: calls to http://<service>/ reach Cloud Run services, with an identity token.
@@ -22,7 +22,9 @@ options:
 environment:
   K_SERVICE               set by Cloud Run; without it runsd runs in local mode
   CLOUD_RUN_ID_TOKEN      a fixed identity token, for debugging
-  GCE_METADATA_HOST       the metadata server (gcp-metadata's own variable)`;
+  GCE_METADATA_HOST       the metadata server (gcp-metadata's own variable)
+  GOOGLE_CLOUD_PROJECT    passed on as set; on Cloud Run, when unset, runsd sets it for the app
+                          from the metadata server (Cloud Logging needs it to link traces)`;
 
 interface Arguments {
   projectHash?: string;
@@ -66,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
     (asked ? process.stdout : process.stderr).write(`${args}\n`);
     return asked ? 0 : 2;
   }
+  // Asked alongside the region, but reported after it: when the metadata server is down,
+  // the one line runsd prints is the setup error, not this warning too.
+  const projectLookup = args.resolve === undefined ? projectForApp(process.env).catch((error: Error) => error) : undefined;
   const resolve = await buildContext({ projectHash: args.projectHash, servicesFile: args.services }, process.env);
   const context: RunsdContext = { resolve, targetOverride: process.env.RUNSD_TARGET_OVERRIDE || undefined };
   if (context.targetOverride !== undefined && args.resolve === undefined) {
@@ -85,9 +90,11 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  const project = await projectLookup;
+  if (project instanceof Error) log('WARNING', project.message);
   const proxyPort = parsePort(args.proxyPort ?? process.env.RUNSD_PROXY_PORT);
   const proxy = await startProxy(createRouter(context, process.env), proxyPort);
-  const child = spawn(args.command[0]!, args.command.slice(1), { stdio: 'inherit', env: childEnv(context, proxy.url) });
+  const child = spawn(args.command[0]!, args.command.slice(1), { stdio: 'inherit', env: childEnv(context, proxy.url, project instanceof Error ? undefined : project) });
 
   // Every signal is passed on, not just the first: the app decides when it is done.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
@@ -104,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
-function childEnv(context: RunsdContext, proxyUrl: string): NodeJS.ProcessEnv {
+function childEnv(context: RunsdContext, proxyUrl: string, project: string | undefined): NodeJS.ProcessEnv {
   const metadataHost = process.env.GCE_METADATA_HOST?.split(':')[0];
   const noProxy = ['localhost', '127.0.0.1', '::1', 'metadata', 'metadata.google.internal', '169.254.169.254', metadataHost]
     .filter((host): host is string => host !== undefined && host !== '')
@@ -118,6 +125,7 @@ function childEnv(context: RunsdContext, proxyUrl: string): NodeJS.ProcessEnv {
     no_proxy: noProxy,
     NODE_OPTIONS: [`--import=${preload}`, process.env.NODE_OPTIONS].filter(Boolean).join(' '),
     [contextVariable]: JSON.stringify(context),
+    ...(project === undefined ? {} : { GOOGLE_CLOUD_PROJECT: project }),
   };
 }
 

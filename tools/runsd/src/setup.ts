@@ -30,11 +30,33 @@ export async function buildContext(options: SetupOptions, env: NodeJS.ProcessEnv
   return { mode: 'local', services: localServices(options.servicesFile, env, cwd) };
 }
 
+/**
+ * The project ID for the app's environment. Cloud Run, unlike Cloud Functions,
+ * does not set GOOGLE_CLOUD_PROJECT, yet Cloud Logging needs the project to
+ * link a log line to its trace, and Google's libraries look for it there. On
+ * Cloud Run it is asked of the metadata server, alongside the region; the
+ * app's own setting wins. It rejects with a message to warn with: a failure
+ * costs the app only the variable.
+ */
+export async function projectForApp(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (env.GOOGLE_CLOUD_PROJECT || env.K_SERVICE === undefined || env.K_SERVICE === '') return undefined;
+  try {
+    const { project } = await metadata();
+    return String(await withTimeout(project('project-id'), 5_000)).trim() || undefined;
+  } catch (error) {
+    throw new Error(`cannot read project/project-id from the metadata server (${metadataHost()}), so GOOGLE_CLOUD_PROJECT stays unset: ${(error as Error).message}`);
+  }
+}
+
+/** Loaded only in the cloud: gcp-metadata and its HTTP stack are most of runsd's start-up cost. */
+async function metadata() {
+  return commonJs(await import('gcp-metadata'));
+}
+
 async function regionFromMetadata(): Promise<{ region: string; projectNumber: string }> {
   let value: string;
   try {
-    // Loaded only in the cloud: gcp-metadata and its HTTP stack are most of runsd's start-up cost.
-    const { instance } = commonJs(await import('gcp-metadata'));
+    const { instance } = await metadata();
     value = String(await withTimeout(instance('region'), 5_000));
   } catch (error) {
     throw new SetupError(`cannot read instance/region from the metadata server (${metadataHost()}): ${(error as Error).message}`);

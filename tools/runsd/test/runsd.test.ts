@@ -136,6 +136,19 @@ describe('any app under runsd, through the proxy', () => {
   });
 });
 
+describe("the app's GOOGLE_CLOUD_PROJECT", () => {
+  const print = ['--', 'sh', '-c', 'echo "project=$GOOGLE_CLOUD_PROJECT"'];
+
+  it('is set from the metadata server on Cloud Run, which does not set it', async () => {
+    expect((await run(print, cloudEnv())).stdout).toBe(`project=${metadata.options.projectId}\n`);
+  });
+
+  it("is the app's own when set, and left unset in local mode", async () => {
+    expect((await run(print, cloudEnv({ GOOGLE_CLOUD_PROJECT: 'mine' }))).stdout).toBe('project=mine\n');
+    expect((await run(print, { PATH: process.env.PATH })).stdout).toBe('project=\n');
+  });
+});
+
 describe('local mode', () => {
   it('maps short names from RUNSD_SERVICES and sends no token to a local URL', async () => {
     const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/local'], {
