@@ -62,6 +62,9 @@ describe.each([
     expect(await get(tacoclient.localUrl, token)).toEqual({ status: 200, text: 'Sammy Sosa has consumed 2 tacos' });
     const line = await running.services.get('tacoserver')!.process.waitForLine((text) => text.includes('request from runsd version='));
     expect(JSON.parse(line)).toMatchObject({ severity: 'INFO', message: 'request from runsd version=0.1.0; taco-run-rpc/0.1.0' });
+    // The front door's traceparent reached tacoserver through tacoclient, and runsd gave each
+    // service the project (Cloud Run does not), so the line is linked to its trace.
+    expect(JSON.parse(line)['logging.googleapis.com/trace']).toMatch(/^projects\/taco-project\/traces\/[\da-f]{32}$/);
     // tacoclient's runsd asked its own metadata server for a token for tacoserver's URL, once.
     expect(running.services.get('tacoclient')!.metadata.identityRequests.get(tacoserverUrl)).toBe(1);
   });
