@@ -73,12 +73,12 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       const serviceAccount = `${service.name}@${projectId}.iam.gserviceaccount.com`;
       const metadata = await startMetadataServer({ projectId, projectNumber, region, serviceAccountEmail: serviceAccount, key });
       started.push(metadata);
+      // What Cloud Run sets, and no more: not GOOGLE_CLOUD_PROJECT, which runsd fills in from metadata.
       const env: Record<string, string> = {
         K_SERVICE: service.name,
         K_REVISION: `${service.name}-00001-emu`,
         K_CONFIGURATION: service.name,
         GCE_METADATA_HOST: metadata.host,
-        GOOGLE_CLOUD_PROJECT: projectId,
         RUNSD_TARGET_OVERRIDE: frontDoor.origin,
       };
       if (projectHash !== undefined) env.CLOUD_RUN_PROJECT_HASH = projectHash;
