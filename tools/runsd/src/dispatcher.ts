@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { ComposedDispatcher, flatten } from './compose.js';
 import { respondText } from './respond.js';
 import type { Route, Router } from './router.js';
 
@@ -61,6 +62,11 @@ export class RunsdDispatcher {
 
   async destroy(): Promise<void> {
     await this.#inner?.destroy();
+  }
+
+  /** undici's interceptors over runsd's routing: see ComposedDispatcher. */
+  compose(...args: unknown[]): ComposedDispatcher {
+    return new ComposedDispatcher(this, flatten(args), { now: () => this.#inner, load: () => this.#ready() });
   }
 
   /** For APIs typed to undici's Dispatcher (tests, undici's `dispatcher` option): the contract it keeps. */

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { type MetadataServer, decodeJwt, startMetadataServer } from '@taco-run/cloud-emulator';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Agent, request } from 'undici';
+import { Agent, interceptors, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RunsdDispatcher } from '../src/dispatcher.js';
 import { type RunningProxy, startProxy } from '../src/proxy.js';
@@ -23,8 +23,15 @@ let thirdPartyOrigin: string;
 const seen: { host?: string; authorization?: string; serverless?: string; agent?: string; url: string }[] = [];
 const savedHost = process.env.GCE_METADATA_HOST;
 
+/** Requests per /flaky path: the first two of each are answered 503, as an overloaded service would. */
+const flaky = new Map<string, number>();
+
 function recorder(app: FastifyInstance) {
-  app.all('/*', async (req) => {
+  app.all('/*', async (req, reply) => {
+    if (req.url.startsWith('/flaky')) {
+      flaky.set(req.url, (flaky.get(req.url) ?? 0) + 1);
+      if (flaky.get(req.url)! <= 2) reply.code(503);
+    }
     seen.push({
       host: req.headers.host,
       authorization: req.headers.authorization,
@@ -155,6 +162,28 @@ describe('the in-process dispatcher', () => {
     expect(recovered.statusCode).toBe(200);
     await recovered.body.dump();
     await dispatcher.close();
+  });
+
+  it("composes with undici's retry interceptor, routing and a token under every attempt, before undici has loaded", async () => {
+    // As the preload builds it: the inner Agent comes with the first request.
+    const runsd = new RunsdDispatcher(router(), async () => new Agent());
+    const dispatcher = runsd.compose(interceptors.retry({ minTimeout: 5, maxRetries: 3, statusCodes: [503] })).asDispatcher();
+    const response = await request('http://tacoserver/flaky-1', { dispatcher });
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+    expect(seen.map((s) => [s.host, s.url])).toEqual(Array.from({ length: 3 }, () => ['tacoserver-abc123-uc.a.run.app', '/flaky-1']));
+    expect(seen.every((s) => decodeJwt(s.authorization!.replace(/^Bearer /, '')).payload.aud === target)).toBe(true);
+    // Built once undici is in: the next composition is layered at once, and still routes.
+    const twice = runsd.compose(interceptors.retry({ minTimeout: 5, statusCodes: [503] })).compose([]).asDispatcher();
+    expect((await request('http://tacoserver/flaky-2', { dispatcher: twice })).statusCode).toBe(200);
+    expect(seen.at(-1)).toMatchObject({ host: 'tacoserver-abc123-uc.a.run.app', url: '/flaky-2' });
+    await dispatcher.close();
+  });
+
+  it('refuses an interceptor that is not a function when composed, as undici does', () => {
+    const runsd = new RunsdDispatcher(router(), new Agent());
+    expect(() => runsd.compose('retry' as never)).toThrow(new TypeError('invalid interceptor, expected function received string'));
+    void runsd.close();
   });
 
   it('covers Node fetch too, once installed as the global dispatcher', async () => {

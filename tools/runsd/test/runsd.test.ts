@@ -21,8 +21,15 @@ let thirdParty: FastifyInstance;
 let thirdPartyOrigin: string;
 const seen: { server: string; host?: string; authorization?: string; serverless?: string; url: string }[] = [];
 
+/** Requests per /flaky path: the first two of each are answered 503, as an overloaded service would. */
+const flaky = new Map<string, number>();
+
 function recorder(app: FastifyInstance, server: string) {
-  app.all('/*', async (request) => {
+  app.all('/*', async (request, reply) => {
+    if (request.url.startsWith('/flaky')) {
+      flaky.set(request.url, (flaky.get(request.url) ?? 0) + 1);
+      if (flaky.get(request.url)! <= 2) reply.code(503);
+    }
     seen.push({
       server,
       host: request.headers.host,
@@ -86,6 +93,21 @@ describe('a Node app under runsd on Cloud Run', () => {
       expect(decodeJwt(request.authorization!.replace(/^Bearer /, '')).payload).toMatchObject({ aud: hashTarget, iss: 'https://accounts.google.com' });
     }
     expect(result.stderr).not.toContain(seen[0]!.authorization!.split('.')[2]);
+  });
+
+  it("keeps routing when the app composes undici's retry onto the global dispatcher", async () => {
+    const result = await run(['--', process.execPath, callFixture, '--retry', 'http://tacoserver/flaky'], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      fetch: [{ status: 200, body: 'front door says hi\n' }],
+      undici: [{ status: 200, body: 'front door says hi\n' }],
+    });
+    // fetch's call took three attempts (two 503s), undici's one; each was routed and carried the token.
+    expect(seen).toHaveLength(4);
+    for (const request of seen) {
+      expect(request).toMatchObject({ server: 'front door', host: 'tacoserver-abc123-ew.a.run.app', url: '/flaky' });
+      expect(decodeJwt(request.authorization!.replace(/^Bearer /, '')).payload.aud).toBe(hashTarget);
+    }
   });
 
   it('uses the deterministic URL from the metadata server without a hash', async () => {
