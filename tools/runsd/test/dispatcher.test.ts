@@ -11,6 +11,7 @@ import { type RunningProxy, startProxy } from '../src/proxy.js';
 import { Router } from '../src/router.js';
 import { TokenCache } from '../src/token-cache.js';
 import { metadataTokens } from '../src/token-sources.js';
+import { overloaded } from './overloaded.js';
 
 // The preload's dispatcher and the proxy, in this process, against a real metadata emulator
 // (through gcp-metadata and GCE_METADATA_HOST) and a loopback server standing in for Cloud Run.
@@ -23,15 +24,9 @@ let thirdPartyOrigin: string;
 const seen: { host?: string; authorization?: string; serverless?: string; agent?: string; url: string }[] = [];
 const savedHost = process.env.GCE_METADATA_HOST;
 
-/** Requests per /flaky path: the first two of each are answered 503, as an overloaded service would. */
-const flaky = new Map<string, number>();
-
 function recorder(app: FastifyInstance) {
   app.all('/*', async (req, reply) => {
-    if (req.url.startsWith('/flaky')) {
-      flaky.set(req.url, (flaky.get(req.url) ?? 0) + 1);
-      if (flaky.get(req.url)! <= 2) reply.code(503);
-    }
+    if (overloaded(req.url)) reply.code(503);
     seen.push({
       host: req.headers.host,
       authorization: req.headers.authorization,

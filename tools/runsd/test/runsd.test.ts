@@ -6,6 +6,7 @@ import { type MetadataServer, decodeJwt, startMetadataServer } from '@taco-run/c
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { overloaded } from './overloaded.js';
 
 // runsd as the container runs it: the built bundle wrapping real child processes,
 // with the metadata emulator standing in for Google and a loopback server for Cloud Run.
@@ -21,15 +22,9 @@ let thirdParty: FastifyInstance;
 let thirdPartyOrigin: string;
 const seen: { server: string; host?: string; authorization?: string; serverless?: string; url: string }[] = [];
 
-/** Requests per /flaky path: the first two of each are answered 503, as an overloaded service would. */
-const flaky = new Map<string, number>();
-
 function recorder(app: FastifyInstance, server: string) {
   app.all('/*', async (request, reply) => {
-    if (request.url.startsWith('/flaky')) {
-      flaky.set(request.url, (flaky.get(request.url) ?? 0) + 1);
-      if (flaky.get(request.url)! <= 2) reply.code(503);
-    }
+    if (overloaded(request.url)) reply.code(503);
     seen.push({
       server,
       host: request.headers.host,
@@ -79,6 +74,14 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd = root) {
 
 const hashTarget = 'https://tacoserver-abc123-ew.a.run.app';
 
+/** Every request the servers saw reached the front door as the hash URL, carrying a Google token for it. */
+function expectEachAtHashTargetWithToken(url: string): void {
+  for (const request of seen) {
+    expect(request).toMatchObject({ server: 'front door', host: 'tacoserver-abc123-ew.a.run.app', url });
+    expect(decodeJwt(request.authorization!.replace(/^Bearer /, '')).payload).toMatchObject({ aud: hashTarget, iss: 'https://accounts.google.com' });
+  }
+}
+
 describe('a Node app under runsd on Cloud Run', () => {
   it('reaches http://tacoserver/ via fetch and via undici, at the target, with a token for it', async () => {
     const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/x?y=1'], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
@@ -88,10 +91,7 @@ describe('a Node app under runsd on Cloud Run', () => {
       undici: [{ status: 200, body: 'front door says hi\n' }],
     });
     expect(seen).toHaveLength(2);
-    for (const request of seen) {
-      expect(request).toMatchObject({ server: 'front door', host: 'tacoserver-abc123-ew.a.run.app', url: '/x?y=1' });
-      expect(decodeJwt(request.authorization!.replace(/^Bearer /, '')).payload).toMatchObject({ aud: hashTarget, iss: 'https://accounts.google.com' });
-    }
+    expectEachAtHashTargetWithToken('/x?y=1');
     expect(result.stderr).not.toContain(seen[0]!.authorization!.split('.')[2]);
   });
 
@@ -104,10 +104,7 @@ describe('a Node app under runsd on Cloud Run', () => {
     });
     // fetch's call took three attempts (two 503s), undici's one; each was routed and carried the token.
     expect(seen).toHaveLength(4);
-    for (const request of seen) {
-      expect(request).toMatchObject({ server: 'front door', host: 'tacoserver-abc123-ew.a.run.app', url: '/flaky' });
-      expect(decodeJwt(request.authorization!.replace(/^Bearer /, '')).payload.aud).toBe(hashTarget);
-    }
+    expectEachAtHashTargetWithToken('/flaky');
   });
 
   it('uses the deterministic URL from the metadata server without a hash', async () => {
