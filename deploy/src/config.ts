@@ -1,4 +1,4 @@
-import { isKnownRegion } from '@taco-run/runsd/regions';
+import { isKnownRegion } from '@taco-run/project/regions';
 import { z } from 'zod';
 
 /** What a deploy needs, from the environment, checked before any gcloud call. */

@@ -1,4 +1,4 @@
-import { resolveHost } from '@taco-run/runsd/resolve';
+import { cloudRunUrl } from '@taco-run/project/cloud-run-url';
 import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { type FrontDoor, startFrontDoor } from './front-door.js';
 import { SigningKey } from './jwt.js';
@@ -124,12 +124,12 @@ async function closeAll(started: { close(): Promise<unknown> }[]): Promise<void>
   for (const item of started.reverse()) await item.close().catch(() => undefined);
 }
 
-/** A service's URLs in both forms, computed by runsd's own resolver so the two cannot disagree. */
-function urlsOf(name: string, { projectNumber, region, projectHash }: { projectNumber: string; region: string; projectHash?: string | undefined }) {
+/** A service's URLs in both forms, made by the same function runsd sends requests with, so the two cannot disagree. */
+function urlsOf(service: string, { projectNumber, region, projectHash }: { projectNumber: string; region: string; projectHash?: string | undefined }) {
   const target = (hash?: string) => {
-    const resolution = resolveHost(name, { mode: 'cloud', region, projectNumber, projectHash: hash });
-    if (resolution.kind !== 'service') throw new Error(`cannot make a URL for ${name}: ${resolution.kind === 'error' ? resolution.reason : 'not a service name'}`);
-    return resolution.target;
+    const result = cloudRunUrl({ service, region, projectNumber, projectHash: hash });
+    if ('error' in result) throw new Error(`cannot make a URL for ${service}: ${result.error}`);
+    return result.url;
   };
   const deterministic = target();
   const hashed = projectHash === undefined ? undefined : target(projectHash);

@@ -1,4 +1,5 @@
-import { isKnownRegion, regionCodes } from './regions.js';
+import { cloudRunUrl } from '@taco-run/project/cloud-run-url';
+import { isKnownRegion } from '@taco-run/project/regions';
 
 /**
  * What runsd knows about where it runs, fixed at start-up. In the cloud the
@@ -33,7 +34,6 @@ const passthrough: Resolution = { kind: 'passthrough' };
 const reserved = new Set(['localhost', 'metadata', 'metadata.google.internal']);
 /** Cloud Run service names: lowercase letters, digits and hyphens, starting with a letter. */
 const serviceName = /^[a-z]([a-z\d-]*[a-z\d])?$/;
-const maxLabel = 63;
 
 /**
  * Maps a request's host to where it should go. Pure, so it is tested against
@@ -66,18 +66,8 @@ export function resolveHost(host: string, context: ResolveContext): Resolution {
 }
 
 function cloud(service: string, region: string, context: Extract<ResolveContext, { mode: 'cloud' }>): Resolution {
-  if (context.projectHash !== undefined) {
-    const code = regionCodes[region];
-    if (code === undefined) {
-      return { kind: 'error', reason: `unknown region "${region}": no region code for the hash URL; unset CLOUD_RUN_PROJECT_HASH to use ${service}-<project number>.${region}.run.app` };
-    }
-    const label = `${service}-${context.projectHash}-${code}`;
-    if (label.length > maxLabel) return tooLong(label);
-    return { kind: 'service', service, target: `https://${label}.a.run.app` };
-  }
-  const label = `${service}-${context.projectNumber}`;
-  if (label.length > maxLabel) return tooLong(label);
-  return { kind: 'service', service, target: `https://${label}.${region}.run.app` };
+  const result = cloudRunUrl({ service, region, projectNumber: context.projectNumber, projectHash: context.projectHash });
+  return 'url' in result ? { kind: 'service', service, target: result.url } : { kind: 'error', reason: result.error };
 }
 
 function local(service: string, region: string | undefined, services: Readonly<Record<string, string>>): Resolution {
@@ -89,10 +79,6 @@ function local(service: string, region: string | undefined, services: Readonly<R
     };
   }
   return { kind: 'service', service, target: new URL(target).origin };
-}
-
-function tooLong(label: string): Resolution {
-  return { kind: 'error', reason: `"${label}" is ${label.length} characters, over DNS's 63-character label limit` };
 }
 
 function stripPort(host: string): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { regionCodes } from '../src/regions.js';
+import { regionCodes } from '@taco-run/project/regions';
 import { type ResolveContext, needsToken, resolveHost } from '../src/resolve.js';
 
 const cloud: ResolveContext = { mode: 'cloud', region: 'us-central1', projectNumber: '123456789012' };

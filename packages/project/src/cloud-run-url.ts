@@ -1,0 +1,40 @@
+import { regionCodes } from './regions.js';
+
+/** Where a Cloud Run service lives: its region and its project, by number and, when known, by cloud hash. */
+export interface ServiceLocation {
+  service: string;
+  region: string;
+  projectNumber: string;
+  /** The "cloud hash" of `https://<svc>-<hash>-<code>.a.run.app`; without it, the deterministic form. */
+  projectHash?: string | undefined;
+}
+
+export type ServiceUrl = { url: string } | { error: string };
+
+/** DNS allows 63 characters in a label, and Cloud Run puts service, project and region code in one. */
+const maxLabel = 63;
+
+/**
+ * A Cloud Run service's URL, in one of the two forms Cloud Run gives every
+ * service: `https://<svc>-<hash>-<region code>.a.run.app` when the cloud hash
+ * is known, else `https://<svc>-<project number>.<region>.run.app`. runsd
+ * sends requests to it and the emulator answers on it, so both use this.
+ */
+export function cloudRunUrl({ service, region, projectNumber, projectHash }: ServiceLocation): ServiceUrl {
+  if (projectHash !== undefined) {
+    const code = regionCodes[region];
+    if (code === undefined) {
+      return {
+        error: `unknown region "${region}": no region code for the hash URL; unset CLOUD_RUN_PROJECT_HASH to use ${service}-<project number>.${region}.run.app`,
+      };
+    }
+    const label = `${service}-${projectHash}-${code}`;
+    return label.length > maxLabel ? tooLong(label) : { url: `https://${label}.a.run.app` };
+  }
+  const label = `${service}-${projectNumber}`;
+  return label.length > maxLabel ? tooLong(label) : { url: `https://${label}.${region}.run.app` };
+}
+
+function tooLong(label: string): ServiceUrl {
+  return { error: `"${label}" is ${label.length} characters, over DNS's 63-character label limit` };
+}
