@@ -16,6 +16,8 @@ try {
   if (!response.ok) throw new Error(`the emulator answered ${response.status}`);
   process.stdout.write(`${await response.text()}\n`);
 } catch (error) {
-  process.stderr.write(`emulator:token: cannot get a token from the emulator (${error.message}); is \`pnpm dev:cloud\` still running?\n`);
+  process.stderr.write(
+    `emulator:token: cannot get a token from the emulator (${error.message}); is \`pnpm dev:cloud\` still running?\n`,
+  );
   process.exit(1);
 }

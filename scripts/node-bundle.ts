@@ -13,7 +13,9 @@ export function nodeBundle(options: Options): Options {
     target: 'node20',
     noExternal: [/.*/],
     // Fastify and friends are CommonJS and require() Node's builtins; an ESM bundle needs a require to give them.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+    },
     clean: true,
     ...options,
   };

@@ -34,7 +34,10 @@ for (const service of services) {
     if (app) await terminate(app);
     if (stopping) return;
     // Under runsd, as in the container: `runsd -- node dist/main.js`.
-    app = run(prefix, process.execPath, [runsd, '--', process.execPath, '--enable-source-maps', 'dist/main.js'], { cwd, env: { ...process.env, ...service.env } });
+    app = run(prefix, process.execPath, [runsd, '--', process.execPath, '--enable-source-maps', 'dist/main.js'], {
+      cwd,
+      env: { ...process.env, ...service.env },
+    });
     app.on('exit', (code, signal) => {
       process.stdout.write(`${prefix} exited with ${signal ?? code}\n`);
       // Without --watch there is nothing to wait for once a service is gone.
@@ -44,9 +47,15 @@ for (const service of services) {
   if (watch) {
     // tsup rebuilds on change; each successful build restarts the service from here, so this
     // script owns (and so stops) every service process, not tsup.
-    const build = run(prefix, `${root}node_modules/.bin/tsup`, ['--config', '../tsup.service.config.ts', '--watch', 'src/**/*.ts', '--watch', '../../packages/*/src/**/*.ts'], { cwd, env: process.env }, (line) => {
-      if (line.includes('Build success')) startApp();
-    });
+    const build = run(
+      prefix,
+      `${root}node_modules/.bin/tsup`,
+      ['--config', '../tsup.service.config.ts', '--watch', 'src/**/*.ts', '--watch', '../../packages/*/src/**/*.ts'],
+      { cwd, env: process.env },
+      (line) => {
+        if (line.includes('Build success')) startApp();
+      },
+    );
     build.on('exit', () => !stopping && stop(1));
   } else {
     startApp();

@@ -8,7 +8,11 @@ import { nodeBundle } from '../scripts/node-bundle.js';
  * and nothing else. `pnpm build`, the tests and the Dockerfile all use this.
  */
 export function serviceBundle(serviceDir: string): Options {
-  return nodeBundle({ entry: { main: join(serviceDir, 'src/main.ts') }, outDir: join(serviceDir, 'dist'), sourcemap: true });
+  return nodeBundle({
+    entry: { main: join(serviceDir, 'src/main.ts') },
+    outDir: join(serviceDir, 'dist'),
+    sourcemap: true,
+  });
 }
 
 /** Every service folder under services/, by name. */

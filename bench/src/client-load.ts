@@ -28,7 +28,8 @@ async function run(count: number): Promise<void> {
     while (next < count) {
       next++;
       const answer = (await call!()) as { tacoConsumptionStatus?: string };
-      if (answer.tacoConsumptionStatus !== 'Sammy Sosa has consumed 2 tacos') throw new Error(`wrong answer: ${JSON.stringify(answer)}`);
+      if (answer.tacoConsumptionStatus !== 'Sammy Sosa has consumed 2 tacos')
+        throw new Error(`wrong answer: ${JSON.stringify(answer)}`);
     }
   };
   await Promise.all(Array.from({ length: inflight }, worker));

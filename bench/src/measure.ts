@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+
 export { freePort } from '@taco-run/service/process';
+
 import autocannon from 'autocannon';
 import { request } from 'undici';
 
@@ -28,10 +30,19 @@ export async function load({ url, method = 'GET', path, body, seconds, connectio
     connections,
     duration: seconds,
     // autocannon's per-request path would otherwise default to "/", not the URL's.
-    requests: [{ method, path: path ?? new URL(url).pathname, body, headers: body === undefined ? {} : { 'content-type': 'application/json' } }],
+    requests: [
+      {
+        method,
+        path: path ?? new URL(url).pathname,
+        body,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      },
+    ],
   });
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
-    throw new Error(`${url}${path ?? ''}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+    throw new Error(
+      `${url}${path ?? ''}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
   }
   return { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
@@ -63,7 +74,12 @@ export interface ColdStart {
 }
 
 /** From spawn to the first 200 on /healthz, polling every 2 ms; then the process is stopped by its PID. */
-export async function coldStart(command: string, args: string[], env: NodeJS.ProcessEnv, port: number): Promise<ColdStart> {
+export async function coldStart(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+): Promise<ColdStart> {
   const started = performance.now();
   const child: ChildProcess = spawn(command, args, { env: { ...env, PORT: String(port) }, stdio: 'ignore' });
   const exited = once(child, 'exit');
@@ -99,17 +115,36 @@ export function rotate<T>(items: readonly T[], round: number): T[] {
  * percentiles are whole milliseconds, too coarse for a sub-millisecond hop.
  * `path` may be absolute (`http://tacoserver/...`) to go through a forward proxy.
  */
-export async function sequentialLatency(origin: string, path: string, body: string, count: number): Promise<{ p50: number; p99: number }> {
+export async function sequentialLatency(
+  origin: string,
+  path: string,
+  body: string,
+  count: number,
+): Promise<{ p50: number; p99: number }> {
   const { Agent, request: send } = await import('node:http');
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const { hostname, port } = new URL(origin);
   const once = () =>
     new Promise<number>((resolve, reject) => {
       const started = performance.now();
-      const outgoing = send({ hostname, port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-        response.resume();
-        response.on('end', () => (response.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`${origin}${path}: ${response.statusCode}`))));
-      });
+      const outgoing = send(
+        {
+          hostname,
+          port,
+          path,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () =>
+            response.statusCode === 200
+              ? resolve(performance.now() - started)
+              : reject(new Error(`${origin}${path}: ${response.statusCode}`)),
+          );
+        },
+      );
       outgoing.on('error', reject);
       outgoing.end(body);
     });

@@ -12,7 +12,17 @@ import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { build } from 'tsup';
 import { nodeBundle } from '../../scripts/node-bundle.js';
 import { serviceBundle, services } from '../../services/bundle.js';
-import { type ColdStart, type Load, coldStart, freePort, load, median, medianLoad, rotate, sequentialLatency } from './measure.js';
+import {
+  type ColdStart,
+  coldStart,
+  freePort,
+  type Load,
+  load,
+  median,
+  medianLoad,
+  rotate,
+  sequentialLatency,
+} from './measure.js';
 
 const quick = process.argv.includes('--quick');
 const scenarioNames = ['server', 'client', 'runsd', 'cold'] as const;
@@ -59,7 +69,11 @@ async function buildAll(): Promise<void> {
 }
 
 /** Services told LOG_LEVEL=warn print no "listening" line, so they get a port and are polled instead. */
-async function start(bundle: string, env: Record<string, string> = {}, wrapper: string[] = []): Promise<ServiceProcess> {
+async function start(
+  bundle: string,
+  env: Record<string, string> = {},
+  wrapper: string[] = [],
+): Promise<ServiceProcess> {
   const port = env.LOG_LEVEL === 'warn' ? await freePort() : undefined;
   const process = await startService(bundle, env, { wrapper, port });
   stopAll.push(process);
@@ -75,7 +89,9 @@ async function compare(contenders: Record<string, () => Promise<Load>>): Promise
     for (const name of rotate(names, round)) {
       const result = await contenders[name]!();
       runs[name]!.push(result);
-      log(`  round ${round + 1}/${rounds} ${name}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+      log(
+        `  round ${round + 1}/${rounds} ${name}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`,
+      );
     }
   }
   return Object.fromEntries(names.map((name) => [name, medianLoad(runs[name]!)]));
@@ -106,7 +122,11 @@ async function clientScenario() {
   const runs: Record<string, number[]> = { generated: [], undici: [], fetch: [] };
   for (let round = 0; round < rounds; round++) {
     for (const kind of rotate(Object.keys(runs), round)) {
-      const output = execFileSync(process.execPath, [join(dist, 'client-load.js'), kind, server.origin, String(clientCalls), '50'], { encoding: 'utf8' });
+      const output = execFileSync(
+        process.execPath,
+        [join(dist, 'client-load.js'), kind, server.origin, String(clientCalls), '50'],
+        { encoding: 'utf8' },
+      );
       const { callsPerSecond } = JSON.parse(output) as { callsPerSecond: number };
       runs[kind]!.push(callsPerSecond);
       log(`  round ${round + 1}/${rounds} ${kind}: ${Math.round(callsPerSecond)} calls/s`);
@@ -121,41 +141,86 @@ async function runsdScenario() {
   const metadata = { 'in-process dispatcher': await startMetadataServer(), proxy: await startMetadataServer() };
   const runsd = join(root, 'tools/runsd/dist/runsd.js');
   const tacoserver = await start(join(root, 'services/tacoserver/dist/main.js'), { LOG_LEVEL: 'warn' });
-  const cloud = (host: string) => ({ K_SERVICE: 'tacoclient', GCE_METADATA_HOST: host, CLOUD_RUN_PROJECT_HASH: 'benchhash', RUNSD_TARGET_OVERRIDE: tacoserver.origin });
-  const direct = await start(join(root, 'services/tacoclient/dist/main.js'), { LOG_LEVEL: 'warn', TACOSERVER_URL: `${tacoserver.origin}/oto/` });
-  const inProcess = await start(join(root, 'services/tacoclient/dist/main.js'), { LOG_LEVEL: 'warn', ...cloud(metadata['in-process dispatcher'].host) }, [runsd, '--']);
+  const cloud = (host: string) => ({
+    K_SERVICE: 'tacoclient',
+    GCE_METADATA_HOST: host,
+    CLOUD_RUN_PROJECT_HASH: 'benchhash',
+    RUNSD_TARGET_OVERRIDE: tacoserver.origin,
+  });
+  const direct = await start(join(root, 'services/tacoclient/dist/main.js'), {
+    LOG_LEVEL: 'warn',
+    TACOSERVER_URL: `${tacoserver.origin}/oto/`,
+  });
+  const inProcess = await start(
+    join(root, 'services/tacoclient/dist/main.js'),
+    { LOG_LEVEL: 'warn', ...cloud(metadata['in-process dispatcher'].host) },
+    [runsd, '--'],
+  );
   // Local mode routes the same way but adds no token: the gap between the two is the token's cost.
-  const local = await start(join(root, 'services/tacoclient/dist/main.js'), { LOG_LEVEL: 'warn', RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` }, [runsd, '--']);
+  const local = await start(
+    join(root, 'services/tacoclient/dist/main.js'),
+    { LOG_LEVEL: 'warn', RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },
+    [runsd, '--'],
+  );
   const proxyPort = await freePort();
   // runsd wrapping a no-op app, to load its proxy on a known port.
-  await start(join(root, 'bench/src/idle.mjs'), { ...cloud(metadata.proxy.host), RUNSD_PROXY_PORT: String(proxyPort) }, [runsd, '--']);
+  await start(
+    join(root, 'bench/src/idle.mjs'),
+    { ...cloud(metadata.proxy.host), RUNSD_PROXY_PORT: String(proxyPort) },
+    [runsd, '--'],
+  );
   try {
-    return await runsdLoads({ direct: direct.origin, inProcess: inProcess.origin, local: local.origin }, tacoserver.origin, proxyPort, metadata);
+    return await runsdLoads(
+      { direct: direct.origin, inProcess: inProcess.origin, local: local.origin },
+      tacoserver.origin,
+      proxyPort,
+      metadata,
+    );
   } finally {
     await Promise.all(Object.values(metadata).map((server) => server.close()));
   }
 }
 
-async function runsdLoads(clients: { direct: string; inProcess: string; local: string }, tacoserver: string, proxyPort: number, metadata: Record<string, MetadataServer>) {
+async function runsdLoads(
+  clients: { direct: string; inProcess: string; local: string },
+  tacoserver: string,
+  proxyPort: number,
+  metadata: Record<string, MetadataServer>,
+) {
   const throughput = await compare({
     direct: () => load({ url: clients.direct, seconds }),
     'in-process dispatcher': () => load({ url: clients.inProcess, seconds }),
     'in-process, local mode (no token)': () => load({ url: clients.local, seconds }),
   });
   log('  the proxy alone: one RPC at a time, timed each, so p50 is the hop itself');
-  const hops = { 'tacoserver directly': [] as { p50: number; p99: number }[], 'tacoserver via the proxy': [] as { p50: number; p99: number }[] };
+  const hops = {
+    'tacoserver directly': [] as { p50: number; p99: number }[],
+    'tacoserver via the proxy': [] as { p50: number; p99: number }[],
+  };
   for (let round = 0; round < rounds; round++) {
     for (const name of rotate(Object.keys(hops) as (keyof typeof hops)[], round)) {
       const result =
         name === 'tacoserver directly'
           ? await sequentialLatency(tacoserver, '/oto/TacoService.EatTaco', body, hopCalls)
-          : await sequentialLatency(`http://127.0.0.1:${proxyPort}`, 'http://tacoserver/oto/TacoService.EatTaco', body, hopCalls);
+          : await sequentialLatency(
+              `http://127.0.0.1:${proxyPort}`,
+              'http://tacoserver/oto/TacoService.EatTaco',
+              body,
+              hopCalls,
+            );
       hops[name].push(result);
       log(`  round ${round + 1}/${rounds} ${name}: p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms`);
     }
   }
-  const hop = Object.fromEntries(Object.entries(hops).map(([name, runs]) => [name, { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) }]));
-  const identity = Object.entries(metadata).flatMap(([path, server]) => [...server.identityRequests].map(([audience, count]) => ({ path, audience, count })));
+  const hop = Object.fromEntries(
+    Object.entries(hops).map(([name, runs]) => [
+      name,
+      { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) },
+    ]),
+  );
+  const identity = Object.entries(metadata).flatMap(([path, server]) =>
+    [...server.identityRequests].map(([audience, count]) => ({ path, audience, count })),
+  );
   return { throughput, hop, identity };
 }
 
@@ -176,22 +241,53 @@ async function coldStartScenario() {
       runs[way]!.push(await coldStart(command, args, env, port));
     }
   }
-  const result = Object.fromEntries(Object.entries(runs).map(([way, values]) => [way, { ms: median(values.map((v) => v.ms)), rssMb: median(values.map((v) => v.rssMb)) }]));
-  for (const [way, value] of Object.entries(result)) log(`  ${way}: ${value.ms.toFixed(1)} ms, peak RSS ${value.rssMb.toFixed(1)} MB`);
+  const result = Object.fromEntries(
+    Object.entries(runs).map(([way, values]) => [
+      way,
+      { ms: median(values.map((v) => v.ms)), rssMb: median(values.map((v) => v.rssMb)) },
+    ]),
+  );
+  for (const [way, value] of Object.entries(result))
+    log(`  ${way}: ${value.ms.toFixed(1)} ms, peak RSS ${value.rssMb.toFixed(1)} MB`);
   return result;
 }
 
 type Verdict = { target: string; measured: string; met: boolean };
 
-function report(server: Record<string, Load>, client: Record<string, number>, runsd: Awaited<ReturnType<typeof runsdScenario>>, cold: Record<string, ColdStart>) {
+function report(
+  server: Record<string, Load>,
+  client: Record<string, number>,
+  runsd: Awaited<ReturnType<typeof runsdScenario>>,
+  cold: Record<string, ColdStart>,
+) {
   const hand = server['fastify-hand']!;
   const generated = server.generated!;
   const verdicts: Verdict[] = [
-    { target: 'generated ≥ 0.90× hand-written Fastify (req/s)', measured: ratio(generated.requestsPerSecond, hand.requestsPerSecond), met: generated.requestsPerSecond >= 0.9 * hand.requestsPerSecond },
-    { target: 'generated ≥ 2× tRPC (req/s)', measured: ratio(generated.requestsPerSecond, server.trpc!.requestsPerSecond), met: generated.requestsPerSecond >= 2 * server.trpc!.requestsPerSecond },
-    { target: 'generated p99 ≤ 1.10× hand-written Fastify p99', measured: `${generated.p99} ms vs ${hand.p99} ms`, met: generated.p99 <= 1.1 * hand.p99 },
-    { target: 'generated client ≥ 0.90× undici.request (calls/s)', measured: ratio(client.generated!, client.undici!), met: client.generated! >= 0.9 * client.undici! },
-    { target: 'generated client ≥ 1.5× fetch (calls/s)', measured: ratio(client.generated!, client.fetch!), met: client.generated! >= 1.5 * client.fetch! },
+    {
+      target: 'generated ≥ 0.90× hand-written Fastify (req/s)',
+      measured: ratio(generated.requestsPerSecond, hand.requestsPerSecond),
+      met: generated.requestsPerSecond >= 0.9 * hand.requestsPerSecond,
+    },
+    {
+      target: 'generated ≥ 2× tRPC (req/s)',
+      measured: ratio(generated.requestsPerSecond, server.trpc!.requestsPerSecond),
+      met: generated.requestsPerSecond >= 2 * server.trpc!.requestsPerSecond,
+    },
+    {
+      target: 'generated p99 ≤ 1.10× hand-written Fastify p99',
+      measured: `${generated.p99} ms vs ${hand.p99} ms`,
+      met: generated.p99 <= 1.1 * hand.p99,
+    },
+    {
+      target: 'generated client ≥ 0.90× undici.request (calls/s)',
+      measured: ratio(client.generated!, client.undici!),
+      met: client.generated! >= 0.9 * client.undici!,
+    },
+    {
+      target: 'generated client ≥ 1.5× fetch (calls/s)',
+      measured: ratio(client.generated!, client.fetch!),
+      met: client.generated! >= 1.5 * client.fetch!,
+    },
   ];
   const direct = runsd.throughput.direct!;
   const inProcess = runsd.throughput['in-process dispatcher']!;
@@ -201,8 +297,16 @@ function report(server: Record<string, Load>, client: Record<string, number>, ru
   const proxyAdds = hopProxy.p50 - hopDirect.p50;
   const audiences = runsd.identity;
   verdicts.push(
-    { target: 'in-process dispatcher ≥ 0.90× direct (req/s)', measured: ratio(inProcess.requestsPerSecond, direct.requestsPerSecond), met: inProcess.requestsPerSecond >= 0.9 * direct.requestsPerSecond },
-    { target: 'the proxy adds < 1 ms at p50', measured: `${ms(proxyAdds)} ms (${ms(hopProxy.p50)} vs ${ms(hopDirect.p50)} ms)`, met: proxyAdds < 1 },
+    {
+      target: 'in-process dispatcher ≥ 0.90× direct (req/s)',
+      measured: ratio(inProcess.requestsPerSecond, direct.requestsPerSecond),
+      met: inProcess.requestsPerSecond >= 0.9 * direct.requestsPerSecond,
+    },
+    {
+      target: 'the proxy adds < 1 ms at p50',
+      measured: `${ms(proxyAdds)} ms (${ms(hopProxy.p50)} vs ${ms(hopDirect.p50)} ms)`,
+      met: proxyAdds < 1,
+    },
     {
       target: 'metadata identity requests = 1 per audience (per runsd process)',
       measured: audiences.map(({ path, audience, count }) => `${count} (${path}, ${audience})`).join('; ') || 'none',
@@ -213,9 +317,21 @@ function report(server: Record<string, Load>, client: Record<string, number>, ru
   const wrapped = cold['bundle under runsd']!;
   const tsx = cold['source through tsx']!;
   verdicts.push(
-    { target: 'runsd adds ≤ 80 ms to a cold start', measured: `${(wrapped.ms - alone.ms).toFixed(1)} ms`, met: wrapped.ms - alone.ms <= 80 },
-    { target: "runsd's own process peak RSS ≤ 60 MB", measured: `${wrapped.rssMb.toFixed(1)} MB`, met: wrapped.rssMb <= 60 },
-    { target: 'the bundle starts ≥ 2× faster than tsx', measured: ratio(tsx.ms, alone.ms), met: tsx.ms >= 2 * alone.ms },
+    {
+      target: 'runsd adds ≤ 80 ms to a cold start',
+      measured: `${(wrapped.ms - alone.ms).toFixed(1)} ms`,
+      met: wrapped.ms - alone.ms <= 80,
+    },
+    {
+      target: "runsd's own process peak RSS ≤ 60 MB",
+      measured: `${wrapped.rssMb.toFixed(1)} MB`,
+      met: wrapped.rssMb <= 60,
+    },
+    {
+      target: 'the bundle starts ≥ 2× faster than tsx',
+      measured: ratio(tsx.ms, alone.ms),
+      met: tsx.ms >= 2 * alone.ms,
+    },
   );
 
   const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
@@ -224,19 +340,37 @@ function report(server: Record<string, Load>, client: Record<string, number>, ru
     '',
     row(['server', 'req/s', 'p50 ms', 'p99 ms', 'vs hand-written Fastify']),
     row(['---', '---:', '---:', '---:', '---:']),
-    ...Object.entries(server).map(([name, value]) => row([name, Math.round(value.requestsPerSecond), value.p50, value.p99, ratio(value.requestsPerSecond, hand.requestsPerSecond)])),
+    ...Object.entries(server).map(([name, value]) =>
+      row([
+        name,
+        Math.round(value.requestsPerSecond),
+        value.p50,
+        value.p99,
+        ratio(value.requestsPerSecond, hand.requestsPerSecond),
+      ]),
+    ),
     '',
     `## 2. Client: ${clientCalls} calls, 50 in flight, one process, against bare node:http`,
     '',
     row(['client', 'calls/s', 'vs undici.request', 'vs fetch']),
     row(['---', '---:', '---:', '---:']),
-    ...Object.entries(client).map(([name, value]) => row([name, Math.round(value), ratio(value, client.undici!), ratio(value, client.fetch!)])),
+    ...Object.entries(client).map(([name, value]) =>
+      row([name, Math.round(value), ratio(value, client.undici!), ratio(value, client.fetch!)]),
+    ),
     '',
     '## 3. runsd: tacoclient `GET /` → tacoserver, 50 connections',
     '',
     row(['path', 'req/s', 'p50 ms', 'p99 ms', 'vs direct']),
     row(['---', '---:', '---:', '---:', '---:']),
-    ...Object.entries(runsd.throughput).map(([name, value]) => row([name, Math.round(value.requestsPerSecond), value.p50, value.p99, ratio(value.requestsPerSecond, direct.requestsPerSecond)])),
+    ...Object.entries(runsd.throughput).map(([name, value]) =>
+      row([
+        name,
+        Math.round(value.requestsPerSecond),
+        value.p50,
+        value.p99,
+        ratio(value.requestsPerSecond, direct.requestsPerSecond),
+      ]),
+    ),
     '',
     `The proxy hop: EatTaco posted one at a time (${hopCalls} per round), each timed.`,
     '',
@@ -274,7 +408,12 @@ async function main(): Promise<void> {
   await buildAll();
   try {
     if (only !== undefined) {
-      const scenarios = { server: serverScenario, client: clientScenario, runsd: runsdScenario, cold: coldStartScenario };
+      const scenarios = {
+        server: serverScenario,
+        client: clientScenario,
+        runsd: runsdScenario,
+        cold: coldStartScenario,
+      };
       log(`\n${JSON.stringify(await scenarios[only](), null, 2)}`);
       log('--only: docs/benchmarks.md left as it is');
       return;

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { ConfigError, readConfig } from './config.js';
-import { type ServiceName, deployAllPlan, deployOnePlan, services } from './plan.js';
-import { StepFailed, printNextSteps, runPlan } from './run.js';
+import { deployAllPlan, deployOnePlan, type ServiceName, services } from './plan.js';
+import { printNextSteps, runPlan, StepFailed } from './run.js';
 
 const usage = `usage:
   pnpm deploy:all [--dry-run]             build and deploy tacoserver and tacoclient, both private
@@ -18,11 +18,14 @@ async function main(argv: string[]): Promise<number> {
   const dryRun = argv.includes('--dry-run');
   const [command, service] = argv.filter((arg) => arg !== '--dry-run');
   if (command !== 'all' && command !== 'one') return fail(usage);
-  if (command === 'one' && !services.includes(service as ServiceName)) return fail(`deploy:one needs a service: ${services.join(' or ')}\n\n${usage}`);
+  if (command === 'one' && !services.includes(service as ServiceName))
+    return fail(`deploy:one needs a service: ${services.join(' or ')}\n\n${usage}`);
   const cwd = process.cwd();
   const config = readConfig(process.env, gitCommit(cwd), { needsHash: command === 'all' || service === 'tacoclient' });
   const steps = command === 'all' ? deployAllPlan(config) : deployOnePlan(config, service as ServiceName);
-  process.stdout.write(`${dryRun ? 'Dry run: these are the commands' : 'Deploying'} for project ${config.project} in ${config.region} (images tagged ${config.tag}).\n`);
+  process.stdout.write(
+    `${dryRun ? 'Dry run: these are the commands' : 'Deploying'} for project ${config.project} in ${config.region} (images tagged ${config.tag}).\n`,
+  );
   await runPlan(steps, { cwd, dryRun });
   await printNextSteps(config, command === 'one' ? (service as ServiceName) : 'tacoclient', { cwd, dryRun });
   return 0;
@@ -30,7 +33,11 @@ async function main(argv: string[]): Promise<number> {
 
 function gitCommit(cwd: string): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
+    return (
+      execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -46,7 +53,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof StepFailed) process.stderr.write(`\ndeploy: ${error.message}\n`);
+    if (error instanceof ConfigError || error instanceof StepFailed)
+      process.stderr.write(`\ndeploy: ${error.message}\n`);
     else process.stderr.write(`\ndeploy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   },

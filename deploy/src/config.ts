@@ -19,23 +19,30 @@ export class ConfigError extends Error {
 const schema = z.object({
   GOOGLE_CLOUD_PROJECT: z
     .string({ message: 'is required: the project ID, such as my-taco-project' })
-    .regex(/^[a-z][a-z\d-]{4,28}[a-z\d]$/, { message: 'must be a project ID: 6 to 30 lowercase letters, digits and hyphens, starting with a letter' }),
+    .regex(/^[a-z][a-z\d-]{4,28}[a-z\d]$/, {
+      message: 'must be a project ID: 6 to 30 lowercase letters, digits and hyphens, starting with a letter',
+    }),
   CLOUD_RUN_PROJECT_HASH: z
     .string()
-    .regex(/^[a-z\d]+$/, { message: 'must be lowercase letters and digits, the part after "<service>-" in a *.a.run.app URL' })
+    .regex(/^[a-z\d]+$/, {
+      message: 'must be lowercase letters and digits, the part after "<service>-" in a *.a.run.app URL',
+    })
     .optional(),
-  REGION: z
-    .string()
-    .default('us-central1')
-    .refine(isKnownRegion, { message: 'must be a Cloud Run region with a known URL code, such as us-central1 or europe-west1' }),
+  REGION: z.string().default('us-central1').refine(isKnownRegion, {
+    message: 'must be a Cloud Run region with a known URL code, such as us-central1 or europe-west1',
+  }),
   ARTIFACT_REPOSITORY: z
     .string()
     .default('taco-run')
-    .refine((value) => /^[a-z]([a-z\d-]{0,61}[a-z\d])?$/.test(value), { message: 'must be lowercase letters, digits and hyphens, starting with a letter' }),
+    .refine((value) => /^[a-z]([a-z\d-]{0,61}[a-z\d])?$/.test(value), {
+      message: 'must be lowercase letters, digits and hyphens, starting with a letter',
+    }),
   IMAGE_TAG: z
     .string()
     .optional()
-    .refine((value) => value === undefined || /^[\w][\w.-]{0,127}$/.test(value), { message: 'must be a Docker tag: letters, digits, _, . and -' }),
+    .refine((value) => value === undefined || /^[\w][\w.-]{0,127}$/.test(value), {
+      message: 'must be a Docker tag: letters, digits, _, . and -',
+    }),
 });
 
 /**
@@ -43,15 +50,26 @@ const schema = z.object({
  * `cloudhash` is the original tutorial's name for the hash, which only a
  * deploy that includes tacoclient needs (tacoserver's own deploy shows it).
  */
-export function readConfig(env: NodeJS.ProcessEnv, gitCommit: string | undefined, { needsHash }: { needsHash: boolean }): DeployConfig {
-  const input: Record<string, string | undefined> = { ...env, CLOUD_RUN_PROJECT_HASH: env.CLOUD_RUN_PROJECT_HASH ?? env.cloudhash };
+export function readConfig(
+  env: NodeJS.ProcessEnv,
+  gitCommit: string | undefined,
+  { needsHash }: { needsHash: boolean },
+): DeployConfig {
+  const input: Record<string, string | undefined> = {
+    ...env,
+    CLOUD_RUN_PROJECT_HASH: env.CLOUD_RUN_PROJECT_HASH ?? env.cloudhash,
+  };
   const result = schema.safeParse(input);
-  const problems = (result.success ? [] : result.error.issues).map((issue) => ({ name: String(issue.path[0]), message: issue.message }));
+  const problems = (result.success ? [] : result.error.issues).map((issue) => ({
+    name: String(issue.path[0]),
+    message: issue.message,
+  }));
   // Checked here rather than as a zod refinement, which would not run while another variable is wrong.
   if (needsHash && input.CLOUD_RUN_PROJECT_HASH === undefined) {
     problems.push({
       name: 'CLOUD_RUN_PROJECT_HASH',
-      message: 'is required: the part after "<service>-" in your services\' https://<service>-<hash>-<region code>.a.run.app URLs (`pnpm deploy:one tacoserver` shows it)',
+      message:
+        'is required: the part after "<service>-" in your services\' https://<service>-<hash>-<region code>.a.run.app URLs (`pnpm deploy:one tacoserver` shows it)',
     });
   }
   if (!result.success || problems.length > 0) {

@@ -32,21 +32,48 @@ function planFor(config: DeployConfig, targets: readonly ServiceName[]): Step[] 
   const image = (service: ServiceName) => `${region}-docker.pkg.dev/${project}/${repository}/${service}:${config.tag}`;
   const account = (service: ServiceName) => `${service}@${project}.iam.gserviceaccount.com`;
   // The grant on tacoserver names tacoclient's account, so that account must exist first.
-  const accounts = targets.includes('tacoserver') ? services.filter((s) => targets.includes(s) || s === 'tacoclient') : [...targets];
+  const accounts = targets.includes('tacoserver')
+    ? services.filter((s) => targets.includes(s) || s === 'tacoclient')
+    : [...targets];
 
   const steps: Step[] = [
     {
       title: 'Enable the Cloud Run, Artifact Registry, Cloud Build and IAM APIs',
-      run: ['services', 'enable', 'run.googleapis.com', 'artifactregistry.googleapis.com', 'cloudbuild.googleapis.com', 'iam.googleapis.com', ...scope],
+      run: [
+        'services',
+        'enable',
+        'run.googleapis.com',
+        'artifactregistry.googleapis.com',
+        'cloudbuild.googleapis.com',
+        'iam.googleapis.com',
+        ...scope,
+      ],
     },
     {
       title: `Ensure the Artifact Registry repository ${repository} in ${region}`,
       unless: ['artifacts', 'repositories', 'describe', repository, `--location=${region}`, ...scope],
-      run: ['artifacts', 'repositories', 'create', repository, '--repository-format=docker', `--location=${region}`, '--description=taco-run service images', ...scope],
+      run: [
+        'artifacts',
+        'repositories',
+        'create',
+        repository,
+        '--repository-format=docker',
+        `--location=${region}`,
+        '--description=taco-run service images',
+        ...scope,
+      ],
     },
     ...targets.map((service) => ({
       title: `Build and push the ${service} image with Cloud Build`,
-      run: ['builds', 'submit', ...scope, `--region=${region}`, '--config=deploy/cloudbuild.yaml', `--substitutions=_IMAGE=${image(service)},_BUILD_TARGET=${service}`, '.'],
+      run: [
+        'builds',
+        'submit',
+        ...scope,
+        `--region=${region}`,
+        '--config=deploy/cloudbuild.yaml',
+        `--substitutions=_IMAGE=${image(service)},_BUILD_TARGET=${service}`,
+        '.',
+      ],
     })),
     ...accounts.map((service) => ({
       title: `Ensure the ${service} service account`,
@@ -55,7 +82,10 @@ function planFor(config: DeployConfig, targets: readonly ServiceName[]): Step[] 
     })),
   ];
   for (const service of targets) {
-    const env = service === 'tacoclient' ? `GOOGLE_CLOUD_PROJECT=${project},CLOUD_RUN_PROJECT_HASH=${config.projectHash ?? ''}` : `GOOGLE_CLOUD_PROJECT=${project}`;
+    const env =
+      service === 'tacoclient'
+        ? `GOOGLE_CLOUD_PROJECT=${project},CLOUD_RUN_PROJECT_HASH=${config.projectHash ?? ''}`
+        : `GOOGLE_CLOUD_PROJECT=${project}`;
     steps.push({
       title: `Deploy ${service} (private: callers need roles/run.invoker)`,
       run: [
@@ -76,7 +106,16 @@ function planFor(config: DeployConfig, targets: readonly ServiceName[]): Step[] 
   if (targets.includes('tacoserver')) {
     steps.push({
       title: "Grant tacoclient's service account roles/run.invoker on tacoserver",
-      run: ['run', 'services', 'add-iam-policy-binding', 'tacoserver', `--region=${region}`, ...scope, `--member=serviceAccount:${account('tacoclient')}`, '--role=roles/run.invoker'],
+      run: [
+        'run',
+        'services',
+        'add-iam-policy-binding',
+        'tacoserver',
+        `--region=${region}`,
+        ...scope,
+        `--member=serviceAccount:${account('tacoclient')}`,
+        '--role=roles/run.invoker',
+      ],
     });
   }
   return steps;
@@ -84,10 +123,20 @@ function planFor(config: DeployConfig, targets: readonly ServiceName[]): Step[] 
 
 /** The command that prints a service's URL, for the closing message and the curl line. */
 export function describeUrl(config: DeployConfig, service: ServiceName): string[] {
-  return ['run', 'services', 'describe', service, `--region=${config.region}`, `--project=${config.project}`, '--format=value(status.url)'];
+  return [
+    'run',
+    'services',
+    'describe',
+    service,
+    `--region=${config.region}`,
+    `--project=${config.project}`,
+    '--format=value(status.url)',
+  ];
 }
 
 /** A command as a person would paste it into a shell. */
 export function shellLine(args: readonly string[]): string {
-  return ['gcloud', ...args].map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)).join(' ');
+  return ['gcloud', ...args]
+    .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`))
+    .join(' ');
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { DeployConfig } from './config.js';
-import { type ServiceName, type Step, describeUrl, shellLine } from './plan.js';
+import { describeUrl, type ServiceName, type Step, shellLine } from './plan.js';
 
 export class StepFailed extends Error {
   override readonly name = 'StepFailed';
@@ -27,7 +27,14 @@ function gcloud(args: readonly string[], cwd: string, echo: boolean): Promise<Re
       if (echo) process.stderr.write(chunk);
     });
     child.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({ code: 127, stdout, stderr: error.code === 'ENOENT' ? 'gcloud is not installed or not on PATH; see https://cloud.google.com/sdk/docs/install' : error.message }),
+      resolve({
+        code: 127,
+        stdout,
+        stderr:
+          error.code === 'ENOENT'
+            ? 'gcloud is not installed or not on PATH; see https://cloud.google.com/sdk/docs/install'
+            : error.message,
+      }),
     );
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
@@ -41,7 +48,11 @@ export async function runPlan(steps: Step[], { cwd, dryRun }: { cwd: string; dry
   for (const [index, step] of steps.entries()) {
     process.stdout.write(`\n[${index + 1}/${steps.length}] ${step.title}\n`);
     if (dryRun) {
-      process.stdout.write(step.unless === undefined ? `  ${shellLine(step.run)}\n` : `  ${shellLine(step.unless)} ||\n    ${shellLine(step.run)}\n`);
+      process.stdout.write(
+        step.unless === undefined
+          ? `  ${shellLine(step.run)}\n`
+          : `  ${shellLine(step.unless)} ||\n    ${shellLine(step.run)}\n`,
+      );
       continue;
     }
     if (step.unless !== undefined) {
@@ -54,14 +65,25 @@ export async function runPlan(steps: Step[], { cwd, dryRun }: { cwd: string; dry
     process.stdout.write(`  $ ${shellLine(step.run)}\n`);
     const result = await gcloud(step.run, cwd, true);
     if (result.code !== 0) {
-      const said = result.stderr.trim().split('\n').filter((line) => line.includes('ERROR')).join('\n') || result.stderr.trim() || `exit code ${result.code}`;
+      const said =
+        result.stderr
+          .trim()
+          .split('\n')
+          .filter((line) => line.includes('ERROR'))
+          .join('\n') ||
+        result.stderr.trim() ||
+        `exit code ${result.code}`;
       throw new StepFailed(`step ${index + 1} failed: ${step.title}\n${said}`);
     }
   }
 }
 
 /** After a deploy: where tacoclient is and how to call it, as the original tutorial's last step. */
-export async function printNextSteps(config: DeployConfig, service: ServiceName, { cwd, dryRun }: { cwd: string; dryRun: boolean }): Promise<void> {
+export async function printNextSteps(
+  config: DeployConfig,
+  service: ServiceName,
+  { cwd, dryRun }: { cwd: string; dryRun: boolean },
+): Promise<void> {
   const describe = describeUrl(config, service);
   const curl = `curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" $(${shellLine(describe)})`;
   if (!dryRun) {
@@ -71,7 +93,10 @@ export async function printNextSteps(config: DeployConfig, service: ServiceName,
       process.stdout.write(`\n${service} is at ${url}\n`);
       // https://<service>-<hash>-<region code>.a.run.app: the hash tacoclient needs, read off a real URL.
       const hash = new RegExp(`^https://${service}-([a-z\\d]+)-[a-z]{2}\\.a\\.run\\.app/?$`).exec(url)?.[1];
-      if (hash !== undefined && config.projectHash === undefined) process.stdout.write(`Your project's cloud hash is ${hash}: deploy the rest with CLOUD_RUN_PROJECT_HASH=${hash}\n`);
+      if (hash !== undefined && config.projectHash === undefined)
+        process.stdout.write(
+          `Your project's cloud hash is ${hash}: deploy the rest with CLOUD_RUN_PROJECT_HASH=${hash}\n`,
+        );
     }
   }
   process.stdout.write(`\nTry it:\n  ${curl}\n`);

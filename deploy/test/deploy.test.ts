@@ -33,9 +33,16 @@ async function deploy(args: string[], env: Record<string, string>) {
     env: { PATH: `${stubDir}:${process.env.PATH}`, GCLOUD_STUB_LOG: log, ...env },
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
   );
-  const calls = (await readFile(log, 'utf8')).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as string[]).join(' '));
+  const calls = (await readFile(log, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as string[]).join(' '));
   return { ...result, calls };
 }
 
@@ -46,16 +53,22 @@ const describeRepo = `artifacts repositories describe taco-run --location=us-cen
 const createRepo = `artifacts repositories create taco-run --repository-format=docker --location=us-central1 --description=taco-run service images ${project}`;
 const build = (service: string) =>
   `builds submit ${project} --region=us-central1 --config=deploy/cloudbuild.yaml --substitutions=_IMAGE=${image(service)},_BUILD_TARGET=${service} .`;
-const describeAccount = (service: string) => `iam service-accounts describe ${service}@my-taco-project.iam.gserviceaccount.com ${project}`;
-const createAccount = (service: string) => `iam service-accounts create ${service} --display-name=${service} (taco-run) ${project}`;
+const describeAccount = (service: string) =>
+  `iam service-accounts describe ${service}@my-taco-project.iam.gserviceaccount.com ${project}`;
+const createAccount = (service: string) =>
+  `iam service-accounts create ${service} --display-name=${service} (taco-run) ${project}`;
 const deployService = (service: string, env: string) =>
   `run deploy ${service} --image=${image(service)} --region=us-central1 ${project} --service-account=${service}@my-taco-project.iam.gserviceaccount.com --no-allow-unauthenticated --set-env-vars=${env} --startup-probe=httpGet.path=/healthz --quiet`;
 const grant = `run services add-iam-policy-binding tacoserver --region=us-central1 ${project} --member=serviceAccount:tacoclient@my-taco-project.iam.gserviceaccount.com --role=roles/run.invoker`;
-const describeUrl = (service: string) => `run services describe ${service} --region=us-central1 ${project} --format=value(status.url)`;
+const describeUrl = (service: string) =>
+  `run services describe ${service} --region=us-central1 ${project} --format=value(status.url)`;
 
 describe('pnpm deploy:all', () => {
   it('runs every step in order on an empty project, creating what is missing', async () => {
-    const result = await deploy(['all'], { ...settings, GCLOUD_STUB_MISSING: 'artifacts repositories describe,iam service-accounts describe' });
+    const result = await deploy(['all'], {
+      ...settings,
+      GCLOUD_STUB_MISSING: 'artifacts repositories describe,iam service-accounts describe',
+    });
     expect(result.code).toBe(0);
     expect(result.calls).toEqual([
       enable,
@@ -101,7 +114,9 @@ describe('pnpm deploy:all', () => {
     const { CLOUD_RUN_PROJECT_HASH: _, ...rest } = settings;
     const result = await deploy(['all'], { ...rest, cloudhash: 'fromtutorial' });
     expect(result.code).toBe(0);
-    expect(result.calls).toContain(deployService('tacoclient', 'GOOGLE_CLOUD_PROJECT=my-taco-project,CLOUD_RUN_PROJECT_HASH=fromtutorial'));
+    expect(result.calls).toContain(
+      deployService('tacoclient', 'GOOGLE_CLOUD_PROJECT=my-taco-project,CLOUD_RUN_PROJECT_HASH=fromtutorial'),
+    );
   });
 
   it('stops at the first failed step, naming it and quoting gcloud', async () => {
@@ -134,12 +149,23 @@ describe('pnpm deploy:all', () => {
         '',
       ].join('\n'),
     );
-    const bad = await deploy(['all'], { GOOGLE_CLOUD_PROJECT: 'My_Project', CLOUD_RUN_PROJECT_HASH: 'ABC-1', REGION: 'mars-west1', ARTIFACT_REPOSITORY: '9lives' });
+    const bad = await deploy(['all'], {
+      GOOGLE_CLOUD_PROJECT: 'My_Project',
+      CLOUD_RUN_PROJECT_HASH: 'ABC-1',
+      REGION: 'mars-west1',
+      ARTIFACT_REPOSITORY: '9lives',
+    });
     expect(bad.calls).toEqual([]);
-    expect(bad.stderr).toContain('  GOOGLE_CLOUD_PROJECT must be a project ID: 6 to 30 lowercase letters, digits and hyphens, starting with a letter (got "My_Project")');
+    expect(bad.stderr).toContain(
+      '  GOOGLE_CLOUD_PROJECT must be a project ID: 6 to 30 lowercase letters, digits and hyphens, starting with a letter (got "My_Project")',
+    );
     expect(bad.stderr).toContain('  CLOUD_RUN_PROJECT_HASH (or cloudhash) must be lowercase letters and digits');
-    expect(bad.stderr).toContain('  REGION must be a Cloud Run region with a known URL code, such as us-central1 or europe-west1 (got "mars-west1")');
-    expect(bad.stderr).toContain('  ARTIFACT_REPOSITORY must be lowercase letters, digits and hyphens, starting with a letter (got "9lives")');
+    expect(bad.stderr).toContain(
+      '  REGION must be a Cloud Run region with a known URL code, such as us-central1 or europe-west1 (got "mars-west1")',
+    );
+    expect(bad.stderr).toContain(
+      '  ARTIFACT_REPOSITORY must be lowercase letters, digits and hyphens, starting with a letter (got "9lives")',
+    );
   });
 });
 
@@ -160,7 +186,9 @@ describe('pnpm deploy:one', () => {
     const { CLOUD_RUN_PROJECT_HASH: _, ...rest } = settings;
     const result = await deploy(['one', 'tacoserver'], rest);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("Your project's cloud hash is stubhash: deploy the rest with CLOUD_RUN_PROJECT_HASH=stubhash");
+    expect(result.stdout).toContain(
+      "Your project's cloud hash is stubhash: deploy the rest with CLOUD_RUN_PROJECT_HASH=stubhash",
+    );
     expect(result.calls).toEqual([
       enable,
       describeRepo,
@@ -199,7 +227,9 @@ const realGcloud = await promisify(execFile)('sh', ['-c', 'command -v gcloud'], 
 describe.skipIf(realGcloud === '')('the plan, against the real gcloud', () => {
   it('uses only commands and flags gcloud accepts', { timeout: 120_000 }, async () => {
     const config = readConfig({ ...settings }, undefined, { needsHash: true });
-    const commands = deployAllPlan(config).flatMap((step) => (step.unless === undefined ? [step.run] : [step.unless, step.run]));
+    const commands = deployAllPlan(config).flatMap((step) =>
+      step.unless === undefined ? [step.run] : [step.unless, step.run],
+    );
     const emptyConfig = await mkdtemp(join(tmpdir(), 'gcloud-config-'));
     try {
       const results = await Promise.all(
@@ -207,7 +237,13 @@ describe.skipIf(realGcloud === '')('the plan, against the real gcloud', () => {
           promisify(execFile)(realGcloud, args, {
             cwd: root,
             timeout: 60_000,
-            env: { PATH: process.env.PATH, HOME: process.env.HOME, CLOUDSDK_CONFIG: emptyConfig, CLOUDSDK_CORE_CHECK_GCE_METADATA: 'false', CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
+            env: {
+              PATH: process.env.PATH,
+              HOME: process.env.HOME,
+              CLOUDSDK_CONFIG: emptyConfig,
+              CLOUDSDK_CORE_CHECK_GCE_METADATA: 'false',
+              CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+            },
           }).then(
             () => ({ args, code: 0, stderr: '' }),
             (error: { code: number; stderr: string }) => ({ args, code: error.code, stderr: error.stderr }),
@@ -215,7 +251,11 @@ describe.skipIf(realGcloud === '')('the plan, against the real gcloud', () => {
         ),
       );
       for (const result of results) {
-        expect({ command: shellLine(result.args), code: result.code, parseError: /unrecognized arguments|argument .* expected|Invalid choice/.test(result.stderr) }).toEqual({
+        expect({
+          command: shellLine(result.args),
+          code: result.code,
+          parseError: /unrecognized arguments|argument .* expected|Invalid choice/.test(result.stderr),
+        }).toEqual({
           command: shellLine(result.args),
           code: 1,
           parseError: false,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,11 @@ const run = promisify(execFile);
 
 describe('deploy/Dockerfile', () => {
   it('passes dockerfilelint', async () => {
-    const { stdout } = await run(join(root, 'deploy/node_modules/.bin/dockerfilelint'), ['-o', 'json', join(root, 'deploy/Dockerfile')]);
+    const { stdout } = await run(join(root, 'deploy/node_modules/.bin/dockerfilelint'), [
+      '-o',
+      'json',
+      join(root, 'deploy/Dockerfile'),
+    ]);
     expect(JSON.parse(stdout)).toMatchObject({ totalIssues: 0 });
   });
 
@@ -26,12 +30,16 @@ describe('deploy/Dockerfile', () => {
     expect(text).toContain('RUN pnpm install --frozen-lockfile');
     expect(text).toContain('RUN pnpm build && node deploy/assemble-image.mjs "${build_target}" /out');
     expect(text).toMatch(/^USER node$/m);
-    expect(text).toMatch(/^ENTRYPOINT \["node", "\/app\/runsd\/runsd.js", "--", "node", "--enable-source-maps", "\/app\/service\/main.js"\]$/m);
+    expect(text).toMatch(
+      /^ENTRYPOINT \["node", "\/app\/runsd\/runsd.js", "--", "node", "--enable-source-maps", "\/app\/service\/main.js"\]$/m,
+    );
   });
 
   it('keeps node_modules, tests and local state out of the build context', async () => {
     const ignored = (await readFile(join(root, '.dockerignore'), 'utf8')).split('\n');
-    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '**/test', '.git', '.cloud-emulator.json']));
+    expect(ignored).toEqual(
+      expect.arrayContaining(['**/node_modules', '**/dist', '**/test', '.git', '.cloud-emulator.json']),
+    );
   });
 });
 
@@ -51,13 +59,19 @@ describe('the image layout', () => {
     const dir = layouts.tacoserver!;
     expect((await readdir(dir)).sort()).toEqual(['package.json', 'runsd', 'service']);
     expect(await readdir(join(dir, 'runsd'))).toEqual(expect.arrayContaining(['preload.js', 'runsd.js']));
-    expect((await readdir(join(dir, 'runsd'))).every((file) => file.endsWith('.js') || file.endsWith('.js.map'))).toBe(true);
+    expect((await readdir(join(dir, 'runsd'))).every((file) => file.endsWith('.js') || file.endsWith('.js.map'))).toBe(
+      true,
+    );
     expect((await readdir(join(dir, 'service'))).sort()).toEqual(['main.js', 'main.js.map']);
   });
 
   it('starts as the ENTRYPOINT does, runsd -- node main.js, and the two images answer the curl line', async () => {
     // Outside node_modules' reach: the bundles must be all they need.
-    const tacoserver = await startService(join(layouts.tacoserver!, 'service/main.js'), { NODE_ENV: 'production' }, { wrapper: [join(layouts.tacoserver!, 'runsd/runsd.js'), '--'] });
+    const tacoserver = await startService(
+      join(layouts.tacoserver!, 'service/main.js'),
+      { NODE_ENV: 'production' },
+      { wrapper: [join(layouts.tacoserver!, 'runsd/runsd.js'), '--'] },
+    );
     const tacoclient = await startService(
       join(layouts.tacoclient!, 'service/main.js'),
       { NODE_ENV: 'production', RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },

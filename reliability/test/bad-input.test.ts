@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { registerTacoService } from '@taco-run/generated/server';
 import { codeStatus } from '@taco-run/rpc';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
-import { type ServiceProcess, freePort, startService } from '@taco-run/service/process';
+import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,46 +26,159 @@ const valid = JSON.stringify({ name: 'Sammy Sosa', tacos: ['Chicken', 'Chorizo']
 /** Generated, not hand-picked: every prefix of a valid body, every field as every wrong type, and the rest. */
 function malformedRequests(): Malformed[] {
   const cases: Malformed[] = [];
-  for (let end = 0; end < valid.length; end++) cases.push({ name: `truncated at ${end}`, method: 'POST', path: route, headers: json, body: valid.slice(0, end) });
+  for (let end = 0; end < valid.length; end++)
+    cases.push({ name: `truncated at ${end}`, method: 'POST', path: route, headers: json, body: valid.slice(0, end) });
   const wrong: unknown[] = [null, 0, -1, 1.5, true, false, '', 'x', [], [1], [null], {}, { a: 1 }, [[]], ['a', 5]];
   for (const field of ['name', 'tacos']) {
     for (const value of wrong) {
       const body = { name: 'Sammy', tacos: ['Fish'], [field]: value };
       if (field === 'name' && typeof value === 'string' && value !== '') continue; // a real name
-      if (field === 'tacos' && Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string')) continue;
-      cases.push({ name: `${field} = ${JSON.stringify(value)}`, method: 'POST', path: route, headers: json, body: JSON.stringify(body) });
+      if (
+        field === 'tacos' &&
+        Array.isArray(value) &&
+        value.length > 0 &&
+        value.every((item) => typeof item === 'string')
+      )
+        continue;
+      cases.push({
+        name: `${field} = ${JSON.stringify(value)}`,
+        method: 'POST',
+        path: route,
+        headers: json,
+        body: JSON.stringify(body),
+      });
     }
   }
-  for (const value of [null, 0, 'string', [], true]) cases.push({ name: `body ${JSON.stringify(value)}`, method: 'POST', path: route, headers: json, body: JSON.stringify(value) });
-  cases.push({ name: 'nulls everywhere', method: 'POST', path: route, headers: json, body: '{"name":null,"tacos":[null,null]}' });
-  cases.push({ name: '10k nested arrays', method: 'POST', path: route, headers: json, body: `${'['.repeat(10_000)}${']'.repeat(10_000)}` });
-  cases.push({ name: '10k nested objects in a field', method: 'POST', path: route, headers: json, body: `{"name":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)},"tacos":["x"]}` });
-  cases.push({ name: '1 MB name', method: 'POST', path: route, headers: json, body: JSON.stringify({ name: 'x'.repeat(1_000_000), tacos: ['a'] }) });
-  cases.push({ name: '1 MB taco list', method: 'POST', path: route, headers: json, body: JSON.stringify({ name: 'x', tacos: Array.from({ length: 120_000 }, () => 'abcdef') }) });
+  for (const value of [null, 0, 'string', [], true])
+    cases.push({
+      name: `body ${JSON.stringify(value)}`,
+      method: 'POST',
+      path: route,
+      headers: json,
+      body: JSON.stringify(value),
+    });
+  cases.push({
+    name: 'nulls everywhere',
+    method: 'POST',
+    path: route,
+    headers: json,
+    body: '{"name":null,"tacos":[null,null]}',
+  });
+  cases.push({
+    name: '10k nested arrays',
+    method: 'POST',
+    path: route,
+    headers: json,
+    body: `${'['.repeat(10_000)}${']'.repeat(10_000)}`,
+  });
+  cases.push({
+    name: '10k nested objects in a field',
+    method: 'POST',
+    path: route,
+    headers: json,
+    body: `{"name":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)},"tacos":["x"]}`,
+  });
+  cases.push({
+    name: '1 MB name',
+    method: 'POST',
+    path: route,
+    headers: json,
+    body: JSON.stringify({ name: 'x'.repeat(1_000_000), tacos: ['a'] }),
+  });
+  cases.push({
+    name: '1 MB taco list',
+    method: 'POST',
+    path: route,
+    headers: json,
+    body: JSON.stringify({ name: 'x', tacos: Array.from({ length: 120_000 }, () => 'abcdef') }),
+  });
   cases.push({ name: 'over the 1 MiB limit', method: 'POST', path: route, headers: json, body: 'x'.repeat(1_100_000) });
   // The two ways JSON reaches Object.prototype: a __proto__ key, and constructor.prototype.
-  for (const [key, value] of [['__proto__', '{"polluted":true}'], ['constructor', '{"prototype":{"polluted":true}}']] as const) {
-    cases.push({ name: `${key} key`, method: 'POST', path: route, headers: json, body: `{"name":"x","tacos":["a"],"${key}":${value}}` });
-    cases.push({ name: `nested ${key} key`, method: 'POST', path: route, headers: json, body: `{"name":"x","tacos":["a"],"extra":{"${key}":${value}}}` });
-    cases.push({ name: `${key} key in an array`, method: 'POST', path: route, headers: json, body: `{"name":"x","tacos":[{"${key}":${value}}]}` });
+  for (const [key, value] of [
+    ['__proto__', '{"polluted":true}'],
+    ['constructor', '{"prototype":{"polluted":true}}'],
+  ] as const) {
+    cases.push({
+      name: `${key} key`,
+      method: 'POST',
+      path: route,
+      headers: json,
+      body: `{"name":"x","tacos":["a"],"${key}":${value}}`,
+    });
+    cases.push({
+      name: `nested ${key} key`,
+      method: 'POST',
+      path: route,
+      headers: json,
+      body: `{"name":"x","tacos":["a"],"extra":{"${key}":${value}}}`,
+    });
+    cases.push({
+      name: `${key} key in an array`,
+      method: 'POST',
+      path: route,
+      headers: json,
+      body: `{"name":"x","tacos":[{"${key}":${value}}]}`,
+    });
   }
   for (const bytes of [[0xff], [0xc3, 0x28], [0xe2, 0x82], [0xf0, 0x28, 0x8c, 0x28], [0xed, 0xa0, 0x80]]) {
-    cases.push({ name: `invalid UTF-8 ${bytes.map((b) => b.toString(16)).join(' ')}`, method: 'POST', path: route, headers: json, body: Buffer.concat([Buffer.from('{"name":"'), Buffer.from(bytes), Buffer.from('","tacos":5}')]) });
+    cases.push({
+      name: `invalid UTF-8 ${bytes.map((b) => b.toString(16)).join(' ')}`,
+      method: 'POST',
+      path: route,
+      headers: json,
+      body: Buffer.concat([Buffer.from('{"name":"'), Buffer.from(bytes), Buffer.from('","tacos":5}')]),
+    });
   }
-  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/jsonx', 'image/png']) {
-    cases.push({ name: `content type ${type}`, method: 'POST', path: route, headers: { 'content-type': type }, body: valid });
+  for (const type of [
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/xml',
+    'application/jsonx',
+    'image/png',
+  ]) {
+    cases.push({
+      name: `content type ${type}`,
+      method: 'POST',
+      path: route,
+      headers: { 'content-type': type },
+      body: valid,
+    });
   }
   cases.push({ name: 'no content type', method: 'POST', path: route, headers: {}, body: valid });
   cases.push({ name: 'empty body', method: 'POST', path: route, headers: json, body: '' });
-  cases.push({ name: '15 KB header', method: 'POST', path: route, headers: { ...json, 'x-big': 'h'.repeat(15_000) }, body: '{' });
-  cases.push({ name: '40 KB header (over Node\'s limit)', method: 'POST', path: route, headers: { ...json, 'x-big': 'h'.repeat(40_000) }, body: valid });
-  for (const method of ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) cases.push({ name: method, method, path: route, headers: json, body: method === 'GET' ? undefined : valid });
-  for (const path of ['/oto/TacoService.DrinkHorchata', '/oto/BurritoService.EatTaco', '/oto/', '/oto/TacoService', '/oto/TacoService.EatTaco/extra', '/oto/%00', '/oto/..%2F..%2Fetc%2Fpasswd', `/oto/${'x'.repeat(5000)}`]) {
+  cases.push({
+    name: '15 KB header',
+    method: 'POST',
+    path: route,
+    headers: { ...json, 'x-big': 'h'.repeat(15_000) },
+    body: '{',
+  });
+  cases.push({
+    name: "40 KB header (over Node's limit)",
+    method: 'POST',
+    path: route,
+    headers: { ...json, 'x-big': 'h'.repeat(40_000) },
+    body: valid,
+  });
+  for (const method of ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])
+    cases.push({ name: method, method, path: route, headers: json, body: method === 'GET' ? undefined : valid });
+  for (const path of [
+    '/oto/TacoService.DrinkHorchata',
+    '/oto/BurritoService.EatTaco',
+    '/oto/',
+    '/oto/TacoService',
+    '/oto/TacoService.EatTaco/extra',
+    '/oto/%00',
+    '/oto/..%2F..%2Fetc%2Fpasswd',
+    `/oto/${'x'.repeat(5000)}`,
+  ]) {
     cases.push({ name: `unknown route ${path.slice(0, 40)}`, method: 'POST', path, headers: json, body: valid });
   }
   // Repeat the cheap ones until there are well over 500.
   const base = [...cases];
-  for (let i = 0; cases.length < 600; i++) cases.push({ ...base[i % base.length]!, name: `${base[i % base.length]!.name} (again)` });
+  for (let i = 0; cases.length < 600; i++)
+    cases.push({ ...base[i % base.length]!, name: `${base[i % base.length]!.name} (again)` });
   return cases;
 }
 
@@ -73,7 +186,11 @@ function malformedRequests(): Malformed[] {
 const allowed = new Set([...Object.values(codeStatus).filter((status) => status >= 400 && status < 500), 431]);
 
 async function send(origin: string, item: Malformed): Promise<number> {
-  const response = await request(`${origin}${item.path}`, { method: item.method, headers: item.headers, body: item.body });
+  const response = await request(`${origin}${item.path}`, {
+    method: item.method,
+    headers: item.headers,
+    body: item.body,
+  });
   await response.body.dump();
   return response.statusCode;
 }
@@ -98,9 +215,15 @@ describe('bad input to the RPC server', () => {
   let inProcessOrigin: string;
 
   beforeAll(async () => {
-    server = await startService(fileURLToPath(new URL('../../services/tacoserver/dist/main.js', import.meta.url)), { LOG_LEVEL: 'warn' }, { port: await freePort() });
+    server = await startService(
+      fileURLToPath(new URL('../../services/tacoserver/dist/main.js', import.meta.url)),
+      { LOG_LEVEL: 'warn' },
+      { port: await freePort() },
+    );
     inProcess = Fastify();
-    registerTacoService(inProcess, { eatTaco: (order) => ({ tacoConsumptionStatus: `${order.name} ${order.tacos.length}` }) });
+    registerTacoService(inProcess, {
+      eatTaco: (order) => ({ tacoConsumptionStatus: `${order.name} ${order.tacos.length}` }),
+    });
     inProcessOrigin = await listenOnLoopback(inProcess);
   });
 
@@ -132,7 +255,10 @@ describe('bad input to the RPC server', () => {
   });
 
   it('is not polluted by __proto__ or constructor keys', async () => {
-    const statuses = await sendAll(inProcessOrigin, items.filter((item) => /__proto__|constructor/.test(item.name)));
+    const statuses = await sendAll(
+      inProcessOrigin,
+      items.filter((item) => /__proto__|constructor/.test(item.name)),
+    );
     expect(statuses.size).toBeGreaterThanOrEqual(6);
     expect([...statuses.values()].every((status) => status === 400)).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** A live process's resident memory now (VmRSS), in MB, from Linux's /proc. */
 export function rssMb(pid: number): number {

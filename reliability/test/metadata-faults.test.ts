@@ -54,7 +54,9 @@ describe.each([
     const failed = await request('http://tacoserver/', { dispatcher: through });
     const elapsed = Date.now() - started;
     expect(failed.statusCode).toBe(503);
-    expect(await failed.body.text()).toMatch(/^runsd: could not fetch an identity token for https:\/\/tacoserver-faults-uc\.a\.run\.app \(\d+ attempts in 1 s\): /);
+    expect(await failed.body.text()).toMatch(
+      /^runsd: could not fetch an identity token for https:\/\/tacoserver-faults-uc\.a\.run\.app \(\d+ attempts in 1 s\): /,
+    );
     // The retry window plus at most one attempt's timeout.
     expect(elapsed).toBeLessThan(retryFor + 500);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type ServiceProcess, freePort, heldBody, startService } from '@taco-run/service/process';
+import { freePort, heldBody, type ServiceProcess, startService } from '@taco-run/service/process';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,7 +100,9 @@ describe('SIGTERM under load', () => {
     });
     const slow = Array.from({ length: 20 }, (_, i) => slowCall(tacoserver.origin, `Slow ${i}`, gate));
     // Settled at once, so a failed upload is this test's failure and not an unhandled rejection.
-    const slowSettled = Promise.allSettled(slow).then((results) => results.map((r) => (r.status === 'fulfilled' ? r.value : `failed: ${String(r.reason)}`)));
+    const slowSettled = Promise.allSettled(slow).then((results) =>
+      results.map((r) => (r.status === 'fulfilled' ? r.value : `failed: ${String(r.reason)}`)),
+    );
     // Until their headers are in, their connections are idle ones, which closing may cut: the
     // signal has to come after tacoserver accepted all 20, or the test checks the wrong race.
     const slowAccepted = () => tacoserver.lines.filter((line) => line.includes(`request from ${SLOW_AGENT}`)).length;
@@ -121,9 +123,13 @@ describe('SIGTERM under load', () => {
     expect(ok).toBeGreaterThan(300);
     expect(result.errors).toBe(0);
     // tacoserver's own ledger: every request it accepted was answered, and answered 200.
-    const lines = tacoserver.lines.map((line) => JSON.parse(line) as { reqId?: string; message: string; httpRequest?: { status: number } });
+    const lines = tacoserver.lines.map(
+      (line) => JSON.parse(line) as { reqId?: string; message: string; httpRequest?: { status: number } },
+    );
     const accepted = new Set(lines.filter((line) => line.message.startsWith('request from')).map((line) => line.reqId));
-    const answered = new Map(lines.filter((line) => line.httpRequest !== undefined).map((line) => [line.reqId, line.httpRequest!.status]));
+    const answered = new Map(
+      lines.filter((line) => line.httpRequest !== undefined).map((line) => [line.reqId, line.httpRequest!.status]),
+    );
     const lost = [...accepted].filter((reqId) => answered.get(reqId) !== 200);
     expect(accepted.size).toBeGreaterThan(300);
     expect(lost).toEqual([]);
@@ -135,6 +141,8 @@ describe('SIGTERM under load', () => {
       );
     }
     const refused = [...failures.values()].reduce((a, b) => a + b, 0);
-    console.log(`shutdown: tacoserver accepted ${accepted.size} requests and answered all 200; tacoclient saw ${ok} × 200 and ${refused} refused after the signal (${[...failures.keys()].map((r) => r.split(': ').at(-1)).join(', ')}); exit 0 in ${took} ms`);
+    console.log(
+      `shutdown: tacoserver accepted ${accepted.size} requests and answered all 200; tacoclient saw ${ok} × 200 and ${refused} refused after the signal (${[...failures.keys()].map((r) => r.split(': ').at(-1)).join(', ')}); exit 0 in ${took} ms`,
+    );
   });
 });

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
-import { type ServiceProcess, freePort, startService } from '@taco-run/service/process';
+import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import { build } from 'tsup';
-import { nodeBundle } from '../../scripts/node-bundle.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeBundle } from '../../scripts/node-bundle.js';
 
 // Case 5: 200 000 RPCs through runsd's in-process path, with a token from the metadata emulator.
 // No errors; memory flat from 50k to 200k; file descriptors flat.
@@ -23,9 +23,19 @@ describe('soak through runsd', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'soak-'));
-    await build(nodeBundle({ entry: { 'soak-client': join(root, 'reliability/test/fixtures/soak-client.ts') }, outDir: work, silent: true }));
+    await build(
+      nodeBundle({
+        entry: { 'soak-client': join(root, 'reliability/test/fixtures/soak-client.ts') },
+        outDir: work,
+        silent: true,
+      }),
+    );
     metadata = await startMetadataServer();
-    tacoserver = await startService(join(root, 'services/tacoserver/dist/main.js'), { LOG_LEVEL: 'warn' }, { port: await freePort() });
+    tacoserver = await startService(
+      join(root, 'services/tacoserver/dist/main.js'),
+      { LOG_LEVEL: 'warn' },
+      { port: await freePort() },
+    );
   });
 
   afterAll(async () => {
@@ -44,14 +54,31 @@ describe('soak through runsd', () => {
     const late = [180_000, 190_000];
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [join(root, 'tools/runsd/dist/runsd.js'), '--', process.execPath, '--expose-gc', join(work, 'soak-client.js'), String(calls), ...[...early, ...late].map(String)],
+      [
+        join(root, 'tools/runsd/dist/runsd.js'),
+        '--',
+        process.execPath,
+        '--expose-gc',
+        join(work, 'soak-client.js'),
+        String(calls),
+        ...[...early, ...late].map(String),
+      ],
       {
         timeout: 110_000,
         maxBuffer: 1 << 20,
-        env: { PATH: process.env.PATH, K_SERVICE: 'soak', GCE_METADATA_HOST: metadata.host, CLOUD_RUN_PROJECT_HASH: 'soakhash', RUNSD_TARGET_OVERRIDE: tacoserver.origin },
+        env: {
+          PATH: process.env.PATH,
+          K_SERVICE: 'soak',
+          GCE_METADATA_HOST: metadata.host,
+          CLOUD_RUN_PROJECT_HASH: 'soakhash',
+          RUNSD_TARGET_OVERRIDE: tacoserver.origin,
+        },
       },
     );
-    const reports = stdout.trim().split('\n').map((line) => JSON.parse(line) as { done: number; errors: number; rssMb: number; heapMb: number; fds: number });
+    const reports = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { done: number; errors: number; rssMb: number; heapMb: number; fds: number });
     expect(reports.map((report) => report.done)).toEqual([...early, ...late, calls]);
     const first = reports[0]!;
     const last = reports.at(-1)!;
@@ -64,6 +91,8 @@ describe('soak through runsd', () => {
     expect(last.heapMb - reports[2]!.heapMb).toBeLessThan(2);
     expect(Math.abs(last.fds - first.fds)).toBeLessThanOrEqual(2);
     expect(metadata.identityRequests.get('https://tacoserver-soakhash-uc.a.run.app')).toBe(1);
-    console.log(`soak: ${calls} calls, RSS ${rssAt50k.toFixed(1)} MB at 50k → ${rssAt200k.toFixed(1)} MB at 200k, live heap ${reports[2]!.heapMb.toFixed(1)} → ${last.heapMb.toFixed(1)} MB, fds ${first.fds} → ${last.fds}`);
+    console.log(
+      `soak: ${calls} calls, RSS ${rssAt50k.toFixed(1)} MB at 50k → ${rssAt200k.toFixed(1)} MB at 200k, live heap ${reports[2]!.heapMb.toFixed(1)} → ${last.heapMb.toFixed(1)} MB, fds ${first.fds} → ${last.fds}`,
+    );
   });
 });

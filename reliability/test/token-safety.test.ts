@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
-import { type ServiceProcess, freePort, startService } from '@taco-run/service/process';
+import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,10 @@ beforeAll(async () => {
   metadata = await startMetadataServer();
   thirdParty = Fastify();
   thirdParty.all('/*', async (req) => {
-    seen.push({ authorization: req.headers.authorization, serverless: req.headers['x-serverless-authorization'] as string | undefined });
+    seen.push({
+      authorization: req.headers.authorization,
+      serverless: req.headers['x-serverless-authorization'] as string | undefined,
+    });
     return 'third party';
   });
   thirdPartyOrigin = await listenOnLoopback(thirdParty);
@@ -41,7 +44,9 @@ const cloudEnv = (extra: Record<string, string> = {}): Record<string, string> =>
 /** Loopback listeners on a port, from /proc/net/tcp(6): local addresses in state 0A (LISTEN). */
 function listeners(port: number): string[] {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const rows = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) => readFileSync(file, 'utf8').trim().split('\n').slice(1));
+  const rows = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) =>
+    readFileSync(file, 'utf8').trim().split('\n').slice(1),
+  );
   return rows
     .map((row) => row.trim().split(/\s+/))
     .filter((fields) => fields[3] === '0A' && fields[1]!.endsWith(`:${hexPort}`))
@@ -51,7 +56,9 @@ function listeners(port: number): string[] {
 describe('token safety', () => {
   it('binds the proxy to 127.0.0.1 only', async () => {
     const port = await freePort();
-    const wrapper = await startService(`${root}bench/src/idle.mjs`, cloudEnv({ RUNSD_PROXY_PORT: String(port) }), { wrapper: [runsd, '--'] });
+    const wrapper = await startService(`${root}bench/src/idle.mjs`, cloudEnv({ RUNSD_PROXY_PORT: String(port) }), {
+      wrapper: [runsd, '--'],
+    });
     try {
       expect(listeners(port)).toEqual(['0100007F']);
     } finally {
@@ -62,9 +69,17 @@ describe('token safety', () => {
   it('sends no token to hosts that are not services, through the preload or through the proxy', async () => {
     seen.length = 0;
     const script = `const r = await fetch(${JSON.stringify(`${thirdPartyOrigin}/via-preload`)}); process.stdout.write(await r.text());`;
-    const preload = await promisify(execFile)(process.execPath, [runsd, '--', process.execPath, '--input-type=module', '-e', script], { env: cloudEnv() });
+    const preload = await promisify(execFile)(
+      process.execPath,
+      [runsd, '--', process.execPath, '--input-type=module', '-e', script],
+      { env: cloudEnv() },
+    );
     expect(preload.stdout).toBe('third party');
-    const proxy = await promisify(execFile)(process.execPath, [runsd, '--', 'sh', '-c', `curl -s --noproxy '' -x "$HTTP_PROXY" ${thirdPartyOrigin}/via-proxy`], { env: cloudEnv() });
+    const proxy = await promisify(execFile)(
+      process.execPath,
+      [runsd, '--', 'sh', '-c', `curl -s --noproxy '' -x "$HTTP_PROXY" ${thirdPartyOrigin}/via-proxy`],
+      { env: cloudEnv() },
+    );
     expect(proxy.stdout).toBe('third party');
     expect(seen).toEqual([
       { authorization: undefined, serverless: undefined },
@@ -74,9 +89,17 @@ describe('token safety', () => {
   });
 
   it('refuses CONNECT: it would tunnel anything, unseen', async () => {
-    const result = await promisify(execFile)(process.execPath, [runsd, '--', 'sh', '-c', `curl -s -o /dev/null -w '%{http_connect}' -p --noproxy '' -x "$HTTP_PROXY" ${thirdPartyOrigin}/`], { env: cloudEnv() }).catch(
-      (error: { stdout: string }) => error,
-    );
+    const result = await promisify(execFile)(
+      process.execPath,
+      [
+        runsd,
+        '--',
+        'sh',
+        '-c',
+        `curl -s -o /dev/null -w '%{http_connect}' -p --noproxy '' -x "$HTTP_PROXY" ${thirdPartyOrigin}/`,
+      ],
+      { env: cloudEnv() },
+    ).catch((error: { stdout: string }) => error);
     expect(result.stdout).toBe('405');
   });
 
@@ -85,7 +108,11 @@ describe('token safety', () => {
     let tacoclient: ServiceProcess;
 
     beforeAll(async () => {
-      tacoserver = await startService(`${root}services/tacoserver/dist/main.js`, { LOG_LEVEL: 'debug' }, { wrapper: [runsd, '--'] });
+      tacoserver = await startService(
+        `${root}services/tacoserver/dist/main.js`,
+        { LOG_LEVEL: 'debug' },
+        { wrapper: [runsd, '--'] },
+      );
       tacoclient = await startService(
         `${root}services/tacoclient/dist/main.js`,
         { ...cloudEnv({ RUNSD_TARGET_OVERRIDE: tacoserver.origin }), LOG_LEVEL: 'debug' },

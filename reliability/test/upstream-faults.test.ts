@@ -1,10 +1,10 @@
 import { once } from 'node:events';
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TacoServiceClient } from '@taco-run/generated/client';
 import { RpcError } from '@taco-run/rpc';
-import { type ServiceProcess, freePort, startService } from '@taco-run/service/process';
+import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -30,7 +30,9 @@ beforeAll(async () => {
       } else if (mode === 'html502') {
         res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>');
       } else if (mode === 'busy503') {
-        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":"too many tacos","code":"unavailable"}');
+        res
+          .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
+          .end('{"error":"too many tacos","code":"unavailable"}');
       }
       // silent: never answers
     });
@@ -74,10 +76,14 @@ describe('the generated client against a failing upstream', () => {
 
   it('keeps the 503 Retry-After and the 502 page for the caller', async () => {
     mode = 'busy503';
-    const busy = (await new TacoServiceClient(`${origin}/oto/`).eatTaco(order).catch((caught: unknown) => caught)) as RpcError;
+    const busy = (await new TacoServiceClient(`${origin}/oto/`)
+      .eatTaco(order)
+      .catch((caught: unknown) => caught)) as RpcError;
     expect(busy).toMatchObject({ code: 'unavailable', message: 'too many tacos', retryAfter: 1000, status: 503 });
     mode = 'html502';
-    const page = (await new TacoServiceClient(`${origin}/oto/`).eatTaco(order).catch((caught: unknown) => caught)) as RpcError;
+    const page = (await new TacoServiceClient(`${origin}/oto/`)
+      .eatTaco(order)
+      .catch((caught: unknown) => caught)) as RpcError;
     expect(page.body).toBe('<html><body><h1>502 Bad Gateway</h1></body></html>');
   });
 });
@@ -88,8 +94,16 @@ describe('tacoclient against a failing tacoserver', () => {
   const bundle = fileURLToPath(new URL('../../services/tacoclient/dist/main.js', import.meta.url));
 
   beforeAll(async () => {
-    tacoclient = await startService(bundle, { LOG_LEVEL: 'warn', TACOSERVER_URL: `${origin}/oto/`, TACOSERVER_TIMEOUT_MS: '300' }, { port: await freePort() });
-    refusedClient = await startService(bundle, { LOG_LEVEL: 'warn', TACOSERVER_URL: `${await refusedOrigin()}/oto/` }, { port: await freePort() });
+    tacoclient = await startService(
+      bundle,
+      { LOG_LEVEL: 'warn', TACOSERVER_URL: `${origin}/oto/`, TACOSERVER_TIMEOUT_MS: '300' },
+      { port: await freePort() },
+    );
+    refusedClient = await startService(
+      bundle,
+      { LOG_LEVEL: 'warn', TACOSERVER_URL: `${await refusedOrigin()}/oto/` },
+      { port: await freePort() },
+    );
   });
 
   afterAll(async () => {

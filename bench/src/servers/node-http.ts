@@ -13,11 +13,20 @@ const server = createServer((request, response) => {
       response.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"malformed","code":"malformed"}');
       return;
     }
-    if (typeof body.name !== 'string' || body.name === '' || !Array.isArray(body.tacos) || !body.tacos.every((t) => typeof t === 'string')) {
-      response.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid","code":"invalid_argument"}');
+    if (
+      typeof body.name !== 'string' ||
+      body.name === '' ||
+      !Array.isArray(body.tacos) ||
+      !body.tacos.every((t) => typeof t === 'string')
+    ) {
+      response
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end('{"error":"invalid","code":"invalid_argument"}');
       return;
     }
-    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(eatTaco(body.name, body.tacos as string[])));
+    response
+      .writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
+      .end(JSON.stringify(eatTaco(body.name, body.tacos as string[])));
   });
 });
 server.listen(port, '127.0.0.1', () => announce(server.address()));

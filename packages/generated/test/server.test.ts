@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
-import { type Code, RpcError, codeStatus, codes } from '@taco-run/rpc';
+import { type Code, codeStatus, codes, RpcError } from '@taco-run/rpc';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EatTacoRequest, type TacoService, TacoServiceClient, registerTacoService } from '../src/index.js';
+import { type EatTacoRequest, registerTacoService, type TacoService, TacoServiceClient } from '../src/index.js';
 
 // The taco service as the wire sees it: real Fastify on loopback, called with undici's raw request and the generated client.
 
@@ -17,7 +17,9 @@ const impl: TacoService = {
     received.push(body);
     if (body.name === 'plain-throw') throw new Error('database password is hunter2');
     if (body.name === 'hang') {
-      aborted = new Promise((resolve) => context.signal.addEventListener('abort', () => resolve(context.signal.reason)));
+      aborted = new Promise((resolve) =>
+        context.signal.addEventListener('abort', () => resolve(context.signal.reason)),
+      );
       await aborted;
     }
     if ((codes as string[]).includes(body.name)) throw new RpcError(body.name as Code, `failed with ${body.name}`);
@@ -44,9 +46,17 @@ beforeAll(async () => {
 
 afterAll(() => app.close());
 
-async function post(body: string, headers: Record<string, string> = { 'content-type': 'application/json' }, path?: string) {
+async function post(
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+  path?: string,
+) {
   const response = await request(url(path), { method: 'POST', headers, body });
-  return { status: response.statusCode, headers: response.headers, body: (await response.body.json()) as Record<string, unknown> };
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    body: (await response.body.json()) as Record<string, unknown>,
+  };
 }
 
 describe('the oto wire', () => {
@@ -58,7 +68,9 @@ describe('the oto wire', () => {
   });
 
   it('accepts the charset parameter oto Go clients send', async () => {
-    const response = await post('{"name":"Go","tacos":["Al pastor"]}', { 'content-type': 'application/json; charset=utf-8' });
+    const response = await post('{"name":"Go","tacos":["Al pastor"]}', {
+      'content-type': 'application/json; charset=utf-8',
+    });
     expect(response.status).toBe(200);
   });
 
@@ -106,12 +118,18 @@ describe('the protocol error table', () => {
 
   it('answers a body that is not an object with invalid_argument', async () => {
     const response = await post('[1,2]');
-    expect(response).toMatchObject({ status: 400, body: { code: 'invalid_argument', error: 'EatTacoRequest must be object' } });
+    expect(response).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_argument', error: 'EatTacoRequest must be object' },
+    });
   });
 
   it('answers malformed JSON with 400 malformed', async () => {
     const response = await post('{"name": "Sammy", "tacos": [');
-    expect(response).toMatchObject({ status: 400, body: { code: 'malformed', error: 'the request body is not valid JSON' } });
+    expect(response).toMatchObject({
+      status: 400,
+      body: { code: 'malformed', error: 'the request body is not valid JSON' },
+    });
   });
 
   it('answers an empty JSON body with 400 malformed', async () => {
@@ -152,7 +170,10 @@ describe('the protocol error table', () => {
     const response = await request(url(), { method });
     expect(response.statusCode).toBe(405);
     expect(response.headers.allow).toBe('POST');
-    expect(await response.body.json()).toEqual({ error: `${method} is not allowed; RPC calls use POST`, code: 'method_not_allowed' });
+    expect(await response.body.json()).toEqual({
+      error: `${method} is not allowed; RPC calls use POST`,
+      code: 'method_not_allowed',
+    });
   });
 
   it.each(codes)('sends a thrown RpcError %s with its status, code and message', async (code) => {
@@ -174,7 +195,9 @@ describe('the protocol error table', () => {
       expect.objectContaining({ status: 500, body: { error: 'internal error', code: 'internal' } }),
     );
     expect(JSON.stringify(response.body)).not.toContain('hunter2');
-    const logged = logLines.map((line) => JSON.parse(line) as { level: number; err?: { message: string; stack: string } });
+    const logged = logLines.map(
+      (line) => JSON.parse(line) as { level: number; err?: { message: string; stack: string } },
+    );
     const entry = logged.find((line) => line.err?.message === 'database password is hunter2');
     expect(entry?.level).toBe(50);
     expect(entry?.err?.stack).toContain('server.test.ts');
@@ -199,7 +222,10 @@ describe('the implementation context', () => {
         body: JSON.stringify({ name: 'x'.repeat(100), tacos: ['a'] }),
       });
       expect(response.statusCode).toBe(413);
-      expect(await response.body.json()).toEqual({ error: 'the request body is over the limit of 64 bytes', code: 'payload_too_large' });
+      expect(await response.body.json()).toEqual({
+        error: 'the request body is over the limit of 64 bytes',
+        code: 'payload_too_large',
+      });
     } finally {
       await small.close();
     }

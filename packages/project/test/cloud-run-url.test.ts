@@ -10,16 +10,19 @@ describe('cloudRunUrl', () => {
   });
 
   it('gives the hash form, with the region code, when the hash is known', () => {
-    expect(cloudRunUrl({ ...here, region: 'europe-west1', projectHash: 'abcdef7gh' })).toEqual({ url: 'https://orders-abcdef7gh-ew.a.run.app' });
+    expect(cloudRunUrl({ ...here, region: 'europe-west1', projectHash: 'abcdef7gh' })).toEqual({
+      url: 'https://orders-abcdef7gh-ew.a.run.app',
+    });
   });
 
   it('says why when a region has no code for the hash form', () => {
     expect(cloudRunUrl({ ...here, region: 'mars-west1', projectHash: 'abcdef7gh' })).toEqual({
-      error: 'unknown region "mars-west1": no region code for the hash URL; unset CLOUD_RUN_PROJECT_HASH to use orders-<project number>.mars-west1.run.app',
+      error:
+        'unknown region "mars-west1": no region code for the hash URL; unset CLOUD_RUN_PROJECT_HASH to use orders-<project number>.mars-west1.run.app',
     });
   });
 
-  it('refuses a label over DNS\'s 63 characters and takes one of exactly 63', () => {
+  it("refuses a label over DNS's 63 characters and takes one of exactly 63", () => {
     const service = 'a'.repeat(50);
     expect(cloudRunUrl({ ...here, service })).toEqual({ url: `https://${service}-123456789012.us-central1.run.app` });
     expect(cloudRunUrl({ ...here, service: `${service}bc` })).toEqual({

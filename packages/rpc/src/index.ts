@@ -1,2 +1,2 @@
-export { type Code, codes, codeStatus, codeForStatus, isCode, statusForCode } from './codes.js';
-export { type ErrorBody, type ErrorDetail, RpcError, type RpcErrorOptions, isRpcError } from './error.js';
+export { type Code, codeForStatus, codeStatus, codes, isCode, statusForCode } from './codes.js';
+export { type ErrorBody, type ErrorDetail, isRpcError, RpcError, type RpcErrorOptions } from './error.js';

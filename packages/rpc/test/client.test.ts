@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freePort } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
-import { freePort } from '@taco-run/service/process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient, RpcError } from '../src/client/index.js';
 import { listenOnLoopback } from '../src/testing.js';
@@ -27,12 +27,16 @@ beforeAll(async () => {
   // oto's Go server (otohttp) answers every handler error with 500 and only {"error": "..."}.
   app.post('/oto/Go.Fail', async (_request, reply) => reply.code(500).send({ error: 'tacos are sold out' }));
   // ...and an unknown route with Go's plain-text 404.
-  app.post('/oto/Go.Missing', async (_request, reply) => reply.code(404).type('text/plain').send('404 page not found\n'));
+  app.post('/oto/Go.Missing', async (_request, reply) =>
+    reply.code(404).type('text/plain').send('404 page not found\n'),
+  );
   app.post('/oto/Proxy.BadGateway', async (_request, reply) =>
     reply.code(502).type('text/html').send('<html><body><h1>502 Bad Gateway</h1></body></html>'),
   );
   for (const status of [401, 403, 429, 418]) {
-    app.post(`/oto/Proxy.Status${status}`, async (_request, reply) => reply.code(status).type('text/plain').send(`status ${status}`));
+    app.post(`/oto/Proxy.Status${status}`, async (_request, reply) =>
+      reply.code(status).type('text/plain').send(`status ${status}`),
+    );
   }
   app.post('/oto/Flaky.Busy', async (_request, reply) => {
     const count = hit('busy');
@@ -45,7 +49,12 @@ beforeAll(async () => {
   });
   app.post('/oto/Slow.Never', async () => new Promise(() => {}));
   app.post('/oto/Odd.NotJson', async (_request, reply) => reply.type('text/html').send('<html>hello</html>'));
-  app.post('/oto/Huge.Error', async (_request, reply) => reply.code(500).type('text/plain').send('x'.repeat(1024 * 1024)));
+  app.post('/oto/Huge.Error', async (_request, reply) =>
+    reply
+      .code(500)
+      .type('text/plain')
+      .send('x'.repeat(1024 * 1024)),
+  );
   origin = await listenOnLoopback(app);
 });
 
@@ -76,13 +85,23 @@ describe('requests', () => {
   });
 
   it('refuses a base URL that is not http or https', () => {
-    expect(() => new RpcClient('ftp://tacoserver/oto/')).toThrow('RPC base URL must be http: or https:, got ftp://tacoserver/oto/');
+    expect(() => new RpcClient('ftp://tacoserver/oto/')).toThrow(
+      'RPC base URL must be http: or https:, got ftp://tacoserver/oto/',
+    );
   });
 
   it('sends static, computed and per-call headers, the later ones winning', async () => {
     const staticHeaders = client({ headers: { 'X-Team': 'tacos', 'x-shared': 'client' } });
-    const fromStatic = await staticHeaders.call<{ headers: Record<string, string> }>('Echo.Headers', {}, { headers: { 'X-Shared': 'call' } });
-    expect(fromStatic.headers).toMatchObject({ 'x-team': 'tacos', 'x-shared': 'call', 'content-type': 'application/json' });
+    const fromStatic = await staticHeaders.call<{ headers: Record<string, string> }>(
+      'Echo.Headers',
+      {},
+      { headers: { 'X-Shared': 'call' } },
+    );
+    expect(fromStatic.headers).toMatchObject({
+      'x-team': 'tacos',
+      'x-shared': 'call',
+      'content-type': 'application/json',
+    });
 
     let calls = 0;
     const computed = client({ headers: async () => ({ 'x-call-number': String(++calls) }) });
@@ -119,7 +138,9 @@ describe('responses that are not ours', () => {
   it("maps Go's plain-text 404 to not_found", async () => {
     const error = await failure(client().call('Go.Missing', {}));
     expect(error).toMatchObject({ code: 'not_found', status: 404, body: '404 page not found\n' });
-    expect(error.message).toBe(`${origin}/oto/Go.Missing answered 404 Not Found, not an RPC response: 404 page not found`);
+    expect(error.message).toBe(
+      `${origin}/oto/Go.Missing answered 404 Not Found, not an RPC response: 404 page not found`,
+    );
   });
 
   it("maps a proxy's HTML 502 to unavailable and keeps the first bytes", async () => {
@@ -194,7 +215,9 @@ describe('retries', () => {
 
   it('gives up after maxAttempts and caps Retry-After at maxDelay', async () => {
     const started = Date.now();
-    const error = await failure(client({ retry: { maxAttempts: 2, maxDelay: 10 } }).call('Always.Busy', {}, {}, { idempotent: true }));
+    const error = await failure(
+      client({ retry: { maxAttempts: 2, maxDelay: 10 } }).call('Always.Busy', {}, {}, { idempotent: true }),
+    );
     expect(error).toMatchObject({ code: 'unavailable', message: 'overloaded', retryAfter: 120_000 });
     expect(hits.get('always')).toBe(2);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -204,7 +227,12 @@ describe('retries', () => {
     const started = Date.now();
     // Retry-After 120 s, capped at maxDelay 5 s, is still past the 300 ms deadline.
     const error = await failure(
-      client({ timeout: 300, retry: { maxAttempts: 10, maxDelay: 5000 } }).call('Always.Busy', {}, {}, { idempotent: true }),
+      client({ timeout: 300, retry: { maxAttempts: 10, maxDelay: 5000 } }).call(
+        'Always.Busy',
+        {},
+        {},
+        { idempotent: true },
+      ),
     );
     expect(error).toMatchObject({ code: 'unavailable', message: 'overloaded' });
     expect(hits.get('always')).toBe(1);
@@ -214,7 +242,10 @@ describe('retries', () => {
   it('retries a refused connection for any method, since nothing was sent', async () => {
     const closed = await freePort();
     const lines: string[] = [];
-    const refused = new RpcClient(`http://127.0.0.1:${closed}/oto/`, { retry: { initialDelay: 1 }, debug: (line) => lines.push(line) });
+    const refused = new RpcClient(`http://127.0.0.1:${closed}/oto/`, {
+      retry: { initialDelay: 1 },
+      debug: (line) => lines.push(line),
+    });
     const error = await failure(refused.call('Any.Method', {}));
     expect(error.code).toBe('unavailable');
     expect(error.message).toContain('ECONNREFUSED');
@@ -253,7 +284,12 @@ describe('retries', () => {
 
     it('retries an idempotent method', async () => {
       requests = 0;
-      const response = await new RpcClient(resetOrigin, { retry: { initialDelay: 1 } }).call('Reset.Once', {}, {}, { idempotent: true });
+      const response = await new RpcClient(resetOrigin, { retry: { initialDelay: 1 } }).call(
+        'Reset.Once',
+        {},
+        {},
+        { idempotent: true },
+      );
       expect(response).toEqual({ ok: true });
       expect(requests).toBe(2);
     });

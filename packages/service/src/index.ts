@@ -1,4 +1,4 @@
-export { type ServiceAppOptions, createServiceApp } from './app.js';
+export { createServiceApp, type ServiceAppOptions } from './app.js';
 export { ConfigError, httpUrl, logLevel, milliseconds, parseEnv, port } from './config.js';
 export { CloudRunLogController, cloudLoggingOptions, logUserAgent } from './logging.js';
 export { start } from './main.js';

@@ -27,7 +27,12 @@ export function cloudLoggingOptions(level: string): LoggerOptions {
     },
     // Defence in depth: no code here logs these headers, and a mistake must not leak a token.
     redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-serverless-authorization"]', 'headers.authorization', 'headers["x-serverless-authorization"]'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-serverless-authorization"]',
+        'headers.authorization',
+        'headers["x-serverless-authorization"]',
+      ],
       censor: '[redacted]',
     },
   };
@@ -54,7 +59,10 @@ export class CloudRunLogController extends LogController {
       protocol: `HTTP/${request.raw.httpVersion}`,
       latency: `${(reply.elapsedTime / 1000).toFixed(6)}s`,
     };
-    request.log[level](error ? { httpRequest, err: error } : { httpRequest }, `${request.method} ${request.url} ${reply.statusCode}`);
+    request.log[level](
+      error ? { httpRequest, err: error } : { httpRequest },
+      `${request.method} ${request.url} ${reply.statusCode}`,
+    );
   }
 }
 

@@ -63,7 +63,9 @@ export async function startService(
     stderr.push(line);
     onLine?.(line, 'stderr');
   });
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? 128 + (signalNumbers[signal as string] ?? 0)) as number);
+  const exited = once(child, 'exit').then(
+    ([code, signal]) => (code ?? 128 + (signalNumbers[signal as string] ?? 0)) as number,
+  );
 
   const waitForLine = (match: (line: string) => boolean, timeoutMs = 10_000) =>
     new Promise<string>((resolve, reject) => {
@@ -71,7 +73,17 @@ export async function startService(
         const found = lines.find(match);
         if (found !== undefined) finish(() => resolve(found));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no matching line within ${timeoutMs} ms; stdout:\n${lines.join('\n')}\nstderr:\n${stderr.join('\n')}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(
+              new Error(
+                `no matching line within ${timeoutMs} ms; stdout:\n${lines.join('\n')}\nstderr:\n${stderr.join('\n')}`,
+              ),
+            ),
+          ),
+        timeoutMs,
+      );
       const gone = () => finish(() => reject(new Error(`process exited; stderr:\n${stderr.join('\n')}`)));
       const finish = (settle: () => void) => {
         clearTimeout(timer);
@@ -96,7 +108,10 @@ export async function startService(
   };
 
   try {
-    const bound = port === undefined ? portFrom(await waitForLine((text) => /listening at http:\/\/127\.0\.0\.1:\d+/.test(text), startTimeoutMs)) : await accepting(port, child, startTimeoutMs);
+    const bound =
+      port === undefined
+        ? portFrom(await waitForLine((text) => /listening at http:\/\/127\.0\.0\.1:\d+/.test(text), startTimeoutMs))
+        : await accepting(port, child, startTimeoutMs);
     return { child, origin: `http://127.0.0.1:${bound}`, port: bound, lines, stderr, exited, waitForLine, stop };
   } catch (error) {
     child.kill('SIGKILL');

@@ -18,7 +18,10 @@ export interface ServeOptions {
  * connections, lets in-flight requests finish, and exits 0. If draining
  * outlasts the timeout it exits 1, since requests were cut off.
  */
-export async function serve(app: FastifyInstance, { name, port, host = '0.0.0.0', drainTimeout = 9_000 }: ServeOptions): Promise<number> {
+export async function serve(
+  app: FastifyInstance,
+  { name, port, host = '0.0.0.0', drainTimeout = 9_000 }: ServeOptions,
+): Promise<number> {
   let stopping = false;
   // Node closes idle keep-alive connections when the server closes, but not the ones
   // busy at that moment; telling their clients to close lets the process end once they drain.

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, httpUrl, logLevel, milliseconds, parseEnv, port, traceFromHeaders, traceLogFields } from '../src/index.js';
+import {
+  ConfigError,
+  httpUrl,
+  logLevel,
+  milliseconds,
+  parseEnv,
+  port,
+  traceFromHeaders,
+  traceLogFields,
+} from '../src/index.js';
 
 describe('traceFromHeaders', () => {
   it('reads W3C traceparent', () => {
@@ -24,7 +33,9 @@ describe('traceFromHeaders', () => {
       spanId: '0000000000000abc',
       sampled: true,
     });
-    expect(traceFromHeaders({ 'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000' })).toEqual({ traceId: '105445aa7843bc8bf206b12000100000' });
+    expect(traceFromHeaders({ 'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000' })).toEqual({
+      traceId: '105445aa7843bc8bf206b12000100000',
+    });
   });
 
   it.each([
@@ -48,14 +59,26 @@ describe('traceFromHeaders', () => {
 });
 
 describe('parseEnv', () => {
-  const shape = { PORT: port(8080), UPSTREAM: httpUrl('http://tacoserver/oto/'), TIMEOUT_MS: milliseconds(1000), LOG_LEVEL: logLevel };
+  const shape = {
+    PORT: port(8080),
+    UPSTREAM: httpUrl('http://tacoserver/oto/'),
+    TIMEOUT_MS: milliseconds(1000),
+    LOG_LEVEL: logLevel,
+  };
 
   it('applies defaults', () => {
-    expect(parseEnv(shape, {})).toEqual({ PORT: 8080, UPSTREAM: 'http://tacoserver/oto/', TIMEOUT_MS: 1000, LOG_LEVEL: 'info' });
+    expect(parseEnv(shape, {})).toEqual({
+      PORT: 8080,
+      UPSTREAM: 'http://tacoserver/oto/',
+      TIMEOUT_MS: 1000,
+      LOG_LEVEL: 'info',
+    });
   });
 
   it('parses given values', () => {
-    expect(parseEnv(shape, { PORT: '0', UPSTREAM: 'https://x.run.app/oto/', TIMEOUT_MS: '250', LOG_LEVEL: 'debug' })).toEqual({
+    expect(
+      parseEnv(shape, { PORT: '0', UPSTREAM: 'https://x.run.app/oto/', TIMEOUT_MS: '250', LOG_LEVEL: 'debug' }),
+    ).toEqual({
       PORT: 0,
       UPSTREAM: 'https://x.run.app/oto/',
       TIMEOUT_MS: 250,

@@ -1,6 +1,6 @@
 import { TacoServiceClient } from '@taco-run/generated/client';
-import { RpcError, isRpcError } from '@taco-run/rpc';
-import { type ServiceAppOptions, createServiceApp } from '@taco-run/service';
+import { isRpcError, RpcError } from '@taco-run/rpc';
+import { createServiceApp, type ServiceAppOptions } from '@taco-run/service';
 import type { FastifyInstance } from 'fastify';
 
 export interface TacoClientOptions extends Omit<ServiceAppOptions, 'name'> {
@@ -22,16 +22,24 @@ export function buildApp({ tacoserverUrl, timeout, ...options }: TacoClientOptio
    */
   app.get<{ Querystring: { name?: string; tacos?: string } }>('/', async (request, reply) => {
     const { name = defaultOrder.name, tacos: list } = request.query;
-    const order = { name, tacos: list === undefined ? defaultOrder.tacos : list.split(',').filter((taco) => taco !== '') };
+    const order = {
+      name,
+      tacos: list === undefined ? defaultOrder.tacos : list.split(',').filter((taco) => taco !== ''),
+    };
     const traceparent = request.headers.traceparent;
     reply.type('text/plain; charset=utf-8');
     try {
-      const { tacoConsumptionStatus } = await tacos.eatTaco(order, { headers: typeof traceparent === 'string' ? { traceparent } : {} });
+      const { tacoConsumptionStatus } = await tacos.eatTaco(order, {
+        headers: typeof traceparent === 'string' ? { traceparent } : {},
+      });
       return tacoConsumptionStatus;
     } catch (caught) {
       const error = isRpcError(caught) ? caught : new RpcError('unknown', String(caught));
       const status = statusFor(error);
-      request.log[status === 400 ? 'info' : 'warn']({ code: error.code, upstreamStatus: error.status }, `tacoserver call failed: ${error.message}`);
+      request.log[status === 400 ? 'info' : 'warn'](
+        { code: error.code, upstreamStatus: error.status },
+        `tacoserver call failed: ${error.message}`,
+      );
       return reply.code(status).send(`tacoserver (${tacoserverUrl}) failed: ${error.code}: ${error.message}\n`);
     }
   });

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
-import { type ServiceProcess, jsonLines, startService } from '@taco-run/service/process';
+import { jsonLines, type ServiceProcess, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +39,9 @@ describe('tacoclient calling tacoserver', () => {
   });
 
   it('passes an order from the query string', async () => {
-    expect((await get(tacoclient.origin, '/?name=Ana&tacos=Fish,Carnitas,Nopales')).text).toBe('Ana has consumed 3 tacos');
+    expect((await get(tacoclient.origin, '/?name=Ana&tacos=Fish,Carnitas,Nopales')).text).toBe(
+      'Ana has consumed 3 tacos',
+    );
   });
 
   it.each([
@@ -58,21 +60,34 @@ describe('tacoclient calling tacoserver', () => {
     await get(tacoclient.origin, '/', { traceparent: `00-${traceId}-b7ad6b7169203331-01` });
     const client = await tacoclient.waitForLine((line) => line.includes(traceId) && line.includes('httpRequest'));
     const server = await tacoserver.waitForLine((line) => line.includes(traceId) && line.includes('httpRequest'));
-    expect(JSON.parse(client)).toMatchObject({ severity: 'INFO', 'logging.googleapis.com/trace': traceId, httpRequest: { status: 200 } });
-    expect(JSON.parse(server)).toMatchObject({ severity: 'INFO', 'logging.googleapis.com/trace': traceId, httpRequest: { status: 200 } });
+    expect(JSON.parse(client)).toMatchObject({
+      severity: 'INFO',
+      'logging.googleapis.com/trace': traceId,
+      httpRequest: { status: 200 },
+    });
+    expect(JSON.parse(server)).toMatchObject({
+      severity: 'INFO',
+      'logging.googleapis.com/trace': traceId,
+      httpRequest: { status: 200 },
+    });
   });
 
   it('logs JSON lines with a severity on each', () => {
     const lines = [...jsonLines(tacoclient.lines), ...jsonLines(tacoserver.lines)];
     expect(lines.length).toBeGreaterThan(4);
-    for (const line of lines) expect(line).toEqual(expect.objectContaining({ severity: expect.any(String), message: expect.any(String) }));
+    for (const line of lines)
+      expect(line).toEqual(expect.objectContaining({ severity: expect.any(String), message: expect.any(String) }));
   });
 });
 
 describe('tacoclient under runsd in local mode', () => {
   it('reaches tacoserver by its short name, with no URL configured', async () => {
     const tacoserver = await startService(tacoserverBundle);
-    const tacoclient = await startService(tacoclientBundle, { RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` }, { wrapper: [runsd, '--'] });
+    const tacoclient = await startService(
+      tacoclientBundle,
+      { RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },
+      { wrapper: [runsd, '--'] },
+    );
     try {
       expect(await get(tacoclient.origin)).toMatchObject({ status: 200, text: 'Sammy Sosa has consumed 2 tacos' });
       const line = await tacoserver.waitForLine((text) => text.includes('request from'));
@@ -97,7 +112,9 @@ describe('tacoclient when tacoserver fails', () => {
       await new Promise((resolve) => setTimeout(resolve, 400));
       return { tacoConsumptionStatus: 'slowly consumed' };
     });
-    fake.post('/broken/TacoService.EatTaco', async (_request, reply) => reply.code(500).send({ error: 'the grill is on fire', code: 'internal' }));
+    fake.post('/broken/TacoService.EatTaco', async (_request, reply) =>
+      reply.code(500).send({ error: 'the grill is on fire', code: 'internal' }),
+    );
     fakeOrigin = await listenOnLoopback(fake);
   });
 
@@ -110,7 +127,11 @@ describe('tacoclient when tacoserver fails', () => {
     try {
       const response = await get(client.origin);
       expect(response.status).toBe(502);
-      expect(response.text).toMatch(new RegExp(`^tacoserver \\(${down.origin}/oto/\\) failed: unavailable: cannot reach ${down.origin}: ECONNREFUSED`));
+      expect(response.text).toMatch(
+        new RegExp(
+          `^tacoserver \\(${down.origin}/oto/\\) failed: unavailable: cannot reach ${down.origin}: ECONNREFUSED`,
+        ),
+      );
       expect(response.text).not.toContain('    at ');
     } finally {
       expect(await client.stop()).toBe(0);
@@ -130,7 +151,10 @@ describe('tacoclient when tacoserver fails', () => {
   });
 
   it('answers 504 when tacoserver is slower than TACOSERVER_TIMEOUT_MS', async () => {
-    const client = await startService(tacoclientBundle, { TACOSERVER_URL: `${fakeOrigin}/slow/`, TACOSERVER_TIMEOUT_MS: '100' });
+    const client = await startService(tacoclientBundle, {
+      TACOSERVER_URL: `${fakeOrigin}/slow/`,
+      TACOSERVER_TIMEOUT_MS: '100',
+    });
     try {
       expect(await get(client.origin)).toMatchObject({
         status: 504,
@@ -146,7 +170,9 @@ describe('tacoclient when tacoserver fails', () => {
     try {
       seen.length = 0;
       const traceparent = '00-11111111111111111111111111111111-2222222222222222-01';
-      const calls = Array.from({ length: 50 }, () => get(client.origin, '/', { traceparent }).catch((error: Error) => ({ status: 0, text: error.message })));
+      const calls = Array.from({ length: 50 }, () =>
+        get(client.origin, '/', { traceparent }).catch((error: Error) => ({ status: 0, text: error.message })),
+      );
       // All 50 have reached the slow upstream, so all are in flight in tacoclient.
       while (seen.length < 50) await new Promise((resolve) => setTimeout(resolve, 10));
       client.child.kill('SIGTERM');

@@ -1,5 +1,5 @@
 import { registerTacoService } from '@taco-run/generated/server';
-import { type ServiceAppOptions, createServiceApp, logUserAgent } from '@taco-run/service';
+import { createServiceApp, logUserAgent, type ServiceAppOptions } from '@taco-run/service';
 import type { FastifyInstance } from 'fastify';
 import { tacoService } from './taco-service.js';
 

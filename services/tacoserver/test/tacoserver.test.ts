@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type ServiceProcess, heldBody, jsonLines, startService } from '@taco-run/service/process';
+import { heldBody, jsonLines, type ServiceProcess, startService } from '@taco-run/service/process';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -39,7 +39,10 @@ describe('tacoserver', () => {
     ['a name that is not a string', '{"name":5,"tacos":["Chicken"]}', 'EatTacoRequest.Name must be string', 'name'],
   ])('rejects %s with invalid_argument', async (_case, body, message, path) => {
     const response = await eat(server.origin, body);
-    expect(response).toEqual({ status: 400, body: { error: message, code: 'invalid_argument', details: [{ path, message }] } });
+    expect(response).toEqual({
+      status: 400,
+      body: { error: message, code: 'invalid_argument', details: [{ path, message }] },
+    });
   });
 
   it('serves GET /healthz for the startup probe', async () => {
@@ -54,8 +57,12 @@ describe('tacoserver', () => {
       'user-agent': 'taco-test/1.0',
       traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
     });
-    await server.waitForLine((line) => line.includes('"requestUrl":"/oto/TacoService.EatTaco"') && line.includes(traceId));
-    const lines = jsonLines(server.lines).filter((line) => line['logging.googleapis.com/trace'] === `projects/taco-project/traces/${traceId}`);
+    await server.waitForLine(
+      (line) => line.includes('"requestUrl":"/oto/TacoService.EatTaco"') && line.includes(traceId),
+    );
+    const lines = jsonLines(server.lines).filter(
+      (line) => line['logging.googleapis.com/trace'] === `projects/taco-project/traces/${traceId}`,
+    );
     expect(lines.map((line) => [line.severity, line.message])).toEqual([
       ['INFO', 'request from taco-test/1.0'],
       ['INFO', 'POST /oto/TacoService.EatTaco 200'],
@@ -63,7 +70,12 @@ describe('tacoserver', () => {
     expect(lines[1]).toMatchObject({
       'logging.googleapis.com/spanId': '00f067aa0ba902b7',
       'logging.googleapis.com/trace_sampled': true,
-      httpRequest: { requestMethod: 'POST', requestUrl: '/oto/TacoService.EatTaco', status: 200, userAgent: 'taco-test/1.0' },
+      httpRequest: {
+        requestMethod: 'POST',
+        requestUrl: '/oto/TacoService.EatTaco',
+        status: 200,
+        userAgent: 'taco-test/1.0',
+      },
     });
     expect(lines[1]!.httpRequest).toHaveProperty('latency', expect.stringMatching(/^\d+\.\d{6}s$/));
   });
@@ -82,7 +94,9 @@ describe('tacoserver', () => {
 
 describe('tacoserver start-up and shutdown', () => {
   it('refuses PORT=abc with one clear line and exit 1', async () => {
-    await expect(startService(bundle, { PORT: 'abc' })).rejects.toThrow('tacoserver: PORT must be a port number from 0 to 65535, got "abc"');
+    await expect(startService(bundle, { PORT: 'abc' })).rejects.toThrow(
+      'tacoserver: PORT must be a port number from 0 to 65535, got "abc"',
+    );
   });
 
   it('finishes 50 in-flight slow requests after SIGTERM and exits 0', async () => {

@@ -32,23 +32,34 @@ async function main(argv: string[]): Promise<void> {
     if (!existsSync(file)) throw new Error(`${file} is missing; run \`pnpm build\` from the repository root first`);
   }
 
-  process.stdout.write('cloud-emulator: starting the metadata servers, the front door and both services under runsd...\n');
+  process.stdout.write(
+    'cloud-emulator: starting the metadata servers, the front door and both services under runsd...\n',
+  );
   const width = 'tacoserver'.length;
   const cloud = await startCloud({
     runsd,
     projectHash,
     services: [
-      { name: 'tacoserver', bundle: bundle('tacoserver'), invokers: ['tacoclient@taco-project.iam.gserviceaccount.com'] },
+      {
+        name: 'tacoserver',
+        bundle: bundle('tacoserver'),
+        invokers: ['tacoclient@taco-project.iam.gserviceaccount.com'],
+      },
       { name: 'tacoclient', bundle: bundle('tacoclient'), invokers: ['developer@example.com'] },
     ],
     onLine: (service, line) => process.stdout.write(`${service.padEnd(width)} | ${line}\n`),
   });
   const tacoclient = cloud.services.get('tacoclient')!;
-  await writeFile(join(root, stateFile), `${JSON.stringify({ audience: tacoclient.url, localUrl: tacoclient.localUrl, tokenHost: cloud.userMetadata.host }, null, 2)}\n`);
+  await writeFile(
+    join(root, stateFile),
+    `${JSON.stringify({ audience: tacoclient.url, localUrl: tacoclient.localUrl, tokenHost: cloud.userMetadata.host }, null, 2)}\n`,
+  );
 
   for (const service of cloud.services.values()) {
     const invokers = [...(cloud.frontDoor.service(service.name)?.invokers ?? [])].join(', ');
-    process.stdout.write(`cloud-emulator: ${service.name} is ${service.url}, here at ${service.localUrl} (runs as ${service.serviceAccount}; invokers: ${invokers})\n`);
+    process.stdout.write(
+      `cloud-emulator: ${service.name} is ${service.url}, here at ${service.localUrl} (runs as ${service.serviceAccount}; invokers: ${invokers})\n`,
+    );
   }
   process.stdout.write(`
 Call tacoclient as ${cloud.user}, as you would on Cloud Run:

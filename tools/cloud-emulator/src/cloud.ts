@@ -60,18 +60,36 @@ export interface Cloud {
  * door (RUNSD_TARGET_OVERRIDE), which checks the caller's token and role.
  */
 export async function startCloud(options: CloudOptions): Promise<Cloud> {
-  const { projectId = 'taco-project', projectNumber = '123456789012', region = 'us-central1', projectHash, user = 'developer@example.com' } = options;
+  const {
+    projectId = 'taco-project',
+    projectNumber = '123456789012',
+    region = 'us-central1',
+    projectHash,
+    user = 'developer@example.com',
+  } = options;
   const key = new SigningKey();
   const started: { close(): Promise<unknown> }[] = [];
   try {
-    const userMetadata = await startMetadataServer({ projectId, projectNumber, region, serviceAccountEmail: user, key });
+    const userMetadata = await startMetadataServer({
+      projectId,
+      projectNumber,
+      region,
+      serviceAccountEmail: user,
+      key,
+    });
     started.push(userMetadata);
     const frontDoor = await startFrontDoor({ certsUrl: `http://${userMetadata.host}/certs` });
     started.push(frontDoor);
     const services = new Map<string, CloudService>();
     for (const service of options.services) {
       const serviceAccount = `${service.name}@${projectId}.iam.gserviceaccount.com`;
-      const metadata = await startMetadataServer({ projectId, projectNumber, region, serviceAccountEmail: serviceAccount, key });
+      const metadata = await startMetadataServer({
+        projectId,
+        projectNumber,
+        region,
+        serviceAccountEmail: serviceAccount,
+        key,
+      });
       started.push(metadata);
       // What Cloud Run sets, and no more: not GOOGLE_CLOUD_PROJECT, which runsd fills in from metadata.
       const env: Record<string, string> = {
@@ -88,7 +106,12 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       });
       started.push({ close: () => process.stop() });
       const urls = urlsOf(service.name, { projectNumber, region, projectHash });
-      const localUrl = await frontDoor.addService({ name: service.name, upstream: process.origin, urls: urls.all, invokers: new Set(service.invokers) });
+      const localUrl = await frontDoor.addService({
+        name: service.name,
+        upstream: process.origin,
+        urls: urls.all,
+        invokers: new Set(service.invokers),
+      });
       services.set(service.name, { name: service.name, url: urls.inUse, localUrl, serviceAccount, metadata, process });
     }
     const invokable = (name: string) => {
@@ -103,9 +126,12 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       user,
       async userToken(name) {
         const url = services.get(name)?.url;
-        const response = await fetch(`http://${userMetadata.host}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(url ?? '')}&format=full`, {
-          headers: { 'metadata-flavor': 'Google' },
-        });
+        const response = await fetch(
+          `http://${userMetadata.host}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(url ?? '')}&format=full`,
+          {
+            headers: { 'metadata-flavor': 'Google' },
+          },
+        );
         return response.text();
       },
       grant: (name, email) => void invokable(name).invokers.add(email),
@@ -125,7 +151,10 @@ async function closeAll(started: { close(): Promise<unknown> }[]): Promise<void>
 }
 
 /** A service's URLs in both forms, made by the same function runsd sends requests with, so the two cannot disagree. */
-function urlsOf(service: string, { projectNumber, region, projectHash }: { projectNumber: string; region: string; projectHash?: string | undefined }) {
+function urlsOf(
+  service: string,
+  { projectNumber, region, projectHash }: { projectNumber: string; region: string; projectHash?: string | undefined },
+) {
   const target = (hash?: string) => {
     const result = cloudRunUrl({ service, region, projectNumber, projectHash: hash });
     if ('error' in result) throw new Error(`cannot make a URL for ${service}: ${result.error}`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OAuth2Client } from 'google-auth-library';
 import { Agent, type Dispatcher } from 'undici';
@@ -46,7 +46,9 @@ export async function startFrontDoor({ certsUrl }: { certsUrl: string }): Promis
   const listen = async (fixed?: string): Promise<string> => {
     const server = createServer((request, response) => {
       const service = fixed === undefined ? byHost(request.headers.host) : services.get(fixed);
-      handle(service, request, response, verifier, upstream).catch(() => page(response, 500, 'Internal Server Error', 'The server encountered an error.'));
+      handle(service, request, response, verifier, upstream).catch(() =>
+        page(response, 500, 'Internal Server Error', 'The server encountered an error.'),
+      );
     });
     servers.push(server);
     server.listen(0, '127.0.0.1');
@@ -78,9 +80,21 @@ export async function startFrontDoor({ certsUrl }: { certsUrl: string }): Promis
   };
 }
 
-async function handle(service: Invokable | undefined, request: IncomingMessage, response: ServerResponse, verifier: OAuth2Client, upstream: Dispatcher): Promise<void> {
+async function handle(
+  service: Invokable | undefined,
+  request: IncomingMessage,
+  response: ServerResponse,
+  verifier: OAuth2Client,
+  upstream: Dispatcher,
+): Promise<void> {
   const path = request.url ?? '/';
-  if (service === undefined) return page(response, 404, 'Not Found', `The requested URL <code>${escape(path)}</code> was not found on this server.`);
+  if (service === undefined)
+    return page(
+      response,
+      404,
+      'Not Found',
+      `The requested URL <code>${escapeHtml(path)}</code> was not found on this server.`,
+    );
   const token = bearer(request.headers['x-serverless-authorization']) ?? bearer(request.headers.authorization);
   let email: string | undefined;
   try {
@@ -88,11 +102,24 @@ async function handle(service: Invokable | undefined, request: IncomingMessage, 
     const ticket = await verifier.verifyIdToken({ idToken: token, audience: service.urls });
     email = ticket.getPayload()?.email;
   } catch {
-    response.setHeader('www-authenticate', 'Bearer error="invalid_token" error_description="The access token could not be verified"');
-    return page(response, 401, 'Unauthorized', `Your client does not have permission to the requested URL <code>${escape(path)}</code>.`);
+    response.setHeader(
+      'www-authenticate',
+      'Bearer error="invalid_token" error_description="The access token could not be verified"',
+    );
+    return page(
+      response,
+      401,
+      'Unauthorized',
+      `Your client does not have permission to the requested URL <code>${escapeHtml(path)}</code>.`,
+    );
   }
   if (email === undefined || !service.invokers.has(email)) {
-    return page(response, 403, 'Forbidden', `Your client does not have permission to get URL <code>${escape(path)}</code> from this server.`);
+    return page(
+      response,
+      403,
+      'Forbidden',
+      `Your client does not have permission to get URL <code>${escapeHtml(path)}</code> from this server.`,
+    );
   }
 
   const headers: Record<string, string | string[]> = {};
@@ -100,16 +127,32 @@ async function handle(service: Invokable | undefined, request: IncomingMessage, 
     if (value !== undefined && !hopByHop.includes(name) && name !== 'x-serverless-authorization') headers[name] = value;
   }
   // Cloud Run starts a trace for every request that arrives without one.
-  if (headers.traceparent === undefined) headers.traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
-  const hasBody = request.headers['content-length'] !== undefined ? request.headers['content-length'] !== '0' : request.headers['transfer-encoding'] !== undefined;
+  if (headers.traceparent === undefined)
+    headers.traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  const hasBody =
+    request.headers['content-length'] !== undefined
+      ? request.headers['content-length'] !== '0'
+      : request.headers['transfer-encoding'] !== undefined;
   let answer: Dispatcher.ResponseData;
   try {
-    answer = await upstream.request({ origin: service.upstream, path, method: request.method as Dispatcher.HttpMethod, headers, body: hasBody ? request : null });
+    answer = await upstream.request({
+      origin: service.upstream,
+      path,
+      method: request.method as Dispatcher.HttpMethod,
+      headers,
+      body: hasBody ? request : null,
+    });
   } catch {
-    return page(response, 503, 'Service Unavailable', 'The service you requested is not available yet. Please try again in 30 seconds.');
+    return page(
+      response,
+      503,
+      'Service Unavailable',
+      'The service you requested is not available yet. Please try again in 30 seconds.',
+    );
   }
   const outgoing: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !hopByHop.includes(name)) outgoing[name] = value;
+  for (const [name, value] of Object.entries(answer.headers))
+    if (value !== undefined && !hopByHop.includes(name)) outgoing[name] = value;
   response.writeHead(answer.statusCode, outgoing);
   answer.body.pipe(response);
   answer.body.on('error', () => response.destroy());
@@ -128,9 +171,11 @@ function page(response: ServerResponse, status: number, title: string, detail: s
     return;
   }
   const body = `<html><head>\n<meta http-equiv="content-type" content="text/html;charset=utf-8">\n<title>${status} ${title}</title>\n</head>\n<body text=#000000 bgcolor=#ffffff>\n<h1>Error: ${title}</h1>\n<h2>${detail}</h2>\n<h2></h2>\n</body></html>\n`;
-  response.writeHead(status, { 'content-type': 'text/html; charset=UTF-8', 'content-length': Buffer.byteLength(body) }).end(body);
+  response
+    .writeHead(status, { 'content-type': 'text/html; charset=UTF-8', 'content-length': Buffer.byteLength(body) })
+    .end(body);
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"]/g, (char) => `&#${char.charCodeAt(0)};`);
 }

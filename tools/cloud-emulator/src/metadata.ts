@@ -12,7 +12,10 @@ export interface MetadataOptions {
 }
 
 /** A fault for the next N requests: slow answers, 500s, or connections dropped as if the server were down. */
-export type Fault = { kind: 'slow'; delayMs: number; requests: number } | { kind: 'error'; requests: number } | { kind: 'down'; requests: number };
+export type Fault =
+  | { kind: 'slow'; delayMs: number; requests: number }
+  | { kind: 'error'; requests: number }
+  | { kind: 'down'; requests: number };
 
 export interface MetadataServer {
   /** `127.0.0.1:<port>`, the value for GCE_METADATA_HOST. */
@@ -56,7 +59,8 @@ export async function startMetadataServer(options: MetadataOptions = {}): Promis
         request.raw.socket.destroy();
         return reply;
       }
-      if (current.kind === 'error') return reply.code(500).type('text/plain').send('metadata emulator: injected fault\n');
+      if (current.kind === 'error')
+        return reply.code(500).type('text/plain').send('metadata emulator: injected fault\n');
       await new Promise((resolve) => setTimeout(resolve, current.delayMs));
     }
     if (request.url.startsWith('/computeMetadata/') && request.headers['metadata-flavor'] !== 'Google') {
@@ -77,19 +81,30 @@ export async function startMetadataServer(options: MetadataOptions = {}): Promis
     expires_in: 3599,
     token_type: 'Bearer',
   }));
-  app.get<{ Querystring: { audience?: string; format?: string } }>(`${base}/instance/service-accounts/default/identity`, async (request, reply) => {
-    const { audience, format } = request.query;
-    if (audience === undefined || audience === '') return reply.code(400).type('text/plain').send('non-empty audience parameter required\n');
-    identityRequests.set(audience, (identityRequests.get(audience) ?? 0) + 1);
-    const iat = Math.floor(Date.now() / 1000);
-    // azp and sub are the service account's numeric unique id in Google's tokens; any stable number will do here.
-    const accountId = `1${config.projectNumber}`;
-    const claims: Record<string, unknown> = { aud: audience, azp: accountId, exp: iat + 3600, iat, iss: 'https://accounts.google.com', sub: accountId };
-    if (format === 'full') Object.assign(claims, { email: config.serviceAccountEmail, email_verified: true });
-    const token = key.sign(claims);
-    issued.push(token);
-    return reply.type('application/text').send(token);
-  });
+  app.get<{ Querystring: { audience?: string; format?: string } }>(
+    `${base}/instance/service-accounts/default/identity`,
+    async (request, reply) => {
+      const { audience, format } = request.query;
+      if (audience === undefined || audience === '')
+        return reply.code(400).type('text/plain').send('non-empty audience parameter required\n');
+      identityRequests.set(audience, (identityRequests.get(audience) ?? 0) + 1);
+      const iat = Math.floor(Date.now() / 1000);
+      // azp and sub are the service account's numeric unique id in Google's tokens; any stable number will do here.
+      const accountId = `1${config.projectNumber}`;
+      const claims: Record<string, unknown> = {
+        aud: audience,
+        azp: accountId,
+        exp: iat + 3600,
+        iat,
+        iss: 'https://accounts.google.com',
+        sub: accountId,
+      };
+      if (format === 'full') Object.assign(claims, { email: config.serviceAccountEmail, email_verified: true });
+      const token = key.sign(claims);
+      issued.push(token);
+      return reply.type('application/text').send(token);
+    },
+  );
   // Google's v1 certs document: kid → PEM. OAuth2Client.verifyIdToken reads it.
   app.get('/certs', async () => ({ [key.kid]: key.publicPem() }));
 

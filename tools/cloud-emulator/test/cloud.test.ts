@@ -14,7 +14,11 @@ function cloud(projectHash: string | undefined): Promise<Cloud> {
     runsd,
     projectHash,
     services: [
-      { name: 'tacoserver', bundle: bundle('tacoserver'), invokers: ['tacoclient@taco-project.iam.gserviceaccount.com'] },
+      {
+        name: 'tacoserver',
+        bundle: bundle('tacoserver'),
+        invokers: ['tacoclient@taco-project.iam.gserviceaccount.com'],
+      },
       { name: 'tacoclient', bundle: bundle('tacoclient'), invokers: ['developer@example.com'] },
     ],
   });
@@ -28,7 +32,9 @@ async function get(url: string, token?: string) {
 /** No token a metadata server issued may show up in what any service printed. */
 function expectNoTokenIn(running: Cloud): void {
   const output = running.output().join('\n');
-  const issued = [running.userMetadata, ...[...running.services.values()].map((service) => service.metadata)].flatMap((metadata) => metadata.issued);
+  const issued = [running.userMetadata, ...[...running.services.values()].map((service) => service.metadata)].flatMap(
+    (metadata) => metadata.issued,
+  );
   expect(issued.length).toBeGreaterThan(0);
   for (const token of issued) expect(output).not.toContain(token.split('.')[2]);
 }
@@ -60,8 +66,13 @@ describe.each([
     tacoclient.metadata.setFault({ kind: 'error', requests: 2 });
     expect(decodeJwt(token).payload).toMatchObject({ aud: tacoclient.url, email: 'developer@example.com' });
     expect(await get(tacoclient.localUrl, token)).toEqual({ status: 200, text: 'Sammy Sosa has consumed 2 tacos' });
-    const line = await running.services.get('tacoserver')!.process.waitForLine((text) => text.includes('request from runsd version='));
-    expect(JSON.parse(line)).toMatchObject({ severity: 'INFO', message: 'request from runsd version=0.1.0; taco-run-rpc/0.1.0' });
+    const line = await running.services
+      .get('tacoserver')!
+      .process.waitForLine((text) => text.includes('request from runsd version='));
+    expect(JSON.parse(line)).toMatchObject({
+      severity: 'INFO',
+      message: 'request from runsd version=0.1.0; taco-run-rpc/0.1.0',
+    });
     // The front door's traceparent reached tacoserver through tacoclient, and runsd gave each
     // service the project (Cloud Run does not), so the line is linked to its trace.
     expect(JSON.parse(line)['logging.googleapis.com/trace']).toMatch(/^projects\/taco-project\/traces\/[\da-f]{32}$/);
@@ -74,7 +85,12 @@ describe.each([
     const none = await get(tacoclient.localUrl);
     expect(none.status).toBe(401);
     expect(none.text).toContain('<h1>Error: Unauthorized</h1>');
-    const wrong = await (await fetch(`http://${running.userMetadata.host}/computeMetadata/v1/instance/service-accounts/default/identity?audience=https://elsewhere.run.app&format=full`, { headers: { 'metadata-flavor': 'Google' } })).text();
+    const wrong = await (
+      await fetch(
+        `http://${running.userMetadata.host}/computeMetadata/v1/instance/service-accounts/default/identity?audience=https://elsewhere.run.app&format=full`,
+        { headers: { 'metadata-flavor': 'Google' } },
+      )
+    ).text();
     expect((await get(tacoclient.localUrl, wrong)).status).toBe(401);
   });
 
@@ -90,13 +106,15 @@ describe.each([
     }
   });
 
-  it("makes tacoclient answer 502 naming permission_denied when its grant on tacoserver is removed", async () => {
+  it('makes tacoclient answer 502 naming permission_denied when its grant on tacoserver is removed', async () => {
     const tacoclient = running.services.get('tacoclient')!;
     running.revoke('tacoserver', tacoclient.serviceAccount);
     try {
       const response = await get(tacoclient.localUrl, await running.userToken('tacoclient'));
       expect(response.status).toBe(502);
-      expect(response.text).toMatch(/^tacoserver \(http:\/\/tacoserver\/oto\/\) failed: permission_denied: .* answered 403 Forbidden, not an RPC response\n$/);
+      expect(response.text).toMatch(
+        /^tacoserver \(http:\/\/tacoserver\/oto\/\) failed: permission_denied: .* answered 403 Forbidden, not an RPC response\n$/,
+      );
     } finally {
       running.grant('tacoserver', tacoclient.serviceAccount);
     }

@@ -1,8 +1,8 @@
-import { OAuth2Client } from 'google-auth-library';
 import { instance, project } from 'gcp-metadata';
+import { OAuth2Client } from 'google-auth-library';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MetadataServer, decodeJwt, startMetadataServer } from '../src/index.js';
+import { decodeJwt, type MetadataServer, startMetadataServer } from '../src/index.js';
 
 // The emulator as Google's own libraries see it: gcp-metadata through GCE_METADATA_HOST,
 // and google-auth-library verifying its tokens against its published keys.
@@ -12,7 +12,12 @@ const saved = process.env.GCE_METADATA_HOST;
 const base = () => `http://${metadata.host}/computeMetadata/v1`;
 
 beforeAll(async () => {
-  metadata = await startMetadataServer({ projectId: 'p-id', projectNumber: '42', region: 'europe-west1', serviceAccountEmail: 'sa@p-id.iam.gserviceaccount.com' });
+  metadata = await startMetadataServer({
+    projectId: 'p-id',
+    projectNumber: '42',
+    region: 'europe-west1',
+    serviceAccountEmail: 'sa@p-id.iam.gserviceaccount.com',
+  });
   process.env.GCE_METADATA_HOST = metadata.host;
 });
 
@@ -40,28 +45,49 @@ describe('the metadata emulator', () => {
   });
 
   it('issues identity tokens that google-auth-library verifies', async () => {
-    const token = String(await instance({ property: 'service-accounts/default/identity', params: { audience: 'https://svc-42.europe-west1.run.app', format: 'full' } }));
+    const token = String(
+      await instance({
+        property: 'service-accounts/default/identity',
+        params: { audience: 'https://svc-42.europe-west1.run.app', format: 'full' },
+      }),
+    );
     const { header, payload } = decodeJwt(token);
     expect(header).toMatchObject({ alg: 'RS256', kid: metadata.key.kid });
-    expect(payload).toMatchObject({ iss: 'https://accounts.google.com', aud: 'https://svc-42.europe-west1.run.app', email: 'sa@p-id.iam.gserviceaccount.com', email_verified: true });
+    expect(payload).toMatchObject({
+      iss: 'https://accounts.google.com',
+      aud: 'https://svc-42.europe-west1.run.app',
+      email: 'sa@p-id.iam.gserviceaccount.com',
+      email_verified: true,
+    });
     expect((payload.exp as number) - (payload.iat as number)).toBe(3600);
-    const verifier = new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl: `http://${metadata.host}/certs` } });
+    const verifier = new OAuth2Client({
+      endpoints: { oauth2FederatedSignonPemCertsUrl: `http://${metadata.host}/certs` },
+    });
     const ticket = await verifier.verifyIdToken({ idToken: token, audience: 'https://svc-42.europe-west1.run.app' });
     expect(ticket.getPayload()?.email).toBe('sa@p-id.iam.gserviceaccount.com');
-    await expect(verifier.verifyIdToken({ idToken: token, audience: 'https://other.run.app' })).rejects.toThrow(/audience/i);
+    await expect(verifier.verifyIdToken({ idToken: token, audience: 'https://other.run.app' })).rejects.toThrow(
+      /audience/i,
+    );
     const forged = `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.from('forged').toString('base64url')}`;
-    await expect(verifier.verifyIdToken({ idToken: forged, audience: 'https://svc-42.europe-west1.run.app' })).rejects.toThrow(/signature/i);
+    await expect(
+      verifier.verifyIdToken({ idToken: forged, audience: 'https://svc-42.europe-west1.run.app' }),
+    ).rejects.toThrow(/signature/i);
   });
 
   it('leaves the account out of tokens not asked for in full format, and accepts an encoded audience', async () => {
-    const response = await request(`${base()}/instance/service-accounts/default/identity?audience=${encodeURIComponent('https://a.run.app/x?y=1')}`, { headers: { 'metadata-flavor': 'Google' } });
+    const response = await request(
+      `${base()}/instance/service-accounts/default/identity?audience=${encodeURIComponent('https://a.run.app/x?y=1')}`,
+      { headers: { 'metadata-flavor': 'Google' } },
+    );
     const payload = decodeJwt(await response.body.text()).payload;
     expect(payload.aud).toBe('https://a.run.app/x?y=1');
     expect(payload.email).toBeUndefined();
   });
 
   it('answers 400 to an identity request with no audience', async () => {
-    const response = await request(`${base()}/instance/service-accounts/default/identity`, { headers: { 'metadata-flavor': 'Google' } });
+    const response = await request(`${base()}/instance/service-accounts/default/identity`, {
+      headers: { 'metadata-flavor': 'Google' },
+    });
     expect(response.statusCode).toBe(400);
     expect(await response.body.text()).toBe('non-empty audience parameter required\n');
   });

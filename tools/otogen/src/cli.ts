@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DefinitionError } from './errors.js';
-import { type Target, generateTarget, readDefinitions, staleFiles } from './generate.js';
+import { generateTarget, readDefinitions, staleFiles, type Target } from './generate.js';
 import { parseDefinitions } from './parser.js';
 
 const usage = `usage:
@@ -47,12 +47,18 @@ async function main(argv: string[]): Promise<number> {
         await mkdir(dirname(path), { recursive: true });
         await writeFile(path, file.text);
       }
-      process.stdout.write(`otogen: wrote ${files.length} files to ${target.out} from ${target.definitions.join(', ')}\n`);
+      process.stdout.write(
+        `otogen: wrote ${files.length} files to ${target.out} from ${target.definitions.join(', ')}\n`,
+      );
     }
     if (check && stale === 0) process.stdout.write(`otogen: ${config.targets.length} targets up to date\n`);
     return stale === 0 ? 0 : 1;
   }
-  return fail(command === undefined || command === 'help' || command === '--help' ? usage : `unknown command ${command}\n${usage}`);
+  return fail(
+    command === undefined || command === 'help' || command === '--help'
+      ? usage
+      : `unknown command ${command}\n${usage}`,
+  );
 }
 
 async function loadConfig(root: string, path = 'otogen.config.json'): Promise<Config> {
@@ -63,7 +69,10 @@ async function loadConfig(root: string, path = 'otogen.config.json'): Promise<Co
     throw new UsageError(`cannot read ${path}; run otogen from the repository root or pass --config`);
   }
   const config = JSON.parse(text) as Partial<Config>;
-  if (!Array.isArray(config.targets) || config.targets.some((t) => !Array.isArray(t.definitions) || typeof t.out !== 'string')) {
+  if (
+    !Array.isArray(config.targets) ||
+    config.targets.some((t) => !Array.isArray(t.definitions) || typeof t.out !== 'string')
+  ) {
     throw new UsageError(`${path} must be {"targets": [{"definitions": ["file.ts"], "out": "folder"}]}`);
   }
   return config as Config;

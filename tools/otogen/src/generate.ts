@@ -1,6 +1,7 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { type Model } from './model.js';
+import { formatFiles } from './format.js';
+import type { Model } from './model.js';
 import { type DefinitionFile, parseDefinitions } from './parser.js';
 import { renderApiMarkdown } from './render/api-md.js';
 import { renderClient } from './render/client.js';
@@ -32,7 +33,10 @@ export interface GeneratedFile {
 
 export async function readDefinitions(paths: readonly string[], root: string): Promise<DefinitionFile[]> {
   return Promise.all(
-    paths.map(async (path) => ({ fileName: relative(root, join(root, path)), text: await readFile(join(root, path), 'utf8') })),
+    paths.map(async (path) => ({
+      fileName: relative(root, join(root, path)),
+      text: await readFile(join(root, path), 'utf8'),
+    })),
   );
 }
 
@@ -54,9 +58,10 @@ export function render(model: Model, target: Target): GeneratedFile[] {
   ];
 }
 
+/** A target's files as they are committed: rendered, then formatted by the project's own rules. */
 export async function generateTarget(target: Target, root: string): Promise<GeneratedFile[]> {
   const model = parseDefinitions(await readDefinitions(target.definitions, root));
-  return render(model, target);
+  return formatFiles(render(model, target), target.out, root);
 }
 
 /** What differs between the generated files and what is on disk, as paths relative to root. */

@@ -6,11 +6,11 @@ import {
   type Field,
   type FieldType,
   type Format,
+  formats,
   type Method,
   type Model,
   type ObjectType,
   type Service,
-  formats,
 } from './model.js';
 
 export interface DefinitionFile {
@@ -65,7 +65,12 @@ class Parser {
     for (const statement of source.statements) {
       if (ts.isInterfaceDeclaration(statement)) this.#declare(statement, source, classify(statement));
       else if (ts.isTypeAliasDeclaration(statement)) this.#declare(statement, source, 'enum');
-      else if (!ts.isEmptyStatement(statement)) this.#problem(source, statement, `${describeStatement(statement)} is not supported in definitions; use interfaces and string-literal unions only`);
+      else if (!ts.isEmptyStatement(statement))
+        this.#problem(
+          source,
+          statement,
+          `${describeStatement(statement)} is not supported in definitions; use interfaces and string-literal unions only`,
+        );
     }
   }
 
@@ -85,24 +90,32 @@ class Parser {
     return model;
   }
 
-  #declare(node: ts.InterfaceDeclaration | ts.TypeAliasDeclaration, source: ts.SourceFile, kind: Declaration['kind'] | 'mixed'): void {
+  #declare(
+    node: ts.InterfaceDeclaration | ts.TypeAliasDeclaration,
+    source: ts.SourceFile,
+    kind: Declaration['kind'] | 'mixed',
+  ): void {
     const name = node.name.text;
     const reject = (reason: string) => {
       this.#rejected.add(name);
       this.#problem(source, node, reason);
     };
     if (node.typeParameters !== undefined) {
-      return reject(`${name} has type parameters; generics are not supported`);
+      reject(`${name} has type parameters; generics are not supported`);
+      return;
     }
     if (ts.isInterfaceDeclaration(node) && node.heritageClauses !== undefined) {
-      return reject(`${name} extends another type; declare all of its fields in it`);
+      reject(`${name} extends another type; declare all of its fields in it`);
+      return;
     }
     if (kind === 'mixed') {
-      return reject(`${name} mixes methods and fields; a service has only methods, an object only fields`);
+      reject(`${name} mixes methods and fields; a service has only methods, an object only fields`);
+      return;
     }
     const existing = this.#declarations.get(name);
     if (existing !== undefined) {
-      return this.#problem(source, node, `${name} is declared twice (first at ${position(existing.source, existing.node)})`);
+      this.#problem(source, node, `${name} is declared twice (first at ${position(existing.source, existing.node)})`);
+      return;
     }
     this.#declarations.set(name, { kind, node, source } as Declaration);
   }
@@ -126,12 +139,19 @@ class Parser {
 
   #method(service: string, node: ts.MethodSignature, source: ts.SourceFile): Method | undefined {
     const tsName = memberName(node);
-    if (tsName === undefined) return this.#problem(source, node, `${service} has a method whose name is not a plain identifier`);
+    if (tsName === undefined)
+      return this.#problem(source, node, `${service} has a method whose name is not a plain identifier`);
     const where = `${service}.${tsName}`;
-    if (node.typeParameters !== undefined) return this.#problem(source, node, `${where} has type parameters; generics are not supported`);
-    if (node.questionToken !== undefined) return this.#problem(source, node, `${where} is optional; every method of a service must exist`);
+    if (node.typeParameters !== undefined)
+      return this.#problem(source, node, `${where} has type parameters; generics are not supported`);
+    if (node.questionToken !== undefined)
+      return this.#problem(source, node, `${where} is optional; every method of a service must exist`);
     if (node.parameters.length !== 1) {
-      return this.#problem(source, node, `${where} takes ${node.parameters.length} parameters; a method takes exactly one request object`);
+      return this.#problem(
+        source,
+        node,
+        `${where} takes ${node.parameters.length} parameters; a method takes exactly one request object`,
+      );
     }
     const parameter = node.parameters[0]!;
     const input = this.#objectReference(parameter.type, source, parameter, `the request of ${where}`);
@@ -150,14 +170,23 @@ class Parser {
     };
   }
 
-  #objectReference(type: ts.TypeNode | undefined, source: ts.SourceFile, at: ts.Node, what: string): string | undefined {
+  #objectReference(
+    type: ts.TypeNode | undefined,
+    source: ts.SourceFile,
+    at: ts.Node,
+    what: string,
+  ): string | undefined {
     if (type === undefined) return this.#problem(source, at, `${what} has no type`);
     if (ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName) && type.typeArguments === undefined) {
       const declaration = this.#declarations.get(type.typeName.text);
       if (declaration?.kind === 'object') return type.typeName.text;
       if (this.#rejected.has(type.typeName.text)) return undefined;
     }
-    return this.#problem(source, type, `${what} must be an interface with fields declared in the definitions, not ${JSON.stringify(type.getText(source))}`);
+    return this.#problem(
+      source,
+      type,
+      `${what} must be an interface with fields declared in the definitions, not ${JSON.stringify(type.getText(source))}`,
+    );
   }
 
   #object(node: ts.InterfaceDeclaration, source: ts.SourceFile): ObjectType {
@@ -182,14 +211,21 @@ class Parser {
       return this.#problem(source, member, `${owner} has a ${describeMember(member)}; objects may only have fields`);
     }
     const name = memberName(member);
-    if (name === undefined) return this.#problem(source, member, `${owner} has a field whose name is not a plain identifier`);
+    if (name === undefined)
+      return this.#problem(source, member, `${owner} has a field whose name is not a plain identifier`);
     const where = `${owner}.${name}`;
     const docs = this.#docs(member, source, fieldTags);
     if (member.type === undefined) return this.#problem(source, member, `${where} has no type`);
     const type = this.#fieldType(member.type, source, where, docs.tags.has('integer'));
     if (type === undefined) return undefined;
     const constraints = this.#constraints(docs.tags, type, source, member, where);
-    const field: Field = { name, comment: docs.comment, type, optional: member.questionToken !== undefined, constraints };
+    const field: Field = {
+      name,
+      comment: docs.comment,
+      type,
+      optional: member.questionToken !== undefined,
+      constraints,
+    };
     const example = docs.tags.get('example');
     if (example !== undefined) field.example = parseExample(example);
     return field;
@@ -213,9 +249,19 @@ class Parser {
     if (ts.isUnionTypeNode(node) || ts.isLiteralTypeNode(node)) {
       const values = stringLiterals(node);
       if (values === undefined) {
-        return this.#problem(source, node, `${where} is ${JSON.stringify(text)}; only unions of string literals are supported (use ?: for an optional field)`);
+        return this.#problem(
+          source,
+          node,
+          `${where} is ${JSON.stringify(text)}; only unions of string literals are supported (use ?: for an optional field)`,
+        );
       }
-      return { kind: 'enum', typeName: values.map((value) => JSON.stringify(value)).join(' | '), multiple: false, isObject: false, enumValues: values };
+      return {
+        kind: 'enum',
+        typeName: values.map((value) => JSON.stringify(value)).join(' | '),
+        multiple: false,
+        isObject: false,
+        enumValues: values,
+      };
     }
     if (ts.isTypeReferenceNode(node) && ts.isIdentifier(node.typeName)) {
       const name = node.typeName.text;
@@ -226,27 +272,49 @@ class Parser {
           return this.#problem(source, node, `${where} is ${text}; map keys must be string`);
         }
         const values = this.#fieldType(args[1]!, source, where, integer);
-        return values && { kind: 'map', typeName: `Record<string, ${values.typeName}>`, multiple: false, isObject: values.isObject, values };
+        return (
+          values && {
+            kind: 'map',
+            typeName: `Record<string, ${values.typeName}>`,
+            multiple: false,
+            isObject: values.isObject,
+            values,
+          }
+        );
       }
       if (args.length > 0) return this.#problem(source, node, `${where} is ${text}; generic types are not supported`);
       const declaration = this.#declarations.get(name);
-      if (declaration?.kind === 'object') return { kind: 'object', typeName: name, multiple: false, isObject: true, objectName: name };
-      if (declaration?.kind === 'enum') return { kind: 'enum', typeName: name, multiple: false, isObject: false, objectName: name };
+      if (declaration?.kind === 'object')
+        return { kind: 'object', typeName: name, multiple: false, isObject: true, objectName: name };
+      if (declaration?.kind === 'enum')
+        return { kind: 'enum', typeName: name, multiple: false, isObject: false, objectName: name };
       if (this.#rejected.has(name)) return undefined;
-      if (declaration?.kind === 'service') return this.#problem(source, node, `${where} is the service ${name}; fields hold data, not services`);
+      if (declaration?.kind === 'service')
+        return this.#problem(source, node, `${where} is the service ${name}; fields hold data, not services`);
       return this.#problem(source, node, `${where} is ${name}, which is not declared in the definitions`);
     }
-    return this.#problem(source, node, `${where} is ${JSON.stringify(text)}, a ${describeType(node)}, which is not supported`);
+    return this.#problem(
+      source,
+      node,
+      `${where} is ${JSON.stringify(text)}, a ${describeType(node)}, which is not supported`,
+    );
   }
 
   #array(element: ts.TypeNode, source: ts.SourceFile, where: string, integer: boolean): FieldType | undefined {
     const items = this.#fieldType(element, source, where, integer);
     if (items === undefined) return undefined;
-    const typeName = items.kind === 'enum' && items.objectName === undefined ? `(${items.typeName})[]` : `${items.typeName}[]`;
+    const typeName =
+      items.kind === 'enum' && items.objectName === undefined ? `(${items.typeName})[]` : `${items.typeName}[]`;
     return { kind: 'array', typeName, multiple: true, isObject: items.isObject, items };
   }
 
-  #constraints(tags: Map<string, string>, type: FieldType, source: ts.SourceFile, at: ts.Node, where: string): Constraints {
+  #constraints(
+    tags: Map<string, string>,
+    type: FieldType,
+    source: ts.SourceFile,
+    at: ts.Node,
+    where: string,
+  ): Constraints {
     const constraints: Constraints = {};
     // String and number rules on an array describe its elements.
     const element = type.kind === 'array' ? type.items! : type;
@@ -271,9 +339,11 @@ class Parser {
     }
     for (const rule of numberRules) {
       const value = tags.get(rule);
-      if (value === undefined || !need(rule, element.kind === 'number' || element.kind === 'integer', 'a number')) continue;
+      if (value === undefined || !need(rule, element.kind === 'number' || element.kind === 'integer', 'a number'))
+        continue;
       const number = Number(value);
-      if (value.trim() === '' || !Number.isFinite(number)) this.#problem(source, at, `${where} has @${rule} ${value}, which is not a number`);
+      if (value.trim() === '' || !Number.isFinite(number))
+        this.#problem(source, at, `${where} has @${rule} ${value}, which is not a number`);
       else constraints[rule] = number;
     }
     for (const rule of arrayRules) {
@@ -293,20 +363,31 @@ class Parser {
   #enum(node: ts.TypeAliasDeclaration, source: ts.SourceFile): EnumType | undefined {
     const values = stringLiterals(node.type);
     if (values === undefined) {
-      return this.#problem(source, node, `type ${node.name.text} = ${node.type.getText(source)} is not supported; a type alias must be a union of string literals`);
+      return this.#problem(
+        source,
+        node,
+        `type ${node.name.text} = ${node.type.getText(source)} is not supported; a type alias must be a union of string literals`,
+      );
     }
     return { name: node.name.text, comment: this.#docs(node, source, new Set()).comment, values };
   }
 
   /** The doc comment's text, and its tags checked against the ones this place allows. */
-  #docs(node: ts.Node, source: ts.SourceFile, allowed: ReadonlySet<string>): { comment: string; tags: Map<string, string> } {
+  #docs(
+    node: ts.Node,
+    source: ts.SourceFile,
+    allowed: ReadonlySet<string>,
+  ): { comment: string; tags: Map<string, string> } {
     const doc = ts.getJSDocCommentsAndTags(node).filter(ts.isJSDoc).at(-1);
     const tags = new Map<string, string>();
     if (doc === undefined) return { comment: '', tags };
     for (const tag of doc.tags ?? []) {
       const name = tag.tagName.text;
       if (!allowed.has(name)) {
-        const known = allowed.size === 0 ? 'no tags are allowed here' : `allowed here: ${[...allowed].map((t) => `@${t}`).join(', ')}`;
+        const known =
+          allowed.size === 0
+            ? 'no tags are allowed here'
+            : `allowed here: ${[...allowed].map((t) => `@${t}`).join(', ')}`;
         this.#problem(source, tag, `unknown tag @${name} (${known})`);
         continue;
       }
@@ -318,7 +399,11 @@ class Parser {
 
   #checkServices(model: Model): void {
     if (model.services.length === 0 && this.#problems.length === 0) {
-      this.#problems.push({ file: model.sources.join(', '), line: 1, reason: 'no service is declared; a service is an interface with methods' });
+      this.#problems.push({
+        file: model.sources.join(', '),
+        line: 1,
+        reason: 'no service is declared; a service is an interface with methods',
+      });
     }
   }
 
@@ -330,7 +415,11 @@ class Parser {
       if (state.get(name) === 'done') return;
       if (state.get(name) === 'visiting') {
         const declaration = this.#declarations.get(name)!;
-        this.#problem(declaration.source, declaration.node, `${[...trail.slice(trail.indexOf(name)), name].join(' → ')} is recursive; recursive types are not supported`);
+        this.#problem(
+          declaration.source,
+          declaration.node,
+          `${[...trail.slice(trail.indexOf(name)), name].join(' → ')} is recursive; recursive types are not supported`,
+        );
         return;
       }
       state.set(name, 'visiting');
@@ -410,7 +499,8 @@ function describeStatement(node: ts.Statement): string {
   if (ts.isClassDeclaration(node)) return 'a class';
   if (ts.isFunctionDeclaration(node)) return 'a function';
   if (ts.isEnumDeclaration(node)) return 'a TypeScript enum (use a union of string literals)';
-  if (ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node)) return 'an import (declare every type in the definitions)';
+  if (ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node))
+    return 'an import (declare every type in the definitions)';
   if (ts.isVariableStatement(node)) return 'a variable';
   if (ts.isModuleDeclaration(node)) return 'a namespace';
   if (ts.isExportDeclaration(node) || ts.isExportAssignment(node)) return 'a re-export';

@@ -6,17 +6,20 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Target, generateTarget, staleFiles } from '../src/index.js';
+import { generateTarget, staleFiles, type Target } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(root, 'tools/otogen/dist/cli.js');
 const config = JSON.parse(await readFile(join(root, 'otogen.config.json'), 'utf8')) as { targets: Target[] };
 
 describe('generated output', () => {
-  it.each(config.targets.map((target) => [target.out, target] as const))('is committed and current for %s', async (_out, target) => {
-    const files = await generateTarget(target, root);
-    expect(await staleFiles(target, files, root)).toEqual([]);
-  });
+  it.each(config.targets.map((target) => [target.out, target] as const))(
+    'is committed and current for %s',
+    async (_out, target) => {
+      const files = await generateTarget(target, root);
+      expect(await staleFiles(target, files, root)).toEqual([]);
+    },
+  );
 
   it('is byte-identical from one run to the next', async () => {
     const target = config.targets[0]!;
@@ -39,7 +42,11 @@ describe('the otogen command', () => {
   const run = (...args: string[]) =>
     promisify(execFile)(process.execPath, [cli, ...args], { cwd: work }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        stdout: error.stdout,
+        stderr: error.stderr,
+      }),
     );
 
   beforeAll(async () => {
@@ -50,9 +57,15 @@ describe('the otogen command', () => {
     await cp(join(root, 'packages/definitions/src'), join(work, 'packages/definitions/src'), { recursive: true });
     await cp(join(root, 'packages/generated/src'), join(work, 'packages/generated/src'), { recursive: true });
     await cp(join(root, 'packages/generated/docs'), join(work, 'packages/generated/docs'), { recursive: true });
+    // Generated files are formatted by the project's own Biome settings, which read .gitignore.
+    for (const file of ['biome.jsonc', '.gitignore']) await cp(join(root, file), join(work, file));
     await writeFile(
       join(work, 'otogen.config.json'),
-      JSON.stringify({ targets: [{ ...config.targets[0], definitions: ['packages/definitions/src/taco.ts'], out: 'packages/generated' }] }),
+      JSON.stringify({
+        targets: [
+          { ...config.targets[0], definitions: ['packages/definitions/src/taco.ts'], out: 'packages/generated' },
+        ],
+      }),
     );
   });
 
@@ -78,8 +91,13 @@ describe('the otogen command', () => {
     ]);
 
     const generate = await run('generate');
-    expect(generate).toMatchObject({ code: 0, stdout: 'otogen: wrote 7 files to packages/generated from packages/definitions/src/taco.ts\n' });
-    expect(await readFile(join(work, 'packages/generated/src/types.ts'), 'utf8')).toContain('Name is what people call you.');
+    expect(generate).toMatchObject({
+      code: 0,
+      stdout: 'otogen: wrote 7 files to packages/generated from packages/definitions/src/taco.ts\n',
+    });
+    expect(await readFile(join(work, 'packages/generated/src/types.ts'), 'utf8')).toContain(
+      'Name is what people call you.',
+    );
     expect((await run('generate', '--check')).code).toBe(0);
   });
 
@@ -98,7 +116,10 @@ describe('the otogen command', () => {
   });
 
   it('reports definition problems at file:line and exits 1', async () => {
-    await writeFile(join(work, 'bad.ts'), 'export interface S {\n  call(a: In, b: In): In;\n}\nexport interface In { x: any }\n');
+    await writeFile(
+      join(work, 'bad.ts'),
+      'export interface S {\n  call(a: In, b: In): In;\n}\nexport interface In { x: any }\n',
+    );
     const result = await run('model', 'bad.ts');
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DefinitionError, parseDefinitions } from '../src/index.js';
 
-const read = (fileName: string) => ({ fileName, text: readFileSync(new URL(`../../../${fileName}`, import.meta.url), 'utf8') });
+const read = (fileName: string) => ({
+  fileName,
+  text: readFileSync(new URL(`../../../${fileName}`, import.meta.url), 'utf8'),
+});
 
 describe('the model', () => {
   it('matches the snapshot for the taco definitions', async () => {
@@ -38,7 +41,13 @@ describe('the model', () => {
     expect(tacos).toEqual({
       name: 'tacos',
       comment: 'All of the Tacos you have consumed 🌮',
-      type: { kind: 'array', typeName: 'string[]', multiple: true, isObject: false, items: { kind: 'string', typeName: 'string', multiple: false, isObject: false } },
+      type: {
+        kind: 'array',
+        typeName: 'string[]',
+        multiple: true,
+        isObject: false,
+        items: { kind: 'string', typeName: 'string', multiple: false, isObject: false },
+      },
       optional: false,
       example: ['Chicken', 'Chorizo'],
       constraints: { minItems: 1, maxItems: 1000 },
@@ -66,32 +75,128 @@ export interface Out {}
 
 describe('unsupported definitions are build errors at file:line', () => {
   it.each([
-    ['a generic interface', 'export interface In<T> { value: T }', 'bad.ts:6: In has type parameters; generics are not supported'],
-    ['a function field', 'export interface In { run: () => void }', 'bad.ts:6: In.run is "() => void", a function type, which is not supported'],
-    ['a method in an object', 'export interface In { value: string; run(): void }', 'bad.ts:6: In mixes methods and fields; a service has only methods, an object only fields'],
-    ['a class', 'export interface In {}\nexport class Thing {}', 'bad.ts:7: a class is not supported in definitions; use interfaces and string-literal unions only'],
+    [
+      'a generic interface',
+      'export interface In<T> { value: T }',
+      'bad.ts:6: In has type parameters; generics are not supported',
+    ],
+    [
+      'a function field',
+      'export interface In { run: () => void }',
+      'bad.ts:6: In.run is "() => void", a function type, which is not supported',
+    ],
+    [
+      'a method in an object',
+      'export interface In { value: string; run(): void }',
+      'bad.ts:6: In mixes methods and fields; a service has only methods, an object only fields',
+    ],
+    [
+      'a class',
+      'export interface In {}\nexport class Thing {}',
+      'bad.ts:7: a class is not supported in definitions; use interfaces and string-literal unions only',
+    ],
     ['any', 'export interface In { value: any }', 'bad.ts:6: In.value is any; give it a concrete type'],
     ['unknown', 'export interface In { value: unknown }', 'bad.ts:6: In.value is unknown; give it a concrete type'],
-    ['a generic field type', 'export interface In { value: Map<string, string> }', 'bad.ts:6: In.value is Map<string, string>; generic types are not supported'],
-    ['an undeclared type', 'export interface In { when: Date }', 'bad.ts:6: In.when is Date, which is not declared in the definitions'],
-    ['a mixed union', 'export interface In { value: string | number }', 'bad.ts:6: In.value is "string | number"; only unions of string literals are supported (use ?: for an optional field)'],
-    ['a nullable field', 'export interface In { value: string | null }', 'bad.ts:6: In.value is "string | null"; only unions of string literals are supported (use ?: for an optional field)'],
-    ['an inline object', 'export interface In { value: { a: string } }', 'bad.ts:6: In.value is "{ a: string }", a inline object type (declare it as an interface), which is not supported'],
-    ['a tuple', 'export interface In { value: [string, number] }', 'bad.ts:6: In.value is "[string, number]", a tuple, which is not supported'],
-    ['a number-keyed map', 'export interface In { value: Record<number, string> }', 'bad.ts:6: In.value is Record<number, string>; map keys must be string'],
-    ['an index signature', 'export interface In { [key: string]: string }', 'bad.ts:6: In has an index signature; use a field of type Record<string, T>'],
-    ['a TypeScript enum', 'export interface In {}\nenum Color { Red }', 'bad.ts:7: a TypeScript enum (use a union of string literals) is not supported in definitions; use interfaces and string-literal unions only'],
-    ['an import', "import type { X } from './x';\nexport interface In {}", 'bad.ts:6: an import (declare every type in the definitions) is not supported in definitions; use interfaces and string-literal unions only'],
-    ['a non-enum alias', 'export interface In {}\nexport type Id = string;', 'bad.ts:7: type Id = string is not supported; a type alias must be a union of string literals'],
-    ['extends', 'export interface Base {}\nexport interface In extends Base {}', 'bad.ts:7: In extends another type; declare all of its fields in it'],
-    ['a recursive type', 'export interface In { child: In }', 'bad.ts:6: In → In is recursive; recursive types are not supported'],
-    ['an unknown tag', 'export interface In {\n  /** @minlength 3 */\n  name: string;\n}', 'bad.ts:7: unknown tag @minlength (allowed here: @example, @integer, @minLength, @maxLength, @minimum, @maximum, @pattern, @minItems, @maxItems, @format)'],
-    ['a rule on the wrong type', 'export interface In {\n  /** @minItems 1 */\n  name: string;\n}', 'bad.ts:8: In.name has @minItems, which needs an array, but it is string'],
-    ['@integer on a string', 'export interface In {\n  /** @integer */\n  name: string;\n}', 'bad.ts:8: In.name has @integer, which needs a number, but it is string'],
-    ['a bad number', 'export interface In {\n  /** @minimum lots */\n  n: number;\n}', 'bad.ts:8: In.n has @minimum lots, which is not a number'],
-    ['a bad count', 'export interface In {\n  /** @maxLength -1 */\n  s: string;\n}', 'bad.ts:8: In.s has @maxLength "-1"; it takes a whole number'],
-    ['a bad pattern', 'export interface In {\n  /** @pattern [a- */\n  s: string;\n}', 'bad.ts:8: In.s has @pattern [a-, which is not a valid regular expression'],
-    ['an unknown format', 'export interface In {\n  /** @format url */\n  s: string;\n}', 'bad.ts:8: In.s has @format url; supported formats are email, uuid, date-time'],
+    [
+      'a generic field type',
+      'export interface In { value: Map<string, string> }',
+      'bad.ts:6: In.value is Map<string, string>; generic types are not supported',
+    ],
+    [
+      'an undeclared type',
+      'export interface In { when: Date }',
+      'bad.ts:6: In.when is Date, which is not declared in the definitions',
+    ],
+    [
+      'a mixed union',
+      'export interface In { value: string | number }',
+      'bad.ts:6: In.value is "string | number"; only unions of string literals are supported (use ?: for an optional field)',
+    ],
+    [
+      'a nullable field',
+      'export interface In { value: string | null }',
+      'bad.ts:6: In.value is "string | null"; only unions of string literals are supported (use ?: for an optional field)',
+    ],
+    [
+      'an inline object',
+      'export interface In { value: { a: string } }',
+      'bad.ts:6: In.value is "{ a: string }", a inline object type (declare it as an interface), which is not supported',
+    ],
+    [
+      'a tuple',
+      'export interface In { value: [string, number] }',
+      'bad.ts:6: In.value is "[string, number]", a tuple, which is not supported',
+    ],
+    [
+      'a number-keyed map',
+      'export interface In { value: Record<number, string> }',
+      'bad.ts:6: In.value is Record<number, string>; map keys must be string',
+    ],
+    [
+      'an index signature',
+      'export interface In { [key: string]: string }',
+      'bad.ts:6: In has an index signature; use a field of type Record<string, T>',
+    ],
+    [
+      'a TypeScript enum',
+      'export interface In {}\nenum Color { Red }',
+      'bad.ts:7: a TypeScript enum (use a union of string literals) is not supported in definitions; use interfaces and string-literal unions only',
+    ],
+    [
+      'an import',
+      "import type { X } from './x';\nexport interface In {}",
+      'bad.ts:6: an import (declare every type in the definitions) is not supported in definitions; use interfaces and string-literal unions only',
+    ],
+    [
+      'a non-enum alias',
+      'export interface In {}\nexport type Id = string;',
+      'bad.ts:7: type Id = string is not supported; a type alias must be a union of string literals',
+    ],
+    [
+      'extends',
+      'export interface Base {}\nexport interface In extends Base {}',
+      'bad.ts:7: In extends another type; declare all of its fields in it',
+    ],
+    [
+      'a recursive type',
+      'export interface In { child: In }',
+      'bad.ts:6: In → In is recursive; recursive types are not supported',
+    ],
+    [
+      'an unknown tag',
+      'export interface In {\n  /** @minlength 3 */\n  name: string;\n}',
+      'bad.ts:7: unknown tag @minlength (allowed here: @example, @integer, @minLength, @maxLength, @minimum, @maximum, @pattern, @minItems, @maxItems, @format)',
+    ],
+    [
+      'a rule on the wrong type',
+      'export interface In {\n  /** @minItems 1 */\n  name: string;\n}',
+      'bad.ts:8: In.name has @minItems, which needs an array, but it is string',
+    ],
+    [
+      '@integer on a string',
+      'export interface In {\n  /** @integer */\n  name: string;\n}',
+      'bad.ts:8: In.name has @integer, which needs a number, but it is string',
+    ],
+    [
+      'a bad number',
+      'export interface In {\n  /** @minimum lots */\n  n: number;\n}',
+      'bad.ts:8: In.n has @minimum lots, which is not a number',
+    ],
+    [
+      'a bad count',
+      'export interface In {\n  /** @maxLength -1 */\n  s: string;\n}',
+      'bad.ts:8: In.s has @maxLength "-1"; it takes a whole number',
+    ],
+    [
+      'a bad pattern',
+      'export interface In {\n  /** @pattern [a- */\n  s: string;\n}',
+      'bad.ts:8: In.s has @pattern [a-, which is not a valid regular expression',
+    ],
+    [
+      'an unknown format',
+      'export interface In {\n  /** @format url */\n  s: string;\n}',
+      'bad.ts:8: In.s has @format url; supported formats are email, uuid, date-time',
+    ],
   ])('rejects %s', (_name, declaration, expected) => {
     expect(problems(`${service}${declaration}\n`)).toEqual([expected]);
   });
@@ -109,14 +214,18 @@ describe('unsupported definitions are build errors at file:line', () => {
   });
 
   it('rejects a generic method and an optional one', () => {
-    expect(problems('export interface S {\n  a<T>(r: In): In;\n  b?(r: In): In;\n}\nexport interface In {}\n')).toEqual([
-      'bad.ts:2: S.a has type parameters; generics are not supported',
-      'bad.ts:3: S.b is optional; every method of a service must exist',
-    ]);
+    expect(problems('export interface S {\n  a<T>(r: In): In;\n  b?(r: In): In;\n}\nexport interface In {}\n')).toEqual(
+      [
+        'bad.ts:2: S.a has type parameters; generics are not supported',
+        'bad.ts:3: S.b is optional; every method of a service must exist',
+      ],
+    );
   });
 
   it('rejects a file with no service', () => {
-    expect(problems('export interface In { a: string }\n')).toEqual(['bad.ts:1: no service is declared; a service is an interface with methods']);
+    expect(problems('export interface In { a: string }\n')).toEqual([
+      'bad.ts:1: no service is declared; a service is an interface with methods',
+    ]);
   });
 
   it('reports every problem at once, and names a duplicate declaration', () => {

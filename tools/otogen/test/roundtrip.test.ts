@@ -5,10 +5,10 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuditServiceClient,
+  auditServiceRoutes,
   type InventoryService,
   InventoryServiceClient,
   type Item,
-  auditServiceRoutes,
   inventoryServiceRoutes,
 } from './fixtures/inventory/generated/src/index.js';
 
@@ -22,12 +22,14 @@ const inventory: InventoryService = {
     return { item, total: stored.size };
   },
   findItems({ storages, limit = 100 }) {
-    const items = [...stored.values()].filter((item) => storages === undefined || storages.includes(item.storage)).slice(0, limit);
+    const items = [...stored.values()]
+      .filter((item) => storages === undefined || storages.includes(item.storage))
+      .slice(0, limit);
     const counts: Record<string, number> = {};
     const shelves: Record<string, string[]> = {};
     for (const item of items) {
       counts[item.storage] = (counts[item.storage] ?? 0) + 1;
-      (shelves[item.storage] ??= []).push(item.sku);
+      shelves[item.storage] = [...(shelves[item.storage] ?? []), item.sku];
     }
     return { items, counts, shelves };
   },
@@ -51,7 +53,10 @@ let base: string;
 
 beforeAll(async () => {
   app = Fastify();
-  registerRpcServices(app, [inventoryServiceRoutes(inventory), auditServiceRoutes({ ping: () => ({ now: '2026-11-25T12:00:00Z' }) })]);
+  registerRpcServices(app, [
+    inventoryServiceRoutes(inventory),
+    auditServiceRoutes({ ping: () => ({ now: '2026-11-25T12:00:00Z' }) }),
+  ]);
   base = `${await listenOnLoopback(app)}/oto/`;
 });
 
@@ -108,12 +113,42 @@ describe('the inventory fixture over raw HTTP', () => {
     ['a named enum', { storage: 'garage' }, 'item.storage', 'Item.Storage must be equal to one of the allowed values'],
     ['an inline enum', { spice: 'nuclear' }, 'item.spice', 'Item.Spice must be equal to one of the allowed values'],
     ['a boolean', { vegetarian: 'yes' }, 'item.vegetarian', 'Item.Vegetarian must be boolean'],
-    ['@maxLength on each element', { tags: ['x'.repeat(21)] }, 'item.tags[0]', 'Item.Tags[0] must NOT have more than 20 characters'],
-    ['@maxItems', { tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }, 'item.tags', 'Item.Tags must NOT have more than 10 items'],
-    ['a map value', { attributes: { origin: 5 } }, 'item.attributes.origin', 'Item.Attributes["origin"] must be string'],
-    ['@format email in a nested object', { supplier: { name: 'M', email: 'not-an-email' } }, 'item.supplier.email', 'Supplier.Email must match format "email"'],
-    ['@format uuid', { supplier: { name: 'M', email: 'a@b.co', id: '42' } }, 'item.supplier.id', 'Supplier.Id must match format "uuid"'],
-    ['@minLength 1 in a nested object', { supplier: { name: '', email: 'a@b.co' } }, 'item.supplier.name', 'Supplier.Name is required'],
+    [
+      '@maxLength on each element',
+      { tags: ['x'.repeat(21)] },
+      'item.tags[0]',
+      'Item.Tags[0] must NOT have more than 20 characters',
+    ],
+    [
+      '@maxItems',
+      { tags: Array.from({ length: 11 }, (_, i) => `t${i}`) },
+      'item.tags',
+      'Item.Tags must NOT have more than 10 items',
+    ],
+    [
+      'a map value',
+      { attributes: { origin: 5 } },
+      'item.attributes.origin',
+      'Item.Attributes["origin"] must be string',
+    ],
+    [
+      '@format email in a nested object',
+      { supplier: { name: 'M', email: 'not-an-email' } },
+      'item.supplier.email',
+      'Supplier.Email must match format "email"',
+    ],
+    [
+      '@format uuid',
+      { supplier: { name: 'M', email: 'a@b.co', id: '42' } },
+      'item.supplier.id',
+      'Supplier.Id must match format "uuid"',
+    ],
+    [
+      '@minLength 1 in a nested object',
+      { supplier: { name: '', email: 'a@b.co' } },
+      'item.supplier.name',
+      'Supplier.Name is required',
+    ],
   ])('rejects %s with invalid_argument and a detail at its path', async (_rule, change, path, message) => {
     const response = await raw('InventoryService.AddItem', { item: { ...everyType, ...change } });
     expect(response.status).toBe(400);
@@ -131,6 +166,9 @@ describe('the inventory fixture over raw HTTP', () => {
 
   it('checks rules on optional request fields when they are present', async () => {
     const response = await raw('InventoryService.FindItems', { limit: 0 });
-    expect(response.body).toMatchObject({ code: 'invalid_argument', details: [{ path: 'limit', message: 'FindItemsRequest.Limit must be >= 1' }] });
+    expect(response.body).toMatchObject({
+      code: 'invalid_argument',
+      details: [{ path: 'limit', message: 'FindItemsRequest.Limit must be >= 1' }],
+    });
   });
 });

@@ -3,8 +3,8 @@ import { constants } from 'node:os';
 import { log } from './log.js';
 import { startProxy } from './proxy.js';
 import { resolveHost } from './resolve.js';
-import { type RunsdContext, contextVariable, createRouter } from './runtime.js';
-import { SetupError, buildContext, projectForApp } from './setup.js';
+import { contextVariable, createRouter, type RunsdContext } from './runtime.js';
+import { buildContext, projectForApp, SetupError } from './setup.js';
 import { version } from './version.js';
 
 const usage = `runsd ${version}: calls to http://<service>/ reach Cloud Run services, with an identity token.
@@ -70,7 +70,8 @@ async function main(argv: string[]): Promise<number> {
   }
   // Asked alongside the region, but reported after it: when the metadata server is down,
   // the one line runsd prints is the setup error, not this warning too.
-  const projectLookup = args.resolve === undefined ? projectForApp(process.env).catch((error: Error) => error) : undefined;
+  const projectLookup =
+    args.resolve === undefined ? projectForApp(process.env).catch((error: Error) => error) : undefined;
   const resolve = await buildContext({ projectHash: args.projectHash, servicesFile: args.services }, process.env);
   const context: RunsdContext = { resolve, targetOverride: process.env.RUNSD_TARGET_OVERRIDE || undefined };
   if (context.targetOverride !== undefined && args.resolve === undefined) {
@@ -81,7 +82,8 @@ async function main(argv: string[]): Promise<number> {
   if (args.resolve !== undefined) {
     const result = resolveHost(args.resolve, resolve);
     if (result.kind === 'service') process.stdout.write(`${result.target}\n`);
-    else if (result.kind === 'passthrough') process.stdout.write(`${args.resolve} is not a service name; runsd leaves it alone\n`);
+    else if (result.kind === 'passthrough')
+      process.stdout.write(`${args.resolve} is not a service name; runsd leaves it alone\n`);
     else process.stdout.write(`cannot resolve "${args.resolve}": ${result.reason}\n`);
     return result.kind === 'service' ? 0 : 1;
   }
@@ -94,7 +96,10 @@ async function main(argv: string[]): Promise<number> {
   if (project instanceof Error) log('WARNING', project.message);
   const proxyPort = parsePort(args.proxyPort ?? process.env.RUNSD_PROXY_PORT);
   const proxy = await startProxy(createRouter(context, process.env), proxyPort);
-  const child = spawn(args.command[0]!, args.command.slice(1), { stdio: 'inherit', env: childEnv(context, proxy.url, project instanceof Error ? undefined : project) });
+  const child = spawn(args.command[0]!, args.command.slice(1), {
+    stdio: 'inherit',
+    env: childEnv(context, proxy.url, project instanceof Error ? undefined : project),
+  });
 
   // Every signal is passed on, not just the first: the app decides when it is done.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
@@ -113,7 +118,15 @@ async function main(argv: string[]): Promise<number> {
 
 function childEnv(context: RunsdContext, proxyUrl: string, project: string | undefined): NodeJS.ProcessEnv {
   const metadataHost = process.env.GCE_METADATA_HOST?.split(':')[0];
-  const noProxy = ['localhost', '127.0.0.1', '::1', 'metadata', 'metadata.google.internal', '169.254.169.254', metadataHost]
+  const noProxy = [
+    'localhost',
+    '127.0.0.1',
+    '::1',
+    'metadata',
+    'metadata.google.internal',
+    '169.254.169.254',
+    metadataHost,
+  ]
     .filter((host): host is string => host !== undefined && host !== '')
     .join(',');
   const preload = new URL('./preload.js', import.meta.url).href;
@@ -131,14 +144,18 @@ function childEnv(context: RunsdContext, proxyUrl: string, project: string | und
 
 function parsePort(value: string | undefined): number {
   if (value === undefined || value === '') return 0;
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new SetupError(`the proxy port must be a number from 0 to 65535, got "${value}"`);
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new SetupError(`the proxy port must be a number from 0 to 65535, got "${value}"`);
   return Number(value);
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    log('ERROR', error instanceof SetupError ? error.message : `failed to start: ${(error as Error).stack ?? String(error)}`);
+    log(
+      'ERROR',
+      error instanceof SetupError ? error.message : `failed to start: ${(error as Error).stack ?? String(error)}`,
+    );
     process.exit(1);
   },
 );

@@ -68,7 +68,10 @@ export class ComposedDispatcher implements Layerable {
   compose = (...args: unknown[]): ComposedDispatcher => new ComposedDispatcher(this, flatten(args), this.#inner);
 
   #build(loaded: Dispatcher): Dispatcher {
-    return (loaded.compose as (this: Layerable, interceptors: Interceptor[]) => Dispatcher).call(this.#base, this.#interceptors);
+    return (loaded.compose as (this: Layerable, interceptors: Interceptor[]) => Dispatcher).call(
+      this.#base,
+      this.#interceptors,
+    );
   }
 
   /** For APIs typed to undici's Dispatcher: the contract it keeps. */

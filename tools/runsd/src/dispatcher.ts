@@ -29,7 +29,10 @@ export class RunsdDispatcher {
   }
 
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const route = options.origin === undefined ? ({ kind: 'passthrough' } as const) : this.#router.route(hostOf(options.origin), options.headers);
+    const route =
+      options.origin === undefined
+        ? ({ kind: 'passthrough' } as const)
+        : this.#router.route(hostOf(options.origin), options.headers);
     const inner = this.#inner;
     if (route instanceof Promise || inner === undefined) {
       Promise.all([route, this.#ready()]).then(
@@ -47,7 +50,12 @@ export class RunsdDispatcher {
     return this.#loading;
   }
 
-  #send(inner: Dispatcher, route: Route, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+  #send(
+    inner: Dispatcher,
+    route: Route,
+    options: Dispatcher.DispatchOptions,
+    handler: Dispatcher.DispatchHandler,
+  ): boolean {
     if (route.kind === 'passthrough') return inner.dispatch(options, handler);
     if (route.kind === 'fail') {
       respondText(handler, route.status, route.message, statusTexts[route.status] ?? 'Error');

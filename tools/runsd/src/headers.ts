@@ -30,14 +30,19 @@ export function toHeaderMap(headers: unknown): HeaderMap {
  * An app's own Authorization is left alone, and the credential rides in
  * X-Serverless-Authorization, which Cloud Run checks first and strips.
  */
-export function withRunsdHeaders(headers: unknown, credential: string | undefined, host: string | undefined): HeaderMap {
+export function withRunsdHeaders(
+  headers: unknown,
+  credential: string | undefined,
+  host: string | undefined,
+): HeaderMap {
   const result = toHeaderMap(headers);
   if (credential !== undefined) {
     if (result.authorization !== undefined) result['x-serverless-authorization'] = credential;
     else result.authorization = credential;
   }
   const agent = result['user-agent'];
-  result['user-agent'] = agent === undefined ? `runsd version=${version}` : `runsd version=${version}; ${String(agent)}`;
+  result['user-agent'] =
+    agent === undefined ? `runsd version=${version}` : `runsd version=${version}; ${String(agent)}`;
   if (host !== undefined) result.host = host;
   // The app's Host named the short name; undici sets the target's. (Rare, so delete's cost is too.)
   else if (result.host !== undefined) delete result.host;

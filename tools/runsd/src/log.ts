@@ -8,5 +8,7 @@ export type Level = 'INFO' | 'WARNING' | 'ERROR';
 const json = process.env.K_SERVICE !== undefined;
 
 export function log(severity: Level, message: string): void {
-  process.stderr.write(json ? `${JSON.stringify({ severity, message: `runsd: ${message}` })}\n` : `runsd: ${message}\n`);
+  process.stderr.write(
+    json ? `${JSON.stringify({ severity, message: `runsd: ${message}` })}\n` : `runsd: ${message}\n`,
+  );
 }

@@ -1,6 +1,6 @@
 import { commonJs } from './commonjs.js';
 import { RunsdDispatcher } from './dispatcher.js';
-import { type RunsdContext, contextVariable, createRouter } from './runtime.js';
+import { contextVariable, createRouter, type RunsdContext } from './runtime.js';
 
 /**
  * Loaded into a Node child with `--import` (runsd puts it in NODE_OPTIONS).
@@ -16,8 +16,16 @@ import { type RunsdContext, contextVariable, createRouter } from './runtime.js';
 const raw = process.env[contextVariable];
 if (raw !== undefined && raw !== '') {
   const context = JSON.parse(raw) as RunsdContext;
-  const dispatcher = new RunsdDispatcher(createRouter(context, process.env), async () => new (commonJs(await import('undici')).Agent)());
+  const dispatcher = new RunsdDispatcher(
+    createRouter(context, process.env),
+    async () => new (commonJs(await import('undici')).Agent)(),
+  );
   for (const name of ['undici.globalDispatcher.1', 'undici.globalDispatcher.2']) {
-    Object.defineProperty(globalThis, Symbol.for(name), { value: dispatcher, writable: true, enumerable: false, configurable: false });
+    Object.defineProperty(globalThis, Symbol.for(name), {
+      value: dispatcher,
+      writable: true,
+      enumerable: false,
+      configurable: false,
+    });
   }
 }

@@ -1,11 +1,28 @@
-import { Agent as HttpAgent, type IncomingMessage, type Server, type ServerResponse, createServer, request as httpRequest } from 'node:http';
+import {
+  createServer,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type HeaderMap, toHeaderMap } from './headers.js';
 import type { Router } from './router.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own: never forwarded. */
-const hopByHop = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const hopByHop = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
 
 export interface RunningProxy {
   /** `http://127.0.0.1:<port>`, for HTTP_PROXY. */
@@ -28,12 +45,15 @@ export interface RunningProxy {
 export async function startProxy(router: Router, port = 0): Promise<RunningProxy> {
   const upstream = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
   const server: Server = createServer((request, response) => {
-    handle(router, upstream, request, response).catch((error: Error) => fail(response, 502, `runsd proxy: ${error.message}\n`));
+    handle(router, upstream, request, response).catch((error: Error) =>
+      fail(response, 502, `runsd proxy: ${error.message}\n`),
+    );
   });
   server.on('connect', (_request: IncomingMessage, socket) => {
     // A CONNECT socket leaves the server's bookkeeping, so it is closed here or server.close() would wait on it.
-    socket.end('HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nrunsd proxy: CONNECT is not supported; send plain http:// requests\n', () =>
-      socket.destroy(),
+    socket.end(
+      'HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nrunsd proxy: CONNECT is not supported; send plain http:// requests\n',
+      () => socket.destroy(),
     );
   });
   server.listen(port, '127.0.0.1');
@@ -55,9 +75,15 @@ export async function startProxy(router: Router, port = 0): Promise<RunningProxy
   };
 }
 
-async function handle(router: Router, upstream: { http: HttpAgent; https: HttpsAgent }, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(
+  router: Router,
+  upstream: { http: HttpAgent; https: HttpsAgent },
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   // Bound to 127.0.0.1 already; checked again so a token can never be served off the machine.
-  if (!isLoopback(request.socket.remoteAddress)) return fail(response, 403, 'runsd proxy: only this machine may use the proxy\n');
+  if (!isLoopback(request.socket.remoteAddress))
+    return fail(response, 403, 'runsd proxy: only this machine may use the proxy\n');
   if (request.url === undefined || !request.url.startsWith('http://')) {
     return fail(response, 400, 'runsd proxy: send absolute http:// URLs here (as HTTP_PROXY does)\n');
   }
@@ -65,7 +91,8 @@ async function handle(router: Router, upstream: { http: HttpAgent; https: HttpsA
   const headers = withoutHopByHop(toHeaderMap(request.headers));
   const route = await router.route(url.host, headers);
   if (route.kind === 'fail') return fail(response, route.status, route.message);
-  const [origin, outgoing] = route.kind === 'passthrough' ? [url, { ...headers, host: url.host }] : [new URL(route.origin), route.headers];
+  const [origin, outgoing] =
+    route.kind === 'passthrough' ? [url, { ...headers, host: url.host }] : [new URL(route.origin), route.headers];
   const secure = origin.protocol === 'https:';
   const forward = (secure ? httpsRequest : httpRequest)({
     protocol: origin.protocol,
@@ -81,7 +108,9 @@ async function handle(router: Router, upstream: { http: HttpAgent; https: HttpsA
     answer.pipe(response);
     answer.on('error', () => response.destroy());
   });
-  forward.on('error', (error: NodeJS.ErrnoException) => fail(response, 502, `runsd proxy: ${url.host} could not be reached: ${error.code ?? error.message}\n`));
+  forward.on('error', (error: NodeJS.ErrnoException) =>
+    fail(response, 502, `runsd proxy: ${url.host} could not be reached: ${error.code ?? error.message}\n`),
+  );
   request.pipe(forward);
 }
 
@@ -100,5 +129,10 @@ function fail(response: ServerResponse, status: number, message: string): void {
 }
 
 function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || (address?.startsWith('127.') ?? false);
+  return (
+    address === '127.0.0.1' ||
+    address === '::1' ||
+    address === '::ffff:127.0.0.1' ||
+    (address?.startsWith('127.') ?? false)
+  );
 }

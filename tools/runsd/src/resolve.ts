@@ -62,11 +62,18 @@ export function resolveHost(host: string, context: ResolveContext): Resolution {
   }
   const service = labels[0]!;
   if (!serviceName.test(service)) return passthrough;
-  return context.mode === 'local' ? local(service, region, context.services) : cloud(service, region ?? context.region, context);
+  return context.mode === 'local'
+    ? local(service, region, context.services)
+    : cloud(service, region ?? context.region, context);
 }
 
 function cloud(service: string, region: string, context: Extract<ResolveContext, { mode: 'cloud' }>): Resolution {
-  const result = cloudRunUrl({ service, region, projectNumber: context.projectNumber, projectHash: context.projectHash });
+  const result = cloudRunUrl({
+    service,
+    region,
+    projectNumber: context.projectNumber,
+    projectHash: context.projectHash,
+  });
   return 'url' in result ? { kind: 'service', service, target: result.url } : { kind: 'error', reason: result.error };
 }
 

@@ -1,6 +1,6 @@
 import { type HeaderMap, withRunsdHeaders } from './headers.js';
 import { log } from './log.js';
-import { type ResolveContext, needsToken, resolveHost } from './resolve.js';
+import { needsToken, type ResolveContext, resolveHost } from './resolve.js';
 import type { TokenCache } from './token-cache.js';
 import type { TokenSourceName } from './token-sources.js';
 
@@ -26,7 +26,14 @@ export interface RouterOptions {
 type Plan =
   | { kind: 'passthrough' }
   | { kind: 'fail'; status: number; message: string }
-  | { kind: 'forward'; target: string; origin: string; host: string | undefined; token: boolean; credential?: Credential };
+  | {
+      kind: 'forward';
+      target: string;
+      origin: string;
+      host: string | undefined;
+      token: boolean;
+      credential?: Credential;
+    };
 
 /**
  * The Authorization value for the token last used, kept so that every request
@@ -57,7 +64,11 @@ export class Router {
   route(host: string, headers: unknown): Route | Promise<Route> {
     const plan = this.#plan(host);
     if (plan.kind !== 'forward') return plan;
-    const forward = (token: string | undefined): Route => ({ kind: 'forward', origin: plan.origin, headers: withRunsdHeaders(headers, credential(plan, token), plan.host) });
+    const forward = (token: string | undefined): Route => ({
+      kind: 'forward',
+      origin: plan.origin,
+      headers: withRunsdHeaders(headers, credential(plan, token), plan.host),
+    });
     if (!plan.token) return forward(undefined);
     const cached = this.#options.tokens.peek(plan.target);
     if (cached !== undefined) return forward(cached);
@@ -74,11 +85,21 @@ export class Router {
     if (plan !== undefined) return plan;
     const resolution = resolveHost(host, this.#options.context);
     if (resolution.kind === 'passthrough') plan = resolution;
-    else if (resolution.kind === 'error') plan = { kind: 'fail', status: 502, message: `runsd: cannot resolve "${host}": ${resolution.reason}\n` };
+    else if (resolution.kind === 'error')
+      plan = { kind: 'fail', status: 502, message: `runsd: cannot resolve "${host}": ${resolution.reason}\n` };
     else {
       const { target } = resolution;
-      const override = this.#options.targetOverride !== undefined && target.endsWith('.run.app') ? this.#options.targetOverride : undefined;
-      plan = { kind: 'forward', target, origin: override ?? target, host: override === undefined ? undefined : new URL(target).host, token: needsToken(target) };
+      const override =
+        this.#options.targetOverride !== undefined && target.endsWith('.run.app')
+          ? this.#options.targetOverride
+          : undefined;
+      plan = {
+        kind: 'forward',
+        target,
+        origin: override ?? target,
+        host: override === undefined ? undefined : new URL(target).host,
+        token: needsToken(target),
+      };
     }
     if (this.#plans.size >= maxPlans) this.#plans.clear();
     this.#plans.set(host, plan);

@@ -17,7 +17,8 @@ export function createRouter(context: RunsdContext, env: NodeJS.ProcessEnv): Rou
   const { name, source } = chooseTokenSource(env, context.resolve.mode === 'cloud');
   const tokens = new TokenCache({
     source,
-    onBackgroundError: (audience, error) => log('WARNING', `refreshing the token for ${audience} failed; the current one is still valid: ${error.message}`),
+    onBackgroundError: (audience, error) =>
+      log('WARNING', `refreshing the token for ${audience} failed; the current one is still valid: ${error.message}`),
   });
   return new Router({ context: context.resolve, tokens, tokenSource: name, targetOverride: context.targetOverride });
 }

@@ -18,11 +18,17 @@ export interface SetupOptions {
  * region and project number come from the metadata server; otherwise short
  * names map to local URLs from RUNSD_SERVICES or runsd.services.json.
  */
-export async function buildContext(options: SetupOptions, env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<ResolveContext> {
+export async function buildContext(
+  options: SetupOptions,
+  env: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+): Promise<ResolveContext> {
   if (env.K_SERVICE !== undefined && env.K_SERVICE !== '') {
     const projectHash = options.projectHash ?? env.CLOUD_RUN_PROJECT_HASH;
     if (projectHash !== undefined && !/^[a-z\d]+$/.test(projectHash)) {
-      throw new SetupError(`CLOUD_RUN_PROJECT_HASH must be lowercase letters and digits (the part after "<service>-" in a *.a.run.app URL), got "${projectHash}"`);
+      throw new SetupError(
+        `CLOUD_RUN_PROJECT_HASH must be lowercase letters and digits (the part after "<service>-" in a *.a.run.app URL), got "${projectHash}"`,
+      );
     }
     const { region, projectNumber } = await regionFromMetadata();
     return { mode: 'cloud', region, projectNumber, projectHash: projectHash || undefined };
@@ -44,7 +50,9 @@ export async function projectForApp(env: NodeJS.ProcessEnv): Promise<string | un
     const { project } = await metadata();
     return String(await withTimeout(project('project-id'), 5_000)).trim() || undefined;
   } catch (error) {
-    throw new Error(`cannot read project/project-id from the metadata server (${metadataHost()}), so GOOGLE_CLOUD_PROJECT stays unset: ${(error as Error).message}`);
+    throw new Error(
+      `cannot read project/project-id from the metadata server (${metadataHost()}), so GOOGLE_CLOUD_PROJECT stays unset: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -59,11 +67,14 @@ async function regionFromMetadata(): Promise<{ region: string; projectNumber: st
     const { instance } = await metadata();
     value = String(await withTimeout(instance('region'), 5_000));
   } catch (error) {
-    throw new SetupError(`cannot read instance/region from the metadata server (${metadataHost()}): ${(error as Error).message}`);
+    throw new SetupError(
+      `cannot read instance/region from the metadata server (${metadataHost()}): ${(error as Error).message}`,
+    );
   }
   // Cloud Run answers `projects/<number>/regions/<region>`.
   const match = /^projects\/(\d+)\/regions\/([a-z\d-]+)$/.exec(value.trim());
-  if (match === null) throw new SetupError(`the metadata server's instance/region is "${value}", not projects/<number>/regions/<region>`);
+  if (match === null)
+    throw new SetupError(`the metadata server's instance/region is "${value}", not projects/<number>/regions/<region>`);
   return { projectNumber: match[1]!, region: match[2]! };
 }
 
@@ -86,7 +97,10 @@ export function localServices(file: string | undefined, env: NodeJS.ProcessEnv, 
   const inline = env.RUNSD_SERVICES;
   if (inline !== undefined && inline.trim() !== '') {
     const services: Record<string, string> = {};
-    for (const entry of inline.split(',').map((part) => part.trim()).filter(Boolean)) {
+    for (const entry of inline
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
       const [name, url] = entry.split(/=(.*)/s, 2).map((part) => part.trim());
       if (!name || !url) throw new SetupError(`RUNSD_SERVICES entry "${entry}" is not name=url`);
       services[name.toLowerCase()] = checkUrl(url, `RUNSD_SERVICES entry "${entry}"`);
@@ -110,7 +124,8 @@ export function localServices(file: string | undefined, env: NodeJS.ProcessEnv, 
 }
 
 function checkUrl(url: string, where: string): string {
-  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new SetupError(`${where}: "${url}" is not an http:// or https:// URL`);
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new SetupError(`${where}: "${url}" is not an http:// or https:// URL`);
   return url;
 }
 

@@ -39,7 +39,8 @@ interface Entry {
 export class TokenCache {
   readonly #entries = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<string>>();
-  readonly #options: Required<Omit<TokenCacheOptions, 'onBackgroundError'>> & Pick<TokenCacheOptions, 'onBackgroundError'>;
+  readonly #options: Required<Omit<TokenCacheOptions, 'onBackgroundError'>> &
+    Pick<TokenCacheOptions, 'onBackgroundError'>;
 
   constructor(options: TokenCacheOptions) {
     this.#options = {
@@ -89,7 +90,9 @@ export class TokenCache {
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         if (now() + delay >= giveUpAt) {
-          throw new TokenError(`could not fetch an identity token for ${audience} (${attempt} attempts in ${retryFor / 1000} s): ${reason}`);
+          throw new TokenError(
+            `could not fetch an identity token for ${audience} (${attempt} attempts in ${retryFor / 1000} s): ${reason}`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay *= 2;
@@ -100,7 +103,10 @@ export class TokenCache {
   async #attempt(audience: string): Promise<string> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.#options.attemptTimeout} ms`)), this.#options.attemptTimeout);
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${this.#options.attemptTimeout} ms`)),
+        this.#options.attemptTimeout,
+      );
     });
     try {
       const token = await Promise.race([this.#options.source(audience), timeout]);

@@ -10,7 +10,9 @@ import type { TokenSource } from './token-cache.js';
 export const metadataTokens: TokenSource = async (audience) => {
   // Imported on the first token, not at start-up: a local-mode app never pays for it.
   const { instance } = commonJs(await import('gcp-metadata'));
-  return String(await instance({ property: 'service-accounts/default/identity', params: { audience, format: 'full' } }));
+  return String(
+    await instance({ property: 'service-accounts/default/identity', params: { audience, format: 'full' } }),
+  );
 };
 
 /** CLOUD_RUN_ID_TOKEN: one fixed token, for debugging. */
@@ -30,7 +32,10 @@ export const gcloudTokens: TokenSource = () =>
 export type TokenSourceName = 'metadata' | 'fixed' | 'gcloud';
 
 /** Which source runsd uses: a fixed token wins, then the metadata server on Cloud Run, then gcloud. */
-export function chooseTokenSource(env: NodeJS.ProcessEnv, onCloudRun: boolean): { name: TokenSourceName; source: TokenSource } {
+export function chooseTokenSource(
+  env: NodeJS.ProcessEnv,
+  onCloudRun: boolean,
+): { name: TokenSourceName; source: TokenSource } {
   const fixed = env.CLOUD_RUN_ID_TOKEN;
   if (fixed !== undefined && fixed.trim() !== '') return { name: 'fixed', source: fixedToken(fixed.trim()) };
   return onCloudRun ? { name: 'metadata', source: metadataTokens } : { name: 'gcloud', source: gcloudTokens };

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { type IncomingMessage, request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { type MetadataServer, decodeJwt, startMetadataServer } from '@taco-run/cloud-emulator';
+import { decodeJwt, type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent, interceptors, request } from 'undici';
@@ -75,19 +75,32 @@ const target = 'https://tacoserver-abc123-uc.a.run.app';
 describe('the in-process dispatcher', () => {
   it('sends http://tacoserver/ to its Cloud Run target with a token whose audience is that origin', async () => {
     const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
-    const response = await request('http://tacoserver/oto/TacoService.EatTaco?x=1', { dispatcher, headers: { 'user-agent': 'app/1.0' } });
+    const response = await request('http://tacoserver/oto/TacoService.EatTaco?x=1', {
+      dispatcher,
+      headers: { 'user-agent': 'app/1.0' },
+    });
     expect(response.statusCode).toBe(200);
     await response.body.dump();
     expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ host: 'tacoserver-abc123-uc.a.run.app', url: '/oto/TacoService.EatTaco?x=1', agent: 'runsd version=0.1.0; app/1.0' });
+    expect(seen[0]).toMatchObject({
+      host: 'tacoserver-abc123-uc.a.run.app',
+      url: '/oto/TacoService.EatTaco?x=1',
+      agent: 'runsd version=0.1.0; app/1.0',
+    });
     const token = seen[0]!.authorization!.replace(/^Bearer /, '');
-    expect(decodeJwt(token).payload).toMatchObject({ aud: target, iss: 'https://accounts.google.com', email: metadata.options.serviceAccountEmail });
+    expect(decodeJwt(token).payload).toMatchObject({
+      aud: target,
+      iss: 'https://accounts.google.com',
+      email: metadata.options.serviceAccountEmail,
+    });
     await dispatcher.close();
   });
 
-  it("puts the token in X-Serverless-Authorization when the app sent its own Authorization", async () => {
+  it('puts the token in X-Serverless-Authorization when the app sent its own Authorization', async () => {
     const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
-    await (await request('http://tacoserver/', { dispatcher, headers: { authorization: 'Bearer app-token' } })).body.dump();
+    await (
+      await request('http://tacoserver/', { dispatcher, headers: { authorization: 'Bearer app-token' } })
+    ).body.dump();
     expect(seen[0]!.authorization).toBe('Bearer app-token');
     expect(decodeJwt(seen[0]!.serverless!.replace(/^Bearer /, '')).payload.aud).toBe(target);
     await dispatcher.close();
@@ -104,8 +117,16 @@ describe('the in-process dispatcher', () => {
       },
       now: () => clock,
     });
-    const context = { mode: 'cloud', region: 'us-central1', projectNumber: '123456789012', projectHash: 'abc123' } as const;
-    const dispatcher = new RunsdDispatcher(new Router({ context, tokens, tokenSource: 'metadata', targetOverride: frontDoorOrigin }), new Agent()).asDispatcher();
+    const context = {
+      mode: 'cloud',
+      region: 'us-central1',
+      projectNumber: '123456789012',
+      projectHash: 'abc123',
+    } as const;
+    const dispatcher = new RunsdDispatcher(
+      new Router({ context, tokens, tokenSource: 'metadata', targetOverride: frontDoorOrigin }),
+      new Agent(),
+    ).asDispatcher();
     await (await request('http://tacoserver/', { dispatcher })).body.dump();
     await (await request('http://tacoserver/', { dispatcher })).body.dump();
     clock = 56 * 60_000;
@@ -117,7 +138,15 @@ describe('the in-process dispatcher', () => {
   it('leaves other hosts untouched: no token, no header changes', async () => {
     const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
     await (await request(`${thirdPartyOrigin}/x`, { dispatcher, headers: { 'user-agent': 'app/1.0' } })).body.dump();
-    expect(seen).toEqual([{ host: new URL(thirdPartyOrigin).host, authorization: undefined, serverless: undefined, agent: 'app/1.0', url: '/x' }]);
+    expect(seen).toEqual([
+      {
+        host: new URL(thirdPartyOrigin).host,
+        authorization: undefined,
+        serverless: undefined,
+        agent: 'app/1.0',
+        url: '/x',
+      },
+    ]);
     expect(metadata.identityRequests.size).toBe(0);
     await dispatcher.close();
   });
@@ -141,7 +170,9 @@ describe('the in-process dispatcher', () => {
     const response = await request('http://tacoserver.mars-west1.run.internal/', { dispatcher });
     expect(response.statusCode).toBe(502);
     expect(response.headers['content-type']).toBe('text/plain; charset=utf-8');
-    expect(await response.body.text()).toBe('runsd: cannot resolve "tacoserver.mars-west1.run.internal": unknown region "mars-west1" in "tacoserver.mars-west1.run.internal"\n');
+    expect(await response.body.text()).toBe(
+      'runsd: cannot resolve "tacoserver.mars-west1.run.internal": unknown region "mars-west1" in "tacoserver.mars-west1.run.internal"\n',
+    );
     await dispatcher.close();
   });
 
@@ -150,7 +181,9 @@ describe('the in-process dispatcher', () => {
     metadata.setFault({ kind: 'error', requests: 1000 });
     const failed = await request('http://tacoserver/', { dispatcher });
     expect(failed.statusCode).toBe(503);
-    expect(await failed.body.text()).toMatch(/^runsd: could not fetch an identity token for https:\/\/tacoserver-abc123-uc\.a\.run\.app \(\d+ attempts in 0\.15 s\): /);
+    expect(await failed.body.text()).toMatch(
+      /^runsd: could not fetch an identity token for https:\/\/tacoserver-abc123-uc\.a\.run\.app \(\d+ attempts in 0\.15 s\): /,
+    );
     expect(seen).toHaveLength(0);
     metadata.setFault(undefined);
     const recovered = await request('http://tacoserver/', { dispatcher });
@@ -162,14 +195,21 @@ describe('the in-process dispatcher', () => {
   it("composes with undici's retry interceptor, routing and a token under every attempt, before undici has loaded", async () => {
     // As the preload builds it: the inner Agent comes with the first request.
     const runsd = new RunsdDispatcher(router(), async () => new Agent());
-    const dispatcher = runsd.compose(interceptors.retry({ minTimeout: 5, maxRetries: 3, statusCodes: [503] })).asDispatcher();
+    const dispatcher = runsd
+      .compose(interceptors.retry({ minTimeout: 5, maxRetries: 3, statusCodes: [503] }))
+      .asDispatcher();
     const response = await request('http://tacoserver/flaky-1', { dispatcher });
     expect(response.statusCode).toBe(200);
     await response.body.dump();
-    expect(seen.map((s) => [s.host, s.url])).toEqual(Array.from({ length: 3 }, () => ['tacoserver-abc123-uc.a.run.app', '/flaky-1']));
+    expect(seen.map((s) => [s.host, s.url])).toEqual(
+      Array.from({ length: 3 }, () => ['tacoserver-abc123-uc.a.run.app', '/flaky-1']),
+    );
     expect(seen.every((s) => decodeJwt(s.authorization!.replace(/^Bearer /, '')).payload.aud === target)).toBe(true);
     // Built once undici is in: the next composition is layered at once, and still routes.
-    const twice = runsd.compose(interceptors.retry({ minTimeout: 5, statusCodes: [503] })).compose([]).asDispatcher();
+    const twice = runsd
+      .compose(interceptors.retry({ minTimeout: 5, statusCodes: [503] }))
+      .compose([])
+      .asDispatcher();
     expect((await request('http://tacoserver/flaky-2', { dispatcher: twice })).statusCode).toBe(200);
     expect(seen.at(-1)).toMatchObject({ host: 'tacoserver-abc123-uc.a.run.app', url: '/flaky-2' });
     await dispatcher.close();
@@ -177,7 +217,9 @@ describe('the in-process dispatcher', () => {
 
   it('refuses an interceptor that is not a function when composed, as undici does', () => {
     const runsd = new RunsdDispatcher(router(), new Agent());
-    expect(() => runsd.compose('retry' as never)).toThrow(new TypeError('invalid interceptor, expected function received string'));
+    expect(() => runsd.compose('retry' as never)).toThrow(
+      new TypeError('invalid interceptor, expected function received string'),
+    );
     void runsd.close();
   });
 
@@ -187,7 +229,11 @@ describe('the in-process dispatcher', () => {
     const dispatcher = new RunsdDispatcher(router(), new Agent()).asDispatcher();
     setGlobalDispatcher(dispatcher);
     try {
-      const response = await fetch('http://tacoserver/from-fetch', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+      const response = await fetch('http://tacoserver/from-fetch', {
+        method: 'POST',
+        body: '{"a":1}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(await response.json()).toEqual({ ok: true, body: { a: 1 } });
       const failed = await fetch('http://tacoserver.mars-west1.run.internal/');
       expect(failed.status).toBe(502);
@@ -210,17 +256,24 @@ describe('the proxy', () => {
   const viaProxy = (url: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
     new Promise<{ statusCode: number; text: string }>((resolve, reject) => {
       const { port } = new URL(proxy.url);
-      const outgoing = httpRequest({ host: '127.0.0.1', port, path: url, method: options.method ?? 'GET', headers: options.headers }, (response) => {
-        let text = '';
-        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ statusCode: response.statusCode!, text }));
-      });
+      const outgoing = httpRequest(
+        { host: '127.0.0.1', port, path: url, method: options.method ?? 'GET', headers: options.headers },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ statusCode: response.statusCode!, text }));
+        },
+      );
       outgoing.on('error', reject);
       outgoing.end(options.body);
     });
 
   it('routes an absolute-form request for a short name like the dispatcher, streaming the body', async () => {
-    const response = await viaProxy('http://tacoserver/upload', { method: 'POST', body: JSON.stringify({ big: 'x'.repeat(100_000) }), headers: { 'content-type': 'application/json' } });
+    const response = await viaProxy('http://tacoserver/upload', {
+      method: 'POST',
+      body: JSON.stringify({ big: 'x'.repeat(100_000) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.statusCode).toBe(200);
     expect((JSON.parse(response.text) as { body: { big: string } }).body.big).toHaveLength(100_000);
     expect(seen[0]!.host).toBe('tacoserver-abc123-uc.a.run.app');
@@ -230,11 +283,24 @@ describe('the proxy', () => {
   it('forwards other hosts without a token', async () => {
     const response = await viaProxy(`${thirdPartyOrigin}/elsewhere`);
     expect(response.statusCode).toBe(200);
-    expect(seen).toEqual([{ host: new URL(thirdPartyOrigin).host, authorization: undefined, serverless: undefined, agent: undefined, url: '/elsewhere' }]);
+    expect(seen).toEqual([
+      {
+        host: new URL(thirdPartyOrigin).host,
+        authorization: undefined,
+        serverless: undefined,
+        agent: undefined,
+        url: '/elsewhere',
+      },
+    ]);
   });
 
   it('refuses CONNECT', async () => {
-    const outgoing = httpRequest({ host: '127.0.0.1', port: new URL(proxy.url).port, method: 'CONNECT', path: 'example.com:443' });
+    const outgoing = httpRequest({
+      host: '127.0.0.1',
+      port: new URL(proxy.url).port,
+      method: 'CONNECT',
+      path: 'example.com:443',
+    });
     outgoing.end();
     const [response, socket] = (await once(outgoing, 'connect')) as [IncomingMessage, Socket];
     socket.destroy();

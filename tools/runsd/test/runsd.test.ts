@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type MetadataServer, decodeJwt, startMetadataServer } from '@taco-run/cloud-emulator';
+import { decodeJwt, type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -68,7 +68,11 @@ function cloudEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 function run(args: string[], env: NodeJS.ProcessEnv, cwd = root) {
   return promisify(execFile)(process.execPath, [runsd, ...args], { env, cwd, timeout: 20_000 }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
   );
 }
 
@@ -78,13 +82,19 @@ const hashTarget = 'https://tacoserver-abc123-ew.a.run.app';
 function expectEachAtHashTargetWithToken(url: string): void {
   for (const request of seen) {
     expect(request).toMatchObject({ server: 'front door', host: 'tacoserver-abc123-ew.a.run.app', url });
-    expect(decodeJwt(request.authorization!.replace(/^Bearer /, '')).payload).toMatchObject({ aud: hashTarget, iss: 'https://accounts.google.com' });
+    expect(decodeJwt(request.authorization!.replace(/^Bearer /, '')).payload).toMatchObject({
+      aud: hashTarget,
+      iss: 'https://accounts.google.com',
+    });
   }
 }
 
 describe('a Node app under runsd on Cloud Run', () => {
   it('reaches http://tacoserver/ via fetch and via undici, at the target, with a token for it', async () => {
-    const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/x?y=1'], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    const result = await run(
+      ['--', process.execPath, callFixture, 'http://tacoserver/x?y=1'],
+      cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }),
+    );
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
       fetch: [{ status: 200, body: 'front door says hi\n' }],
@@ -96,7 +106,10 @@ describe('a Node app under runsd on Cloud Run', () => {
   });
 
   it("keeps routing when the app composes undici's retry onto the global dispatcher", async () => {
-    const result = await run(['--', process.execPath, callFixture, '--retry', 'http://tacoserver/flaky'], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    const result = await run(
+      ['--', process.execPath, callFixture, '--retry', 'http://tacoserver/flaky'],
+      cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }),
+    );
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
       fetch: [{ status: 200, body: 'front door says hi\n' }],
@@ -111,11 +124,16 @@ describe('a Node app under runsd on Cloud Run', () => {
     const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/'], cloudEnv());
     expect(result.code).toBe(0);
     expect(seen[0]!.host).toBe('tacoserver-987654321098.europe-west1.run.app');
-    expect(decodeJwt(seen[0]!.authorization!.replace(/^Bearer /, '')).payload.aud).toBe('https://tacoserver-987654321098.europe-west1.run.app');
+    expect(decodeJwt(seen[0]!.authorization!.replace(/^Bearer /, '')).payload.aud).toBe(
+      'https://tacoserver-987654321098.europe-west1.run.app',
+    );
   });
 
   it('costs one metadata token request for 200 concurrent calls', async () => {
-    const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/many', '100'], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    const result = await run(
+      ['--', process.execPath, callFixture, 'http://tacoserver/many', '100'],
+      cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }),
+    );
     expect(result.code).toBe(0);
     const { fetch, undici } = JSON.parse(result.stdout) as Record<string, { status: number }[]>;
     expect([...fetch!, ...undici!].filter((answer) => answer.status === 200)).toHaveLength(200);
@@ -123,16 +141,25 @@ describe('a Node app under runsd on Cloud Run', () => {
   });
 
   it('answers an unresolvable name with a 502 the app can read', async () => {
-    const result = await run(['--', process.execPath, callFixture, 'http://tacoserver.mars-west1.run.internal/'], cloudEnv());
+    const result = await run(
+      ['--', process.execPath, callFixture, 'http://tacoserver.mars-west1.run.internal/'],
+      cloudEnv(),
+    );
     expect(JSON.parse(result.stdout).fetch).toEqual([
-      { status: 502, body: 'runsd: cannot resolve "tacoserver.mars-west1.run.internal": unknown region "mars-west1" in "tacoserver.mars-west1.run.internal"\n' },
+      {
+        status: 502,
+        body: 'runsd: cannot resolve "tacoserver.mars-west1.run.internal": unknown region "mars-west1" in "tacoserver.mars-west1.run.internal"\n',
+      },
     ]);
   });
 });
 
 describe('any app under runsd, through the proxy', () => {
   it('gives curl the same routing and token through HTTP_PROXY', async () => {
-    const result = await run(['--', 'curl', '-s', 'http://tacoserver/from-curl'], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    const result = await run(
+      ['--', 'curl', '-s', 'http://tacoserver/from-curl'],
+      cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }),
+    );
     expect(result).toMatchObject({ code: 0, stdout: 'front door says hi\n' });
     expect(seen[0]).toMatchObject({ host: 'tacoserver-abc123-ew.a.run.app', url: '/from-curl' });
     expect(decodeJwt(seen[0]!.authorization!.replace(/^Bearer /, '')).payload.aud).toBe(hashTarget);
@@ -140,17 +167,33 @@ describe('any app under runsd, through the proxy', () => {
 
   it('sends a third-party host through untouched, with no token', async () => {
     // Loopback is in NO_PROXY, so the proxy is named explicitly to make curl use it.
-    const result = await run(['--', 'sh', '-c', `curl -s --noproxy '' -x "$HTTP_PROXY" ${thirdPartyOrigin}/open`], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    const result = await run(
+      ['--', 'sh', '-c', `curl -s --noproxy '' -x "$HTTP_PROXY" ${thirdPartyOrigin}/open`],
+      cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }),
+    );
     expect(result).toMatchObject({ code: 0, stdout: 'third party says hi\n' });
-    expect(seen).toEqual([{ server: 'third party', host: new URL(thirdPartyOrigin).host, authorization: undefined, serverless: undefined, url: '/open' }]);
+    expect(seen).toEqual([
+      {
+        server: 'third party',
+        host: new URL(thirdPartyOrigin).host,
+        authorization: undefined,
+        serverless: undefined,
+        url: '/open',
+      },
+    ]);
   });
 
   it('gives the child HTTP_PROXY on loopback and NO_PROXY for local and metadata hosts, and leaves PORT alone', async () => {
-    const result = await run(['--', 'sh', '-c', 'echo "$HTTP_PROXY|$http_proxy|$NO_PROXY|$PORT"'], cloudEnv({ PORT: '8080' }));
+    const result = await run(
+      ['--', 'sh', '-c', 'echo "$HTTP_PROXY|$http_proxy|$NO_PROXY|$PORT"'],
+      cloudEnv({ PORT: '8080' }),
+    );
     const [proxy, lower, noProxy, port] = result.stdout.trim().split('|');
     expect(proxy).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(lower).toBe(proxy);
-    expect(noProxy!.split(',')).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', 'metadata.google.internal', '169.254.169.254']));
+    expect(noProxy!.split(',')).toEqual(
+      expect.arrayContaining(['localhost', '127.0.0.1', 'metadata.google.internal', '169.254.169.254']),
+    );
     expect(port).toBe('8080');
   });
 });
@@ -185,7 +228,11 @@ describe('local mode', () => {
       CLOUD_RUN_ID_TOKEN: 'debug-token-value',
       RUNSD_TARGET_OVERRIDE: frontDoorOrigin,
     });
-    expect(seen[0]).toMatchObject({ server: 'front door', host: 'remote-123.us-central1.run.app', authorization: 'Bearer debug-token-value' });
+    expect(seen[0]).toMatchObject({
+      server: 'front door',
+      host: 'remote-123.us-central1.run.app',
+      authorization: 'Bearer debug-token-value',
+    });
     expect(result.stderr).toBe(
       `runsd: RUNSD_TARGET_OVERRIDE is set: requests for *.run.app go to ${frontDoorOrigin}\nrunsd: identity tokens for https://remote-123.us-central1.run.app come from fixed\n`,
     );
@@ -193,9 +240,15 @@ describe('local mode', () => {
   });
 
   it('answers an unmapped short name with a 502 that says how to map it', async () => {
-    const result = await run(['--', process.execPath, callFixture, 'http://burritos/'], { PATH: process.env.PATH, RUNSD_SERVICES: 'tacoserver=http://localhost:1' });
+    const result = await run(['--', process.execPath, callFixture, 'http://burritos/'], {
+      PATH: process.env.PATH,
+      RUNSD_SERVICES: 'tacoserver=http://localhost:1',
+    });
     expect(JSON.parse(result.stdout).undici).toEqual([
-      { status: 502, body: 'runsd: cannot resolve "burritos": no local address for "burritos"; map it with RUNSD_SERVICES="burritos=http://localhost:<port>" or in runsd.services.json\n' },
+      {
+        status: 502,
+        body: 'runsd: cannot resolve "burritos": no local address for "burritos"; map it with RUNSD_SERVICES="burritos=http://localhost:<port>" or in runsd.services.json\n',
+      },
     ]);
   });
 });
@@ -206,8 +259,12 @@ describe('the process wrapper', () => {
   });
 
   it('passes every SIGTERM to the child and exits with its code', async () => {
-    const script = "let n = 0; process.on('SIGTERM', () => { n++; console.log('SIGTERM ' + n); if (n === 2) process.exit(7); }); console.log('ready'); setInterval(() => {}, 1000);";
-    const child = spawn(process.execPath, [runsd, '--', process.execPath, '-e', script], { env: cloudEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const script =
+      "let n = 0; process.on('SIGTERM', () => { n++; console.log('SIGTERM ' + n); if (n === 2) process.exit(7); }); console.log('ready'); setInterval(() => {}, 1000);";
+    const child = spawn(process.execPath, [runsd, '--', process.execPath, '-e', script], {
+      env: cloudEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     const waitFor = async (text: string) => {
@@ -231,11 +288,18 @@ describe('the process wrapper', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(JSON.parse(result.stderr)).toMatchObject({ severity: 'ERROR', message: expect.stringContaining('runsd: cannot read instance/region from the metadata server (127.0.0.1:1)') });
+    expect(JSON.parse(result.stderr)).toMatchObject({
+      severity: 'ERROR',
+      message: expect.stringContaining('runsd: cannot read instance/region from the metadata server (127.0.0.1:1)'),
+    });
   });
 
   it('answers --help and --version on stdout', async () => {
-    expect(await run(['--version'], { PATH: process.env.PATH })).toMatchObject({ code: 0, stdout: 'runsd 0.1.0\n', stderr: '' });
+    expect(await run(['--version'], { PATH: process.env.PATH })).toMatchObject({
+      code: 0,
+      stdout: 'runsd 0.1.0\n',
+      stderr: '',
+    });
     expect((await run(['--help'], { PATH: process.env.PATH })).stdout).toContain('usage:');
   });
 
@@ -254,7 +318,10 @@ describe('the process wrapper', () => {
 
 describe('runsd resolve', () => {
   it('prints the target in the cloud, both forms', async () => {
-    expect(await run(['resolve', 'tacoserver'], cloudEnv())).toMatchObject({ code: 0, stdout: 'https://tacoserver-987654321098.europe-west1.run.app\n' });
+    expect(await run(['resolve', 'tacoserver'], cloudEnv())).toMatchObject({
+      code: 0,
+      stdout: 'https://tacoserver-987654321098.europe-west1.run.app\n',
+    });
     expect(await run(['--project-hash', 'abc123', 'resolve', 'TacoServer.us-central1:443'], cloudEnv())).toMatchObject({
       code: 0,
       stdout: 'https://tacoserver-abc123-uc.a.run.app\n',
@@ -264,20 +331,36 @@ describe('runsd resolve', () => {
   it('says why a name cannot resolve, and exits 1', async () => {
     expect(await run(['resolve', 'tacoserver.mars-west1.run.internal'], cloudEnv())).toMatchObject({
       code: 1,
-      stdout: 'cannot resolve "tacoserver.mars-west1.run.internal": unknown region "mars-west1" in "tacoserver.mars-west1.run.internal"\n',
+      stdout:
+        'cannot resolve "tacoserver.mars-west1.run.internal": unknown region "mars-west1" in "tacoserver.mars-west1.run.internal"\n',
     });
   });
 
   it("uses the repository's runsd.services.json in local mode, as pnpm dev does", async () => {
-    expect(await run(['resolve', 'tacoserver'], { PATH: process.env.PATH })).toMatchObject({ code: 0, stdout: 'http://localhost:8080\n' });
-    expect(await run(['resolve', 'tacoserver'], { PATH: process.env.PATH, RUNSD_SERVICES: 'tacoserver=http://127.0.0.1:9999' })).toMatchObject({
+    expect(await run(['resolve', 'tacoserver'], { PATH: process.env.PATH })).toMatchObject({
+      code: 0,
+      stdout: 'http://localhost:8080\n',
+    });
+    expect(
+      await run(['resolve', 'tacoserver'], {
+        PATH: process.env.PATH,
+        RUNSD_SERVICES: 'tacoserver=http://127.0.0.1:9999',
+      }),
+    ).toMatchObject({
       code: 0,
       stdout: 'http://127.0.0.1:9999\n',
     });
   });
 
   it('refuses a malformed RUNSD_SERVICES before starting anything', async () => {
-    const result = await run(['--', 'sh', '-c', 'echo started'], { PATH: process.env.PATH, RUNSD_SERVICES: 'tacoserver' });
-    expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'runsd: RUNSD_SERVICES entry "tacoserver" is not name=url\n' });
+    const result = await run(['--', 'sh', '-c', 'echo started'], {
+      PATH: process.env.PATH,
+      RUNSD_SERVICES: 'tacoserver',
+    });
+    expect(result).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'runsd: RUNSD_SERVICES entry "tacoserver" is not name=url\n',
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenCache, TokenError, expiresAt } from '../src/token-cache.js';
+import { expiresAt, TokenCache, TokenError } from '../src/token-cache.js';
 
 /** An unsigned JWT with the given exp (seconds): the cache only reads the claim. */
 function jwt(exp: number, id = 'x'): string {
@@ -84,14 +84,21 @@ describe('TokenCache', () => {
     const started = Date.now();
     const error = await cache.get('https://a.run.app').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TokenError);
-    expect((error as Error).message).toMatch(/^could not fetch an identity token for https:\/\/a\.run\.app \(\d+ attempts in 0\.1 s\): metadata server said 500$/);
+    expect((error as Error).message).toMatch(
+      /^could not fetch an identity token for https:\/\/a\.run\.app \(\d+ attempts in 0\.1 s\): metadata server said 500$/,
+    );
     expect(Date.now() - started).toBeLessThan(1000);
     state.failures = 0;
     await expect(cache.get('https://a.run.app')).resolves.toMatch(/^ey/);
   });
 
   it('times out an attempt that never answers', async () => {
-    const cache = new TokenCache({ source: () => new Promise(() => {}), attemptTimeout: 20, retryFor: 50, initialDelay: 5 });
+    const cache = new TokenCache({
+      source: () => new Promise(() => {}),
+      attemptTimeout: 20,
+      retryFor: 50,
+      initialDelay: 5,
+    });
     await expect(cache.get('aud')).rejects.toThrow(/no answer within 20 ms/);
   });
 });

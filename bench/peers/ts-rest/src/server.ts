@@ -17,7 +17,10 @@ const contract = c.router({
 
 const s = initServer();
 const router = s.router(contract, {
-  eatTaco: async ({ body }) => ({ status: 200, body: { tacoConsumptionStatus: `${body.name} has consumed ${body.tacos.length} tacos` } }),
+  eatTaco: async ({ body }) => ({
+    status: 200,
+    body: { tacoConsumptionStatus: `${body.name} has consumed ${body.tacos.length} tacos` },
+  }),
 });
 
 const app = Fastify({ logger: false });

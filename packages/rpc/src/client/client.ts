@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, request } from 'undici';
-import { RpcError, isRpcError } from '../error.js';
+import { isRpcError, RpcError } from '../error.js';
 import { errorBodyLimit, errorFromResponse, parseSuccess } from './response.js';
-import { type RetryOptions, backoff, connectionCode, isRetryable, isTransportFailure, retryPolicy } from './retry.js';
+import { backoff, connectionCode, isRetryable, isTransportFailure, type RetryOptions, retryPolicy } from './retry.js';
 
 export type HeaderValues = Record<string, string>;
 
@@ -117,7 +117,13 @@ export class RpcClient {
    * (withDeadline). An AbortController per call would do both, but costs more
    * than the rest of the client together on a fast loopback call.
    */
-  async #send(path: string, body: string, headers: HeaderValues, signal: AbortSignal | undefined, remaining: number): Promise<unknown> {
+  async #send(
+    path: string,
+    body: string,
+    headers: HeaderValues,
+    signal: AbortSignal | undefined,
+    remaining: number,
+  ): Promise<unknown> {
     const debug = this.#options.debug;
     const started = debug === undefined ? 0 : performance.now();
     debug?.(`POST ${this.#origin}${path} ${body}`);
@@ -152,7 +158,11 @@ export class RpcClient {
   #headers(callHeaders: HeaderValues | undefined): HeaderValues | Promise<HeaderValues> {
     const own = this.#options.headers;
     if (typeof own === 'function') {
-      return Promise.resolve(own()).then((computed) => ({ ...baseHeaders, ...lowercaseKeys(computed), ...lowercaseKeys(callHeaders) }));
+      return Promise.resolve(own()).then((computed) => ({
+        ...baseHeaders,
+        ...lowercaseKeys(computed),
+        ...lowercaseKeys(callHeaders),
+      }));
     }
     this.#staticHeaders ??= { ...baseHeaders, ...lowercaseKeys(own) };
     return callHeaders === undefined ? this.#staticHeaders : { ...this.#staticHeaders, ...lowercaseKeys(callHeaders) };
@@ -165,9 +175,13 @@ export class RpcClient {
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return deadlineExceeded(timeout);
     const reason = error instanceof Error ? error.message : String(error);
     if (isTransportFailure(code)) {
-      return new RpcError('unavailable', `cannot reach ${this.#origin}: ${code === reason ? code : `${code}, ${reason}`}`, {
-        cause: error,
-      });
+      return new RpcError(
+        'unavailable',
+        `cannot reach ${this.#origin}: ${code === reason ? code : `${code}, ${reason}`}`,
+        {
+          cause: error,
+        },
+      );
     }
     return new RpcError('unknown', `call to ${this.#origin} failed: ${reason}`, { cause: error });
   }
@@ -190,7 +204,10 @@ function canceled(signal: AbortSignal): RpcError {
 
 function deadlineExceeded(timeout: number): RpcError {
   // With no deadline of ours, only undici's own (default 5 minute) timeouts can end a silent call.
-  return new RpcError('deadline_exceeded', timeout > 0 ? `no answer within ${timeout} ms` : "no answer within undici's timeout");
+  return new RpcError(
+    'deadline_exceeded',
+    timeout > 0 ? `no answer within ${timeout} ms` : "no answer within undici's timeout",
+  );
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {

@@ -1,4 +1,11 @@
-export { type CallOptions, type ClientOptions, type HeaderValues, type MethodOptions, RpcClient, defaultTimeout } from './client.js';
-export { type RetryOptions } from './retry.js';
-export { RpcError, isRpcError } from '../error.js';
-export { type Code } from '../codes.js';
+export type { Code } from '../codes.js';
+export { isRpcError, RpcError } from '../error.js';
+export {
+  type CallOptions,
+  type ClientOptions,
+  defaultTimeout,
+  type HeaderValues,
+  type MethodOptions,
+  RpcClient,
+} from './client.js';
+export type { RetryOptions } from './retry.js';

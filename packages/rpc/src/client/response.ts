@@ -28,11 +28,15 @@ export function errorFromResponse(
   // A plain-text body is usually one sentence from the hop that failed (runsd's own answers are): worth showing.
   const contentType = String(headers['content-type'] ?? '');
   const said = contentType.startsWith('text/plain') ? (text.split('\n', 1)[0] ?? '').trim().slice(0, 200) : '';
-  return new RpcError(codeForStatus(status), `${url} answered ${status} ${reason}, not an RPC response${said === '' ? '' : `: ${said}`}`, {
-    status,
-    body: text.slice(0, keptBodyChars),
-    retryAfter,
-  });
+  return new RpcError(
+    codeForStatus(status),
+    `${url} answered ${status} ${reason}, not an RPC response${said === '' ? '' : `: ${said}`}`,
+    {
+      status,
+      body: text.slice(0, keptBodyChars),
+      retryAfter,
+    },
+  );
 }
 
 /** A 2xx body that is not JSON means something other than an RPC server answered. */
@@ -50,7 +54,9 @@ export function parseSuccess(status: number, text: string, url: string): unknown
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { codeForStatus } from '../codes.js';
-import { RpcError, isRpcError } from '../error.js';
-import { type JsonSchema, describeValidationErrors } from './validation.js';
+import { isRpcError, RpcError } from '../error.js';
+import { describeValidationErrors, type JsonSchema } from './validation.js';
 
 /**
  * Every way a call can fail on the server, mapped to the protocol's
@@ -24,7 +24,10 @@ export function toRpcError(error: unknown, request: FastifyRequest): RpcError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new RpcError('malformed', 'the request body does not match its Content-Length');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new RpcError('payload_too_large', `the request body is over the limit of ${request.routeOptions.bodyLimit} bytes`);
+      return new RpcError(
+        'payload_too_large',
+        `the request body is over the limit of ${request.routeOptions.bodyLimit} bytes`,
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new RpcError(
         'unsupported_media_type',

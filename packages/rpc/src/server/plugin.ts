@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { RpcError } from '../error.js';
-import { type RpcContext, RequestContext } from './context.js';
+import { RequestContext, type RpcContext } from './context.js';
 import { sendRpcError } from './errors.js';
-import { type JsonSchema, compileValidator } from './validation.js';
+import { compileValidator, type JsonSchema } from './validation.js';
 
 /** One method as generated code describes it. */
 export interface RpcMethod {
@@ -75,10 +75,18 @@ const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (app, { services, bod
     const path = request.url.split('?', 1)[0] ?? '';
     if (routes.has(path)) {
       reply.header('allow', 'POST');
-      return sendRpcError(new RpcError('method_not_allowed', `${request.method} is not allowed; RPC calls use POST`), request, reply);
+      return sendRpcError(
+        new RpcError('method_not_allowed', `${request.method} is not allowed; RPC calls use POST`),
+        request,
+        reply,
+      );
     }
     const name = path.slice(app.prefix.length + 1);
-    return sendRpcError(new RpcError('bad_route', `no RPC method ${JSON.stringify(name)} at ${app.prefix}/`), request, reply);
+    return sendRpcError(
+      new RpcError('bad_route', `no RPC method ${JSON.stringify(name)} at ${app.prefix}/`),
+      request,
+      reply,
+    );
   });
 };
 

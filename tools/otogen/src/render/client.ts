@@ -19,7 +19,9 @@ export function renderClient(model: Model, runtime: string): string {
 }
 
 function renderService(service: Service): string {
-  const comment = [`${service.name}Client calls ${service.name} over HTTP.`, service.comment].filter((line) => line !== '').join('\n\n');
+  const comment = [`${service.name}Client calls ${service.name} over HTTP.`, service.comment]
+    .filter((line) => line !== '')
+    .join('\n\n');
   const methods = service.methods.map((method) => {
     const extra = method.idempotent ? ', { idempotent: true }' : '';
     const tags = method.idempotent ? ['Idempotent: retried on unavailable and on connection errors.'] : [];

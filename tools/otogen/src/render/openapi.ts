@@ -8,19 +8,29 @@ import { summary } from './text.js';
 /** openapi.json: the same routes and schemas as OpenAPI 3.1, for tools that read it. */
 export function renderOpenApi(model: Model, { basePath, title, version }: DocsOptions & { version: string }): string {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-  const reference = (name: string, description: string) => (description === '' ? ref(name) : { ...ref(name), description });
+  const reference = (name: string, description: string) =>
+    description === '' ? ref(name) : { ...ref(name), description };
   const paths: Record<string, unknown> = {};
   for (const service of model.services) {
     for (const method of service.methods) {
       const operation: Record<string, unknown> = { operationId: method.wireName, tags: [service.name] };
-      if (method.comment !== '') Object.assign(operation, { summary: summary(method.comment), description: method.comment });
+      if (method.comment !== '')
+        Object.assign(operation, { summary: summary(method.comment), description: method.comment });
       operation.requestBody = {
         required: true,
-        content: { 'application/json': { schema: ref(method.inputObject), example: exampleObject(model, method.inputObject) } },
+        content: {
+          'application/json': { schema: ref(method.inputObject), example: exampleObject(model, method.inputObject) },
+        },
       };
       operation.responses = {
-        '200': { description: method.outputObject, content: { 'application/json': { schema: ref(method.outputObject) } } },
-        default: { description: 'The call failed; `code` says how.', content: { 'application/json': { schema: ref('Error') } } },
+        '200': {
+          description: method.outputObject,
+          content: { 'application/json': { schema: ref(method.outputObject) } },
+        },
+        default: {
+          description: 'The call failed; `code` says how.',
+          content: { 'application/json': { schema: ref('Error') } },
+        },
       };
       paths[`${basePath}${method.wireName}`] = { post: operation };
     }

@@ -15,7 +15,9 @@ export function renderSchemas(model: Model, runtime: string): string {
     parts.push(`${declare(enumType.name)} ${literal(enumSchema(enumType))} as const satisfies JsonSchema;`);
   }
   for (const object of objectsInDependencyOrder(model)) {
-    parts.push(`${declare(object.name)} ${literal(inlineSpreads(objectSchema(object, reference)))} as const satisfies JsonSchema;`);
+    parts.push(
+      `${declare(object.name)} ${literal(inlineSpreads(objectSchema(object, reference)))} as const satisfies JsonSchema;`,
+    );
   }
   return `${parts.join('\n\n')}\n`;
 }

@@ -9,9 +9,16 @@ export function renderTypes(model: Model): string {
     parts.push(`${docComment(enumType.comment, [])}export type ${enumType.name} = ${values};`);
   }
   for (const object of model.objects) {
-    const fields = object.fields.map((field) => `${docComment(field.comment, fieldTags(field), '  ')}  ${field.name}${field.optional ? '?' : ''}: ${tsType(field.type)};`);
-    const body = fields.length === 0 ? '{}' : `{\n${fields.join('\n')}\n}`;
-    parts.push(`${docComment(object.comment, [])}export interface ${object.name} ${body}`);
+    const fields = object.fields.map(
+      (field) =>
+        `${docComment(field.comment, fieldTags(field), '  ')}  ${field.name}${field.optional ? '?' : ''}: ${tsType(field.type)};`,
+    );
+    // An object without fields admits no keys; `interface X {}` would admit anything but null.
+    const declaration =
+      fields.length === 0
+        ? `export type ${object.name} = Record<string, never>;`
+        : `export interface ${object.name} {\n${fields.join('\n')}\n}`;
+    parts.push(`${docComment(object.comment, [])}${declaration}`);
   }
   return `${parts.join('\n\n')}\n`;
 }
