@@ -19,15 +19,20 @@ const clients: Record<string, () => Promise<unknown>> = {
   undici: async () => (await request(url, { method: 'POST', headers, body: JSON.stringify(order) })).body.json(),
   fetch: async () => (await fetch(url, { method: 'POST', headers, body: JSON.stringify(order) })).json(),
 };
-const call = clients[kind!];
-if (call === undefined) throw new Error(`unknown client ${kind}`);
+const call = clientNamed(kind);
+
+function clientNamed(name: string | undefined): () => Promise<unknown> {
+  const client = name === undefined ? undefined : clients[name];
+  if (client === undefined) throw new Error(`unknown client ${name}`);
+  return client;
+}
 
 async function run(count: number): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < count) {
       next++;
-      const answer = (await call!()) as { tacoConsumptionStatus?: string };
+      const answer = (await call()) as { tacoConsumptionStatus?: string };
       if (answer.tacoConsumptionStatus !== 'Sammy Sosa has consumed 2 tacos')
         throw new Error(`wrong answer: ${JSON.stringify(answer)}`);
     }

@@ -50,7 +50,14 @@ export async function load({ url, method = 'GET', path, body, seconds, connectio
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return sorted.length % 2 === 1 ? at(sorted, middle) : (at(sorted, middle - 1) + at(sorted, middle)) / 2;
+}
+
+/** The element at an index the caller knows is there, or a clear error. */
+function at(values: readonly number[], index: number): number {
+  const value = values[index];
+  if (value === undefined) throw new RangeError(`no value at ${index} of ${values.length}`);
+  return value;
 }
 
 export function medianLoad(runs: readonly Load[]): Load {
@@ -97,7 +104,8 @@ export async function coldStart(
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     const ms = performance.now() - started;
-    return { ms, rssMb: peakRssMb(child.pid!) };
+    // It answered, so it was spawned and has a pid.
+    return { ms, rssMb: peakRssMb(child.pid as number) };
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -153,5 +161,5 @@ export async function sequentialLatency(
   for (let i = 0; i < count; i++) samples.push(await once());
   agent.destroy();
   samples.sort((a, b) => a - b);
-  return { p50: samples[Math.floor(count * 0.5)]!, p99: samples[Math.floor(count * 0.99)]! };
+  return { p50: at(samples, Math.floor(count * 0.5)), p99: at(samples, Math.floor(count * 0.99)) };
 }

@@ -80,21 +80,26 @@ async function start(
   return process;
 }
 
+/** A record with each value mapped, keeping its keys' type. */
+function mapValues<K extends string, A, B>(record: Record<K, A>, f: (value: A, key: K) => B): Record<K, B> {
+  return Object.fromEntries(Object.entries<A>(record).map(([key, value]) => [key, f(value, key as K)])) as Record<K, B>;
+}
+
 /** Alternating rounds over named contenders; returns each one's median. */
-async function compare(contenders: Record<string, () => Promise<Load>>): Promise<Record<string, Load>> {
-  const names = Object.keys(contenders);
-  for (const name of names) await contenders[name]!(); // warm-up, discarded
-  const runs: Record<string, Load[]> = Object.fromEntries(names.map((name) => [name, []]));
+async function compare<N extends string>(contenders: Record<N, () => Promise<Load>>): Promise<Record<N, Load>> {
+  const names = Object.keys(contenders) as N[];
+  for (const name of names) await contenders[name](); // warm-up, discarded
+  const runs = mapValues(contenders, (): Load[] => []);
   for (let round = 0; round < rounds; round++) {
     for (const name of rotate(names, round)) {
-      const result = await contenders[name]!();
-      runs[name]!.push(result);
+      const result = await contenders[name]();
+      runs[name].push(result);
       log(
         `  round ${round + 1}/${rounds} ${name}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`,
       );
     }
   }
-  return Object.fromEntries(names.map((name) => [name, medianLoad(runs[name]!)]));
+  return mapValues(runs, medianLoad);
 }
 
 async function serverScenario() {
@@ -108,31 +113,30 @@ async function serverScenario() {
     'ts-rest': '/oto/TacoService.EatTaco',
     connect: '/taco.v1.TacoService/EatTaco',
   };
-  const contenders: Record<string, () => Promise<Load>> = {};
-  for (const server of servers) {
-    const running = await start(join(dist, `${server}.js`));
-    contenders[server] = () => load({ url: running.origin + paths[server], method: 'POST', body, seconds });
-  }
-  return compare(contenders);
+  const origins = new Map<string, string>();
+  for (const server of servers) origins.set(server, (await start(join(dist, `${server}.js`))).origin);
+  return compare(
+    mapValues(paths, (path, server) => () => load({ url: origins.get(server) + path, method: 'POST', body, seconds })),
+  );
 }
 
 async function clientScenario() {
   log(`\n[2/4] client: ${clientCalls} calls from one process, 50 in flight, against bare node:http`);
   const server = await start(join(dist, 'node-http.js'));
-  const runs: Record<string, number[]> = { generated: [], undici: [], fetch: [] };
+  const runs: Record<'generated' | 'undici' | 'fetch', number[]> = { generated: [], undici: [], fetch: [] };
   for (let round = 0; round < rounds; round++) {
-    for (const kind of rotate(Object.keys(runs), round)) {
+    for (const kind of rotate(Object.keys(runs) as (keyof typeof runs)[], round)) {
       const output = execFileSync(
         process.execPath,
         [join(dist, 'client-load.js'), kind, server.origin, String(clientCalls), '50'],
         { encoding: 'utf8' },
       );
       const { callsPerSecond } = JSON.parse(output) as { callsPerSecond: number };
-      runs[kind]!.push(callsPerSecond);
+      runs[kind].push(callsPerSecond);
       log(`  round ${round + 1}/${rounds} ${kind}: ${Math.round(callsPerSecond)} calls/s`);
     }
   }
-  return Object.fromEntries(Object.entries(runs).map(([kind, values]) => [kind, median(values)]));
+  return mapValues(runs, median);
 }
 
 async function runsdScenario() {
@@ -212,12 +216,7 @@ async function runsdLoads(
       log(`  round ${round + 1}/${rounds} ${name}: p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms`);
     }
   }
-  const hop = Object.fromEntries(
-    Object.entries(hops).map(([name, runs]) => [
-      name,
-      { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) },
-    ]),
-  );
+  const hop = mapValues(hops, (runs) => ({ p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) }));
   const identity = Object.entries(metadata).flatMap(([path, server]) =>
     [...server.identityRequests].map(([audience, count]) => ({ path, audience, count })),
   );
@@ -229,24 +228,22 @@ async function coldStartScenario() {
   const port = await freePort();
   const env = { PATH: process.env.PATH, LOG_LEVEL: 'warn', RUNSD_SERVICES: 'tacoclient=http://localhost:8081' };
   const bundle = join(root, 'services/tacoserver/dist/main.js');
-  const ways: Record<string, [string, string[]]> = {
+  const ways: Record<'bundle (node main.js)' | 'bundle under runsd' | 'source through tsx', [string, string[]]> = {
     'bundle (node main.js)': [process.execPath, [bundle]],
     'bundle under runsd': [process.execPath, [join(root, 'tools/runsd/dist/runsd.js'), '--', process.execPath, bundle]],
     'source through tsx': [join(root, 'bench/node_modules/.bin/tsx'), [join(root, 'services/tacoserver/src/main.ts')]],
   };
-  const runs: Record<string, ColdStart[]> = Object.fromEntries(Object.keys(ways).map((way) => [way, []]));
+  const runs = mapValues(ways, (): ColdStart[] => []);
   for (let round = 0; round < coldRuns; round++) {
-    for (const way of rotate(Object.keys(ways), round)) {
-      const [command, args] = ways[way]!;
-      runs[way]!.push(await coldStart(command, args, env, port));
+    for (const way of rotate(Object.keys(ways) as (keyof typeof ways)[], round)) {
+      const [command, args] = ways[way];
+      runs[way].push(await coldStart(command, args, env, port));
     }
   }
-  const result = Object.fromEntries(
-    Object.entries(runs).map(([way, values]) => [
-      way,
-      { ms: median(values.map((v) => v.ms)), rssMb: median(values.map((v) => v.rssMb)) },
-    ]),
-  );
+  const result = mapValues(runs, (values) => ({
+    ms: median(values.map((v) => v.ms)),
+    rssMb: median(values.map((v) => v.rssMb)),
+  }));
   for (const [way, value] of Object.entries(result))
     log(`  ${way}: ${value.ms.toFixed(1)} ms, peak RSS ${value.rssMb.toFixed(1)} MB`);
   return result;
@@ -255,13 +252,13 @@ async function coldStartScenario() {
 type Verdict = { target: string; measured: string; met: boolean };
 
 function report(
-  server: Record<string, Load>,
-  client: Record<string, number>,
+  server: Awaited<ReturnType<typeof serverScenario>>,
+  client: Awaited<ReturnType<typeof clientScenario>>,
   runsd: Awaited<ReturnType<typeof runsdScenario>>,
-  cold: Record<string, ColdStart>,
+  cold: Awaited<ReturnType<typeof coldStartScenario>>,
 ) {
-  const hand = server['fastify-hand']!;
-  const generated = server.generated!;
+  const hand = server['fastify-hand'];
+  const generated = server.generated;
   const verdicts: Verdict[] = [
     {
       target: 'generated ≥ 0.90× hand-written Fastify (req/s)',
@@ -270,8 +267,8 @@ function report(
     },
     {
       target: 'generated ≥ 2× tRPC (req/s)',
-      measured: ratio(generated.requestsPerSecond, server.trpc!.requestsPerSecond),
-      met: generated.requestsPerSecond >= 2 * server.trpc!.requestsPerSecond,
+      measured: ratio(generated.requestsPerSecond, server.trpc.requestsPerSecond),
+      met: generated.requestsPerSecond >= 2 * server.trpc.requestsPerSecond,
     },
     {
       target: 'generated p99 ≤ 1.10× hand-written Fastify p99',
@@ -280,19 +277,19 @@ function report(
     },
     {
       target: 'generated client ≥ 0.90× undici.request (calls/s)',
-      measured: ratio(client.generated!, client.undici!),
-      met: client.generated! >= 0.9 * client.undici!,
+      measured: ratio(client.generated, client.undici),
+      met: client.generated >= 0.9 * client.undici,
     },
     {
       target: 'generated client ≥ 1.5× fetch (calls/s)',
-      measured: ratio(client.generated!, client.fetch!),
-      met: client.generated! >= 1.5 * client.fetch!,
+      measured: ratio(client.generated, client.fetch),
+      met: client.generated >= 1.5 * client.fetch,
     },
   ];
-  const direct = runsd.throughput.direct!;
-  const inProcess = runsd.throughput['in-process dispatcher']!;
-  const hopDirect = runsd.hop['tacoserver directly']!;
-  const hopProxy = runsd.hop['tacoserver via the proxy']!;
+  const direct = runsd.throughput.direct;
+  const inProcess = runsd.throughput['in-process dispatcher'];
+  const hopDirect = runsd.hop['tacoserver directly'];
+  const hopProxy = runsd.hop['tacoserver via the proxy'];
   const ms = (value: number) => value.toFixed(3);
   const proxyAdds = hopProxy.p50 - hopDirect.p50;
   const audiences = runsd.identity;
@@ -313,9 +310,9 @@ function report(
       met: audiences.length === 2 && audiences.every(({ count }) => count === 1),
     },
   );
-  const alone = cold['bundle (node main.js)']!;
-  const wrapped = cold['bundle under runsd']!;
-  const tsx = cold['source through tsx']!;
+  const alone = cold['bundle (node main.js)'];
+  const wrapped = cold['bundle under runsd'];
+  const tsx = cold['source through tsx'];
   verdicts.push(
     {
       target: 'runsd adds ≤ 80 ms to a cold start',
@@ -355,7 +352,7 @@ function report(
     row(['client', 'calls/s', 'vs undici.request', 'vs fetch']),
     row(['---', '---:', '---:', '---:']),
     ...Object.entries(client).map(([name, value]) =>
-      row([name, Math.round(value), ratio(value, client.undici!), ratio(value, client.fetch!)]),
+      row([name, Math.round(value), ratio(value, client.undici), ratio(value, client.fetch)]),
     ),
     '',
     '## 3. runsd: tacoclient `GET /` → tacoserver, 50 connections',

@@ -28,6 +28,7 @@ describe('deploy/Dockerfile', () => {
     const text = await readFile(join(root, 'deploy/Dockerfile'), 'utf8');
     expect(text.match(/^FROM node:22-slim/gm)).toHaveLength(2);
     expect(text).toContain('RUN pnpm install --frozen-lockfile');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own build argument, as written in it
     expect(text).toContain('RUN pnpm build && node deploy/assemble-image.mjs "${build_target}" /out');
     expect(text).toMatch(/^USER node$/m);
     expect(text).toMatch(
@@ -44,19 +45,19 @@ describe('deploy/Dockerfile', () => {
 });
 
 describe('the image layout', () => {
-  const layouts: Record<string, string> = {};
+  const layouts = { tacoserver: '', tacoclient: '' };
 
   beforeAll(async () => {
-    for (const service of ['tacoserver', 'tacoclient']) {
+    for (const service of ['tacoserver', 'tacoclient'] as const) {
       layouts[service] = await mkdtemp(join(tmpdir(), `image-${service}-`));
-      await run(process.execPath, [join(root, 'deploy/assemble-image.mjs'), service, layouts[service]!]);
+      await run(process.execPath, [join(root, 'deploy/assemble-image.mjs'), service, layouts[service]]);
     }
   });
 
   afterAll(() => Promise.all(Object.values(layouts).map((dir) => rm(dir, { recursive: true, force: true }))));
 
   it('holds only the bundles and a package.json', async () => {
-    const dir = layouts.tacoserver!;
+    const dir = layouts.tacoserver;
     expect((await readdir(dir)).sort()).toEqual(['package.json', 'runsd', 'service']);
     expect(await readdir(join(dir, 'runsd'))).toEqual(expect.arrayContaining(['preload.js', 'runsd.js']));
     expect((await readdir(join(dir, 'runsd'))).every((file) => file.endsWith('.js') || file.endsWith('.js.map'))).toBe(
@@ -68,14 +69,14 @@ describe('the image layout', () => {
   it('starts as the ENTRYPOINT does, runsd -- node main.js, and the two images answer the curl line', async () => {
     // Outside node_modules' reach: the bundles must be all they need.
     const tacoserver = await startService(
-      join(layouts.tacoserver!, 'service/main.js'),
+      join(layouts.tacoserver, 'service/main.js'),
       { NODE_ENV: 'production' },
-      { wrapper: [join(layouts.tacoserver!, 'runsd/runsd.js'), '--'] },
+      { wrapper: [join(layouts.tacoserver, 'runsd/runsd.js'), '--'] },
     );
     const tacoclient = await startService(
-      join(layouts.tacoclient!, 'service/main.js'),
+      join(layouts.tacoclient, 'service/main.js'),
       { NODE_ENV: 'production', RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },
-      { wrapper: [join(layouts.tacoclient!, 'runsd/runsd.js'), '--'] },
+      { wrapper: [join(layouts.tacoclient, 'runsd/runsd.js'), '--'] },
     );
     try {
       const health = await request(`${tacoserver.origin}/healthz`);

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, heldBody, type ServiceProcess, startService } from '@taco-run/service/process';
 import autocannon from 'autocannon';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 
 // Case 4: autocannon drives 100 connections at tacoclient → tacoserver, both under runsd,
 // and tacoserver's runsd gets SIGTERM mid-load. Every request tacoserver accepted (its
@@ -68,7 +68,8 @@ describe('SIGTERM under load', () => {
   });
 
   it('loses no accepted request, and the wrapper and the service exit 0 within 10 s', async () => {
-    const servicePid = children(tacoserver.child.pid!)[0]!;
+    const [servicePid] = children(tacoserver.pid);
+    assert.exists(servicePid, 'runsd has started tacoserver');
     expect(alive(servicePid)).toBe(true);
     const failures = new Map<string, number>();
     let ok = 0;
@@ -128,7 +129,7 @@ describe('SIGTERM under load', () => {
     );
     const accepted = new Set(lines.filter((line) => line.message.startsWith('request from')).map((line) => line.reqId));
     const answered = new Map(
-      lines.filter((line) => line.httpRequest !== undefined).map((line) => [line.reqId, line.httpRequest!.status]),
+      lines.flatMap((line) => (line.httpRequest === undefined ? [] : [[line.reqId, line.httpRequest.status] as const])),
     );
     const lost = [...accepted].filter((reqId) => answered.get(reqId) !== 200);
     expect(accepted.size).toBeGreaterThan(300);

@@ -47,10 +47,11 @@ function listeners(port: number): string[] {
   const rows = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) =>
     readFileSync(file, 'utf8').trim().split('\n').slice(1),
   );
-  return rows
-    .map((row) => row.trim().split(/\s+/))
-    .filter((fields) => fields[3] === '0A' && fields[1]!.endsWith(`:${hexPort}`))
-    .map((fields) => fields[1]!.split(':')[0]!);
+  return rows.flatMap((row) => {
+    const [, local = '', , state] = row.trim().split(/\s+/);
+    const [address = '', localPort] = local.split(':');
+    return state === '0A' && localPort === hexPort ? [address] : [];
+  });
 }
 
 describe('token safety', () => {

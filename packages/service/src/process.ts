@@ -7,6 +7,8 @@ import { Readable } from 'node:stream';
 /** A service bundle started as a real process, as the tests and the local Cloud Run emulator run it. */
 export interface ServiceProcess {
   child: ChildProcess;
+  /** The process's id: it is running, so it has one. */
+  pid: number;
   /** `http://127.0.0.1:<port>`, read from the service's own "listening at" line. */
   origin: string;
   port: number;
@@ -54,12 +56,12 @@ export async function startService(
   const lines: string[] = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(line);
     onLine?.(line, 'stdout');
     for (const wake of waiters) wake();
   });
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     stderr.push(line);
     onLine?.(line, 'stderr');
   });
@@ -112,7 +114,9 @@ export async function startService(
       port === undefined
         ? portFrom(await waitForLine((text) => /listening at http:\/\/127\.0\.0\.1:\d+/.test(text), startTimeoutMs))
         : await accepting(port, child, startTimeoutMs);
-    return { child, origin: `http://127.0.0.1:${bound}`, port: bound, lines, stderr, exited, waitForLine, stop };
+    const { pid } = child;
+    if (pid === undefined) throw new Error(`${bundle} has no process id`);
+    return { child, pid, origin: `http://127.0.0.1:${bound}`, port: bound, lines, stderr, exited, waitForLine, stop };
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
@@ -120,7 +124,9 @@ export async function startService(
 }
 
 function portFrom(line: string): number {
-  return Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+  const [, port] = /127\.0\.0\.1:(\d+)/.exec(line) ?? [];
+  if (port === undefined) throw new Error(`no 127.0.0.1 port in "${line}"`);
+  return Number(port);
 }
 
 /** Polls until the port takes a connection, failing if the process exits or the time runs out. */

@@ -13,17 +13,19 @@ export interface TraceContext {
  */
 export function traceFromHeaders(headers: IncomingHttpHeaders): TraceContext | undefined {
   const traceparent = first(headers.traceparent);
-  const w3c = traceparent && /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/.exec(traceparent.trim());
-  if (w3c && !/^0+$/.test(w3c[1]!)) {
-    return { traceId: w3c[1]!, spanId: w3c[2]!, sampled: (Number.parseInt(w3c[3]!, 16) & 1) === 1 };
+  const [, traceId, spanId, flags] =
+    (traceparent && /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/.exec(traceparent.trim())) || [];
+  if (traceId !== undefined && spanId !== undefined && flags !== undefined && !/^0+$/.test(traceId)) {
+    return { traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 };
   }
   const cloud = first(headers['x-cloud-trace-context']);
-  const legacy = cloud && /^([\da-f]{32})(?:\/(\d+))?(?:;o=([01]))?$/i.exec(cloud.trim());
-  if (legacy) {
-    const trace: TraceContext = { traceId: legacy[1]!.toLowerCase() };
+  const [, legacyTrace, legacySpan, legacySampled] =
+    (cloud && /^([\da-f]{32})(?:\/(\d+))?(?:;o=([01]))?$/i.exec(cloud.trim())) || [];
+  if (legacyTrace !== undefined) {
+    const trace: TraceContext = { traceId: legacyTrace.toLowerCase() };
     // Cloud Logging wants the span as 16 hex digits; this header carries it in decimal.
-    if (legacy[2] !== undefined) trace.spanId = BigInt(legacy[2]).toString(16).padStart(16, '0').slice(-16);
-    if (legacy[3] !== undefined) trace.sampled = legacy[3] === '1';
+    if (legacySpan !== undefined) trace.spanId = BigInt(legacySpan).toString(16).padStart(16, '0').slice(-16);
+    if (legacySampled !== undefined) trace.sampled = legacySampled === '1';
     return trace;
   }
   return undefined;

@@ -77,7 +77,7 @@ describe('tacoserver', () => {
         userAgent: 'taco-test/1.0',
       },
     });
-    expect(lines[1]!.httpRequest).toHaveProperty('latency', expect.stringMatching(/^\d+\.\d{6}s$/));
+    expect(lines[1]?.httpRequest).toHaveProperty('latency', expect.stringMatching(/^\d+\.\d{6}s$/));
   });
 
   it('takes the trace from X-Cloud-Trace-Context when there is no traceparent', async () => {
@@ -126,7 +126,7 @@ describe('tacoserver start-up and shutdown', () => {
 
       const results = await Promise.all(calls);
       expect(results.filter((result) => result.status === 200)).toHaveLength(50);
-      expect(results[7]!.body).toEqual({ tacoConsumptionStatus: 'Eater 7 has consumed 1 tacos' });
+      expect(results[7]?.body).toEqual({ tacoConsumptionStatus: 'Eater 7 has consumed 1 tacos' });
       expect(await server.exited).toBe(0);
     } finally {
       await server.stop();

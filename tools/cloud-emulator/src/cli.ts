@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<void> {
     ],
     onLine: (service, line) => process.stdout.write(`${service.padEnd(width)} | ${line}\n`),
   });
-  const tacoclient = cloud.services.get('tacoclient')!;
+  const tacoclient = cloud.service('tacoclient');
   await writeFile(
     join(root, stateFile),
     `${JSON.stringify({ audience: tacoclient.url, localUrl: tacoclient.localUrl, tokenHost: cloud.userMetadata.host }, null, 2)}\n`,

@@ -39,6 +39,8 @@ export interface CloudService {
 
 export interface Cloud {
   services: Map<string, CloudService>;
+  /** One of the services, by name; an error names what is missing. */
+  service(name: string): CloudService;
   frontDoor: FrontDoor;
   /** The metadata server that issues the user's tokens. */
   userMetadata: MetadataServer;
@@ -121,6 +123,11 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     };
     return {
       services,
+      service(name) {
+        const found = services.get(name);
+        if (found === undefined) throw new Error(`no service ${name} in this cloud`);
+        return found;
+      },
       frontDoor,
       userMetadata,
       user,

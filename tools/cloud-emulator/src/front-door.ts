@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { OAuth2Client } from 'google-auth-library';
 import { Agent, type Dispatcher } from 'undici';
+import { bearerToken } from './jwt.js';
 
 /** A service behind the front door, as Cloud Run knows it. */
 export interface Invokable {
@@ -95,7 +96,8 @@ async function handle(
       'Not Found',
       `The requested URL <code>${escapeHtml(path)}</code> was not found on this server.`,
     );
-  const token = bearer(request.headers['x-serverless-authorization']) ?? bearer(request.headers.authorization);
+  const token =
+    bearerToken(request.headers['x-serverless-authorization']) ?? bearerToken(request.headers.authorization);
   let email: string | undefined;
   try {
     if (token === undefined) throw new Error('no token');
@@ -156,12 +158,6 @@ async function handle(
   response.writeHead(answer.statusCode, outgoing);
   answer.body.pipe(response);
   answer.body.on('error', () => response.destroy());
-}
-
-function bearer(value: string | string[] | undefined): string | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  const match = text === undefined ? null : /^Bearer\s+(\S+)$/i.exec(text.trim());
-  return match?.[1];
 }
 
 /** Cloud Run's (Google Front End's) error page, so clients see what they would see there. */

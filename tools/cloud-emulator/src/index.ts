@@ -1,4 +1,4 @@
 export { type Cloud, type CloudOptions, type CloudService, type CloudServiceOptions, startCloud } from './cloud.js';
 export { type FrontDoor, type Invokable, startFrontDoor } from './front-door.js';
-export { decodeJwt, SigningKey } from './jwt.js';
+export { bearerToken, decodeBearer, decodeJwt, SigningKey } from './jwt.js';
 export { type Fault, type MetadataOptions, type MetadataServer, startMetadataServer } from './metadata.js';

@@ -30,6 +30,20 @@ function base64url(text: string): string {
 }
 
 /** The claims of a JWT, unverified: for tests and logs that need to look inside. */
+/** The token in an `Authorization: Bearer <token>` header, if that is what it holds. */
+export function bearerToken(value: string | string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  const [, token] = (text && /^Bearer\s+(\S+)$/i.exec(text.trim())) || [];
+  return token;
+}
+
+/** The claims of the token in an `Authorization: Bearer` header; a test's failure when there is none. */
+export function decodeBearer(value: string | string[] | undefined): ReturnType<typeof decodeJwt> {
+  const token = bearerToken(value);
+  if (token === undefined) throw new Error('the header holds no bearer token');
+  return decodeJwt(token);
+}
+
 export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
   const [header, payload] = token.split('.');
   const decode = (part: string | undefined) =>

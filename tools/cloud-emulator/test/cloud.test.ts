@@ -56,18 +56,18 @@ describe.each([
   });
 
   it('gives each service its Cloud Run URL', () => {
-    expect(running.services.get('tacoserver')!.url).toBe(tacoserverUrl);
+    expect(running.service('tacoserver').url).toBe(tacoserverUrl);
   });
 
   it('answers the user with a token: Sammy Sosa has consumed 2 tacos, even through a 2-request metadata outage', async () => {
-    const tacoclient = running.services.get('tacoclient')!;
+    const tacoclient = running.service('tacoclient');
     const token = await running.userToken('tacoclient');
     // tacoclient's runsd has no token for tacoserver yet: its first 2 tries fail, the third succeeds.
     tacoclient.metadata.setFault({ kind: 'error', requests: 2 });
     expect(decodeJwt(token).payload).toMatchObject({ aud: tacoclient.url, email: 'developer@example.com' });
     expect(await get(tacoclient.localUrl, token)).toEqual({ status: 200, text: 'Sammy Sosa has consumed 2 tacos' });
-    const line = await running.services
-      .get('tacoserver')!
+    const line = await running
+      .service('tacoserver')
       .process.waitForLine((text) => text.includes('request from runsd version='));
     expect(JSON.parse(line)).toMatchObject({
       severity: 'INFO',
@@ -77,11 +77,11 @@ describe.each([
     // service the project (Cloud Run does not), so the line is linked to its trace.
     expect(JSON.parse(line)['logging.googleapis.com/trace']).toMatch(/^projects\/taco-project\/traces\/[\da-f]{32}$/);
     // tacoclient's runsd asked its own metadata server for a token for tacoserver's URL, once.
-    expect(running.services.get('tacoclient')!.metadata.identityRequests.get(tacoserverUrl)).toBe(1);
+    expect(running.service('tacoclient').metadata.identityRequests.get(tacoserverUrl)).toBe(1);
   });
 
   it('answers 401 without a token, and with a token for another audience', async () => {
-    const tacoclient = running.services.get('tacoclient')!;
+    const tacoclient = running.service('tacoclient');
     const none = await get(tacoclient.localUrl);
     expect(none.status).toBe(401);
     expect(none.text).toContain('<h1>Error: Unauthorized</h1>');
@@ -95,7 +95,7 @@ describe.each([
   });
 
   it('answers 403 to a caller without the invoker role', async () => {
-    const tacoclient = running.services.get('tacoclient')!;
+    const tacoclient = running.service('tacoclient');
     running.revoke('tacoclient', 'developer@example.com');
     try {
       const response = await get(tacoclient.localUrl, await running.userToken('tacoclient'));
@@ -107,7 +107,7 @@ describe.each([
   });
 
   it('makes tacoclient answer 502 naming permission_denied when its grant on tacoserver is removed', async () => {
-    const tacoclient = running.services.get('tacoclient')!;
+    const tacoclient = running.service('tacoclient');
     running.revoke('tacoserver', tacoclient.serviceAccount);
     try {
       const response = await get(tacoclient.localUrl, await running.userToken('tacoclient'));
@@ -135,7 +135,7 @@ describe('a long metadata outage', () => {
   afterAll(() => running.close());
 
   it('gets a clear 503 from runsd, passed on by tacoclient, and recovers when the metadata server does', async () => {
-    const tacoclient = running.services.get('tacoclient')!;
+    const tacoclient = running.service('tacoclient');
     const token = await running.userToken('tacoclient');
     tacoclient.metadata.setFault({ kind: 'error', requests: 10_000 });
     const started = Date.now();

@@ -48,24 +48,40 @@ export interface Field {
   constraints: Constraints;
 }
 
-export type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'enum' | 'array' | 'map';
+/**
+ * A field's type. Every kind carries oto's flags; what else it carries
+ * depends on the kind, so a renderer that checks the kind needs no guesses.
+ */
+export type FieldType = TypeFlags &
+  (
+    | { kind: 'string' | 'number' | 'integer' | 'boolean' }
+    /** One of `objects`, by name. */
+    | { kind: 'object'; objectName: string }
+    /** A named enum (`Spice`), whose values are in `enums`. */
+    | { kind: 'enum'; objectName: string; enumValues?: undefined }
+    /** An inline union of string literals. */
+    | { kind: 'enum'; objectName?: undefined; enumValues: string[] }
+    | { kind: 'array'; items: FieldType }
+    /** `Record<string, T>`: the values' type. */
+    | { kind: 'map'; values: FieldType }
+  );
 
-export interface FieldType {
-  kind: Kind;
+export interface TypeFlags {
   /** The TypeScript spelling: `string[]`, `Record<string, Item>`, `Spice`. */
   typeName: string;
   /** oto's flag for a list: true for arrays. */
   multiple: boolean;
   /** oto's flag: the value, or each element, is one of `objects`. */
   isObject: boolean;
-  /** For `object` and named `enum`: the type's name. */
-  objectName?: string;
-  /** For `enum`: the allowed strings. */
-  enumValues?: string[];
-  /** For `array`: the element type. */
-  items?: FieldType;
-  /** For `map` (`Record<string, T>`): the value type. */
-  values?: FieldType;
+}
+
+export type Kind = FieldType['kind'];
+
+/** The type inside an array (its elements) or a map (its values); nothing for the rest. */
+export function innerType(type: FieldType): FieldType | undefined {
+  if (type.kind === 'array') return type.items;
+  if (type.kind === 'map') return type.values;
+  return undefined;
 }
 
 /** Validation rules from JSDoc tags. On an array field, the string and number rules apply to each element. */

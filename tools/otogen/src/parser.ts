@@ -7,6 +7,7 @@ import {
   type FieldType,
   type Format,
   formats,
+  innerType,
   type Method,
   type Model,
   type ObjectType,
@@ -146,14 +147,14 @@ class Parser {
       return this.#problem(source, node, `${where} has type parameters; generics are not supported`);
     if (node.questionToken !== undefined)
       return this.#problem(source, node, `${where} is optional; every method of a service must exist`);
-    if (node.parameters.length !== 1) {
+    const [parameter, ...more] = node.parameters;
+    if (parameter === undefined || more.length > 0) {
       return this.#problem(
         source,
         node,
         `${where} takes ${node.parameters.length} parameters; a method takes exactly one request object`,
       );
     }
-    const parameter = node.parameters[0]!;
     const input = this.#objectReference(parameter.type, source, parameter, `the request of ${where}`);
     const output = this.#objectReference(node.type, source, node, `the response of ${where}`);
     const docs = this.#docs(node, source, methodTags);
@@ -266,12 +267,14 @@ class Parser {
     if (ts.isTypeReferenceNode(node) && ts.isIdentifier(node.typeName)) {
       const name = node.typeName.text;
       const args = node.typeArguments ?? [];
-      if (name === 'Array' && args.length === 1) return this.#array(args[0]!, source, where, integer);
-      if (name === 'Record' && args.length === 2) {
-        if (args[0]!.kind !== ts.SyntaxKind.StringKeyword) {
+      const [first, second] = args;
+      if (name === 'Array' && first !== undefined && args.length === 1)
+        return this.#array(first, source, where, integer);
+      if (name === 'Record' && first !== undefined && second !== undefined && args.length === 2) {
+        if (first.kind !== ts.SyntaxKind.StringKeyword) {
           return this.#problem(source, node, `${where} is ${text}; map keys must be string`);
         }
-        const values = this.#fieldType(args[1]!, source, where, integer);
+        const values = this.#fieldType(second, source, where, integer);
         return (
           values && {
             kind: 'map',
@@ -317,7 +320,7 @@ class Parser {
   ): Constraints {
     const constraints: Constraints = {};
     // String and number rules on an array describe its elements.
-    const element = type.kind === 'array' ? type.items! : type;
+    const element = type.kind === 'array' ? type.items : type;
     const need = (rule: string, ok: boolean, wants: string) => {
       if (!ok) this.#problem(source, at, `${where} has @${rule}, which needs ${wants}, but it is ${type.typeName}`);
       return ok;
@@ -414,10 +417,11 @@ class Parser {
     const visit = (name: string, trail: string[]): void => {
       if (state.get(name) === 'done') return;
       if (state.get(name) === 'visiting') {
-        const declaration = this.#declarations.get(name)!;
+        // Every object in the model was declared: that is how it got there.
+        const { source, node } = this.#declarations.get(name) as Declaration;
         this.#problem(
-          declaration.source,
-          declaration.node,
+          source,
+          node,
           `${[...trail.slice(trail.indexOf(name)), name].join(' → ')} is recursive; recursive types are not supported`,
         );
         return;
@@ -459,10 +463,9 @@ function stringLiterals(node: ts.TypeNode): string[] | undefined {
 }
 
 export function objectsIn(type: FieldType): string[] {
-  if (type.kind === 'object') return [type.objectName!];
-  if (type.items !== undefined) return objectsIn(type.items);
-  if (type.values !== undefined) return objectsIn(type.values);
-  return [];
+  if (type.kind === 'object') return [type.objectName];
+  const inner = innerType(type);
+  return inner === undefined ? [] : objectsIn(inner);
 }
 
 function memberName(node: ts.MethodSignature | ts.PropertySignature): string | undefined {

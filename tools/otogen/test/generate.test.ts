@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'tsup';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { generateTarget, staleFiles, type Target } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -22,7 +22,8 @@ describe('generated output', () => {
   );
 
   it('is byte-identical from one run to the next', async () => {
-    const target = config.targets[0]!;
+    const [target] = config.targets;
+    assert.exists(target);
     const [first, second] = await Promise.all([generateTarget(target, root), generateTarget(target, root)]);
     expect(second).toEqual(first);
     expect(first.map((file) => file.path)).toEqual([

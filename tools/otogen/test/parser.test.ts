@@ -37,7 +37,7 @@ describe('the model', () => {
         ],
       },
     ]);
-    const tacos = model.objects[0]!.fields[1]!;
+    const tacos = model.objects[0]?.fields[1];
     expect(tacos).toEqual({
       name: 'tacos',
       comment: 'All of the Tacos you have consumed 🌮',

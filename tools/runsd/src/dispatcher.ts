@@ -3,7 +3,7 @@ import { ComposedDispatcher, flatten } from './compose.js';
 import { respondText } from './respond.js';
 import type { Route, Router } from './router.js';
 
-const statusTexts: Record<number, string> = { 502: 'Bad Gateway', 503: 'Service Unavailable' };
+const statusTexts = { 502: 'Bad Gateway', 503: 'Service Unavailable' } as const;
 
 /**
  * The in-process path: installed as undici's global dispatcher by the
@@ -19,13 +19,17 @@ const statusTexts: Record<number, string> = { 502: 'Bad Gateway', 503: 'Service 
 export class RunsdDispatcher {
   readonly #router: Router;
   #inner: Dispatcher | undefined;
-  readonly #loadInner: (() => Promise<Dispatcher>) | undefined;
+  readonly #loadInner: () => Promise<Dispatcher>;
   #loading: Promise<Dispatcher> | undefined;
 
   constructor(router: Router, inner: Dispatcher | (() => Promise<Dispatcher>)) {
     this.#router = router;
-    if (typeof inner === 'function') this.#loadInner = inner;
-    else this.#inner = inner;
+    if (typeof inner === 'function') {
+      this.#loadInner = inner;
+    } else {
+      this.#inner = inner;
+      this.#loadInner = () => Promise.resolve(inner);
+    }
   }
 
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -37,7 +41,7 @@ export class RunsdDispatcher {
     if (route instanceof Promise || inner === undefined) {
       Promise.all([route, this.#ready()]).then(
         ([resolved, ready]) => this.#send(ready, resolved, options, handler),
-        (error: Error) => respondText(handler, 502, `runsd: ${error.message}\n`, statusTexts[502]!),
+        (error: Error) => respondText(handler, 502, `runsd: ${error.message}\n`, statusTexts[502]),
       );
       return true;
     }
@@ -46,7 +50,7 @@ export class RunsdDispatcher {
 
   #ready(): Promise<Dispatcher> {
     if (this.#inner !== undefined) return Promise.resolve(this.#inner);
-    this.#loading ??= this.#loadInner!().then((inner) => (this.#inner = inner));
+    this.#loading ??= this.#loadInner().then((inner) => (this.#inner = inner));
     return this.#loading;
   }
 
@@ -58,7 +62,7 @@ export class RunsdDispatcher {
   ): boolean {
     if (route.kind === 'passthrough') return inner.dispatch(options, handler);
     if (route.kind === 'fail') {
-      respondText(handler, route.status, route.message, statusTexts[route.status] ?? 'Error');
+      respondText(handler, route.status, route.message, statusTexts[route.status]);
       return true;
     }
     return inner.dispatch({ ...options, origin: route.origin, headers: route.headers }, handler);

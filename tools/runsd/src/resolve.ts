@@ -44,23 +44,23 @@ export function resolveHost(host: string, context: ResolveContext): Resolution {
   const name = stripPort(host).toLowerCase().replace(/\.$/, '');
   if (name === '' || reserved.has(name) || isIp(name)) return passthrough;
   const labels = name.split('.');
+  const [service = '', second = ''] = labels;
   let region: string | undefined;
   if (name.endsWith('.run.internal')) {
     if (labels.length !== 4) {
       return { kind: 'error', reason: `"${name}" has too many labels; use <service>.<region>.run.internal` };
     }
-    region = labels[1]!;
+    region = second;
     if (!isKnownRegion(region) && context.mode === 'cloud') {
       return { kind: 'error', reason: `unknown region "${region}" in "${name}"` };
     }
   } else if (labels.length === 2) {
     // `api.example` is a real host; only a known region makes it a short name.
-    if (!isKnownRegion(labels[1]!)) return passthrough;
-    region = labels[1];
+    if (!isKnownRegion(second)) return passthrough;
+    region = second;
   } else if (labels.length > 2) {
     return passthrough;
   }
-  const service = labels[0]!;
   if (!serviceName.test(service)) return passthrough;
   return context.mode === 'local'
     ? local(service, region, context.services)

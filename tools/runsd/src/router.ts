@@ -8,7 +8,7 @@ import type { TokenSourceName } from './token-sources.js';
 export type Route =
   | { kind: 'passthrough' }
   | { kind: 'forward'; origin: string; headers: HeaderMap }
-  | { kind: 'fail'; status: number; message: string };
+  | { kind: 'fail'; status: 502 | 503; message: string };
 
 export interface RouterOptions {
   context: ResolveContext;
@@ -25,7 +25,7 @@ export interface RouterOptions {
 /** A host's fixed part of a route: resolution is pure for a given context, so it is worked out once. */
 type Plan =
   | { kind: 'passthrough' }
-  | { kind: 'fail'; status: number; message: string }
+  | { kind: 'fail'; status: 502 | 503; message: string }
   | {
       kind: 'forward';
       target: string;

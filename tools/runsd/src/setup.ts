@@ -72,10 +72,10 @@ async function regionFromMetadata(): Promise<{ region: string; projectNumber: st
     );
   }
   // Cloud Run answers `projects/<number>/regions/<region>`.
-  const match = /^projects\/(\d+)\/regions\/([a-z\d-]+)$/.exec(value.trim());
-  if (match === null)
+  const [, projectNumber, region] = /^projects\/(\d+)\/regions\/([a-z\d-]+)$/.exec(value.trim()) ?? [];
+  if (projectNumber === undefined || region === undefined)
     throw new SetupError(`the metadata server's instance/region is "${value}", not projects/<number>/regions/<region>`);
-  return { projectNumber: match[1]!, region: match[2]! };
+  return { projectNumber, region };
 }
 
 function metadataHost(): string {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { decodeJwt, type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
+import { decodeBearer, type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent, interceptors, request } from 'undici';
@@ -87,8 +87,7 @@ describe('the in-process dispatcher', () => {
       url: '/oto/TacoService.EatTaco?x=1',
       agent: 'runsd version=0.1.0; app/1.0',
     });
-    const token = seen[0]!.authorization!.replace(/^Bearer /, '');
-    expect(decodeJwt(token).payload).toMatchObject({
+    expect(decodeBearer(seen[0]?.authorization).payload).toMatchObject({
       aud: target,
       iss: 'https://accounts.google.com',
       email: metadata.options.serviceAccountEmail,
@@ -101,8 +100,8 @@ describe('the in-process dispatcher', () => {
     await (
       await request('http://tacoserver/', { dispatcher, headers: { authorization: 'Bearer app-token' } })
     ).body.dump();
-    expect(seen[0]!.authorization).toBe('Bearer app-token');
-    expect(decodeJwt(seen[0]!.serverless!.replace(/^Bearer /, '')).payload.aud).toBe(target);
+    expect(seen[0]?.authorization).toBe('Bearer app-token');
+    expect(decodeBearer(seen[0]?.serverless).payload.aud).toBe(target);
     await dispatcher.close();
   });
 
@@ -112,8 +111,9 @@ describe('the in-process dispatcher', () => {
     const tokens = new TokenCache({
       // Not JWTs, so each is trusted for an hour from the clock: the test moves it past that.
       source: async () => {
-        issued.push(`token-${issued.length + 1}`);
-        return issued.at(-1)!;
+        const token = `token-${issued.length + 1}`;
+        issued.push(token);
+        return token;
       },
       now: () => clock,
     });
@@ -204,7 +204,7 @@ describe('the in-process dispatcher', () => {
     expect(seen.map((s) => [s.host, s.url])).toEqual(
       Array.from({ length: 3 }, () => ['tacoserver-abc123-uc.a.run.app', '/flaky-1']),
     );
-    expect(seen.every((s) => decodeJwt(s.authorization!.replace(/^Bearer /, '')).payload.aud === target)).toBe(true);
+    expect(seen.every((s) => decodeBearer(s.authorization).payload.aud === target)).toBe(true);
     // Built once undici is in: the next composition is layered at once, and still routes.
     const twice = runsd
       .compose(interceptors.retry({ minTimeout: 5, statusCodes: [503] }))
@@ -261,7 +261,7 @@ describe('the proxy', () => {
         (response) => {
           let text = '';
           response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-          response.on('end', () => resolve({ statusCode: response.statusCode!, text }));
+          response.on('end', () => resolve({ statusCode: response.statusCode ?? 0, text }));
         },
       );
       outgoing.on('error', reject);
@@ -276,8 +276,8 @@ describe('the proxy', () => {
     });
     expect(response.statusCode).toBe(200);
     expect((JSON.parse(response.text) as { body: { big: string } }).body.big).toHaveLength(100_000);
-    expect(seen[0]!.host).toBe('tacoserver-abc123-uc.a.run.app');
-    expect(decodeJwt(seen[0]!.authorization!.replace(/^Bearer /, '')).payload.aud).toBe(target);
+    expect(seen[0]?.host).toBe('tacoserver-abc123-uc.a.run.app');
+    expect(decodeBearer(seen[0]?.authorization).payload.aud).toBe(target);
   });
 
   it('forwards other hosts without a token', async () => {

@@ -102,11 +102,11 @@ export class RpcClient {
       const delay = backoff(this.#retry, attempt, error.retryAfter);
       if (delay >= expires - Date.now()) throw error;
       this.#options.debug?.(`retrying ${method} in ${delay} ms after ${error.code}: ${error.message}`);
-      try {
-        await sleep(delay, undefined, signal === undefined ? undefined : { signal });
-      } catch {
-        throw canceled(signal!);
-      }
+      if (signal === undefined) await sleep(delay);
+      else
+        await sleep(delay, undefined, { signal }).catch(() => {
+          throw canceled(signal);
+        });
     }
   }
 

@@ -1,5 +1,5 @@
 import { codeStatus } from '@taco-run/rpc';
-import type { Field, FieldType, Model } from '../model.js';
+import { type Field, type FieldType, innerType, type Model } from '../model.js';
 import { exampleObject } from './example.js';
 import { tsType } from './types.js';
 
@@ -67,7 +67,7 @@ function fieldRow(field: Field): string {
   const text = `\`${tsType(field.type)}\``;
   const type = named === undefined ? text : `[${text}](#${anchor(named)})`;
   const rules = Object.entries(field.constraints).map(([rule, value]) => `${rule}: \`${value}\``);
-  if (field.type.kind === 'integer' || field.type.items?.kind === 'integer') rules.unshift('integer');
+  if (field.type.kind === 'integer' || innerType(field.type)?.kind === 'integer') rules.unshift('integer');
   const example = field.example === undefined ? '' : `\`${JSON.stringify(field.example)}\``;
   return `| \`${field.name}\` | ${type} | ${field.optional ? 'no' : 'yes'} | ${cell(field.comment)} | ${rules.join(', ')} | ${cell(example)} |`;
 }
@@ -82,5 +82,7 @@ function anchor(name: string): string {
 
 /** The object or named enum a field's type is built on, to link to. */
 function namedTypeIn(type: FieldType): string | undefined {
-  return type.objectName ?? (type.items && namedTypeIn(type.items)) ?? (type.values && namedTypeIn(type.values));
+  if (type.kind === 'object' || type.kind === 'enum') return type.objectName;
+  const inner = innerType(type);
+  return inner === undefined ? undefined : namedTypeIn(inner);
 }

@@ -16,7 +16,7 @@ export function exampleObject(model: Model, name: string): Record<string, unknow
 }
 
 function exampleOf(model: Model, type: FieldType): unknown {
-  if (type.kind === 'object') return exampleObject(model, type.objectName!);
-  if (type.kind === 'array' && type.items?.kind === 'object') return [exampleObject(model, type.items.objectName!)];
+  if (type.kind === 'object') return exampleObject(model, type.objectName);
+  if (type.kind === 'array' && type.items.kind === 'object') return [exampleObject(model, type.items.objectName)];
   return undefined;
 }

@@ -31,13 +31,13 @@ export function enumSchema(enumType: EnumType): Record<string, unknown> {
 function fieldSchema(field: Field, reference: Reference): Record<string, unknown> {
   const { type, constraints } = field;
   if (type.kind === 'object' || (type.kind === 'enum' && type.objectName !== undefined)) {
-    return reference(type.objectName!, field.comment);
+    return reference(type.objectName, field.comment);
   }
   const schema: Record<string, unknown> = {};
   if (field.comment !== '') schema.description = field.comment;
   Object.assign(schema, typeSchema(type, reference, type.kind === 'array' ? {} : constraints));
   if (type.kind === 'array') {
-    schema.items = typeSchema(type.items!, reference, elementRules(constraints));
+    schema.items = typeSchema(type.items, reference, elementRules(constraints));
     if (constraints.minItems !== undefined) schema.minItems = constraints.minItems;
     if (constraints.maxItems !== undefined) schema.maxItems = constraints.maxItems;
   }
@@ -48,13 +48,13 @@ function fieldSchema(field: Field, reference: Reference): Record<string, unknown
 function typeSchema(type: FieldType, reference: Reference, rules: Constraints): Record<string, unknown> {
   switch (type.kind) {
     case 'object':
-      return reference(type.objectName!, '');
+      return reference(type.objectName, '');
     case 'enum':
       return type.objectName === undefined ? { type: 'string', enum: type.enumValues } : reference(type.objectName, '');
     case 'array':
-      return { type: 'array', items: typeSchema(type.items!, reference, {}) };
+      return { type: 'array', items: typeSchema(type.items, reference, {}) };
     case 'map':
-      return { type: 'object', additionalProperties: typeSchema(type.values!, reference, {}) };
+      return { type: 'object', additionalProperties: typeSchema(type.values, reference, {}) };
     default:
       return { type: type.kind, ...rules };
   }
@@ -77,7 +77,10 @@ export function objectsInDependencyOrder(model: Model): ObjectType[] {
     if (placed.has(object.name)) return;
     placed.add(object.name);
     for (const field of object.fields) {
-      for (const name of objectsIn(field.type)) place(byName.get(name)!);
+      for (const name of objectsIn(field.type)) {
+        const inner = byName.get(name);
+        if (inner !== undefined) place(inner);
+      }
     }
     ordered.push(object);
   };

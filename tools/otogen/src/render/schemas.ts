@@ -35,6 +35,7 @@ function inlineSpreads(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(inlineSpreads);
   if (typeof value !== 'object' || value === null || value instanceof Code) return value;
   const entries = Object.entries(value);
-  if (entries.length === 1 && entries[0]![0].startsWith('...')) return new Code(entries[0]![0].slice(3));
+  const [only] = entries;
+  if (entries.length === 1 && only?.[0].startsWith('...')) return new Code(only[0].slice(3));
   return Object.fromEntries(entries.map(([key, item]) => [key, inlineSpreads(item)]));
 }

@@ -1,4 +1,4 @@
-import type { Field, FieldType, Model } from '../model.js';
+import { type Field, type FieldType, innerType, type Model } from '../model.js';
 import { docComment, header, quote } from './text.js';
 
 /** types.ts: the request and response interfaces, with the definitions' docs and rules carried over. */
@@ -27,7 +27,7 @@ export function renderTypes(model: Model): string {
 export function fieldTags(field: Field): string[] {
   const tags: string[] = [];
   if (field.example !== undefined) tags.push(`@example ${JSON.stringify(field.example)}`);
-  if (field.type.kind === 'integer' || field.type.items?.kind === 'integer') tags.push('@integer');
+  if (field.type.kind === 'integer' || innerType(field.type)?.kind === 'integer') tags.push('@integer');
   for (const [rule, value] of Object.entries(field.constraints)) tags.push(`@${rule} ${value}`);
   return tags;
 }
@@ -36,15 +36,16 @@ export function fieldTags(field: Field): string[] {
 export function tsType(type: FieldType): string {
   switch (type.kind) {
     case 'object':
-      return type.objectName!;
+      return type.objectName;
     case 'enum':
-      return type.objectName ?? type.enumValues!.map(quote).join(' | ');
+      return type.enumValues === undefined ? type.objectName : type.enumValues.map(quote).join(' | ');
     case 'array': {
-      const items = tsType(type.items!);
-      return type.items!.kind === 'enum' && type.items!.objectName === undefined ? `(${items})[]` : `${items}[]`;
+      const items = tsType(type.items);
+      // An inline union needs parentheses to be an array of it: ('a' | 'b')[].
+      return type.items.kind === 'enum' && type.items.enumValues !== undefined ? `(${items})[]` : `${items}[]`;
     }
     case 'map':
-      return `Record<string, ${tsType(type.values!)}>`;
+      return `Record<string, ${tsType(type.values)}>`;
     case 'integer':
       return 'number';
     default:
