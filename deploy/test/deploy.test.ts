@@ -27,9 +27,9 @@ beforeEach(() => writeFile(log, ''));
 
 const settings = { GOOGLE_CLOUD_PROJECT: 'my-taco-project', CLOUD_RUN_PROJECT_HASH: 'abc123def', IMAGE_TAG: 'v1' };
 
-async function deploy(args: string[], env: Record<string, string>) {
+async function deploy(args: string[], env: Record<string, string>, cwd = root) {
   const result = await promisify(execFile)(process.execPath, [cli, ...args], {
-    cwd: root,
+    cwd,
     env: { PATH: `${stubDir}:${process.env.PATH}`, GCLOUD_STUB_LOG: log, ...env },
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
@@ -214,6 +214,75 @@ describe('pnpm deploy:one', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('deploy:one needs a service: tacoserver or tacoclient');
     expect(result.calls).toEqual([]);
+  });
+});
+
+describe('the deploy command line', () => {
+  it.each([
+    [['all', '--dryrun'], 'unknown option --dryrun; did you mean --dry-run?'],
+    [['one', 'tacoserver', '--region', 'europe-west1'], 'unknown option --region'],
+    [['all', 'tacoserver'], 'deploy:all takes no service, not "tacoserver"; use deploy:one tacoserver'],
+    [['deploy'], 'unknown command deploy'],
+    [[], 'missing command'],
+  ])('refuses %j with exit 2 and the usage, and never calls gcloud', async (args, reason) => {
+    const result = await deploy(args, settings);
+    expect(result).toMatchObject({ code: 2, stdout: '', calls: [] });
+    expect(result.stderr).toMatch(new RegExp(`^deploy: ${reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n\n`));
+    expect(result.stderr).toContain('usage:\n  pnpm deploy:all [--dry-run]');
+  });
+
+  it('prints its usage on stdout for --help, exits 0 and calls nothing', async () => {
+    const result = await deploy(['all', '--help'], settings);
+    expect(result).toMatchObject({ code: 0, stderr: '', calls: [] });
+    expect(result.stdout).toContain('usage:\n  pnpm deploy:all [--dry-run]');
+  });
+
+  it('prints its version for --version', async () => {
+    expect(await deploy(['--version'], settings)).toMatchObject({ code: 0, stdout: 'deploy 0.1.0\n', calls: [] });
+  });
+});
+
+describe('the image tag', () => {
+  let repo: string;
+  const git = (...args: string[]) => promisify(execFile)('git', args, { cwd: repo });
+  const { IMAGE_TAG: _, ...untagged } = settings;
+
+  beforeAll(async () => {
+    // A project of its own: whether the tree is clean is this test's to decide.
+    repo = await mkdtemp(join(tmpdir(), 'deploy-git-'));
+    await git('init', '--quiet');
+    await writeFile(join(repo, 'README.md'), '# a project\n');
+    await git('add', '.');
+    await git('-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '--quiet', '-m', 'first');
+  });
+
+  afterAll(() => rm(repo, { recursive: true, force: true }));
+
+  it('is the commit on a clean tree, and <commit>-dirty, said in one line, with uncommitted changes', async () => {
+    const commit = (await git('rev-parse', '--short=12', 'HEAD')).stdout.trim();
+    const clean = await deploy(['all', '--dry-run'], untagged, repo);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toContain(`(images tagged ${commit}).`);
+    expect(clean.stdout).toContain(
+      `--substitutions=_IMAGE=us-central1-docker.pkg.dev/my-taco-project/taco-run/tacoserver:${commit},`,
+    );
+    expect(clean.stdout).not.toContain('-dirty');
+
+    await writeFile(join(repo, 'README.md'), '# a project, edited\n');
+    const dirty = await deploy(['all', '--dry-run'], untagged, repo);
+    expect(dirty.code).toBe(0);
+    expect(dirty.stdout).toContain(`(images tagged ${commit}-dirty).\n`);
+    expect(dirty.stdout).toContain(
+      'The working tree has uncommitted changes: the images hold them, so their tag says -dirty.\n',
+    );
+    expect(dirty.stdout).toContain(`/taco-run/tacoserver:${commit}-dirty,`);
+    expect(dirty.calls).toEqual([]);
+  });
+
+  it('is IMAGE_TAG when set, dirty or not', async () => {
+    const result = await deploy(['all', '--dry-run'], settings, repo);
+    expect(result.stdout).toContain('(images tagged v1).');
+    expect(result.stdout).not.toContain('-dirty');
   });
 });
 

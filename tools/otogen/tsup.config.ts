@@ -9,8 +9,9 @@ export default defineConfig({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // typescript stays a runtime import (it is big and already installed); the runtime's code table is bundled.
+  // typescript stays a runtime import (it is big and already installed); the runtime's code table
+  // and the command-line convention are bundled.
   external: ['typescript'],
-  noExternal: ['@taco-run/rpc'],
+  noExternal: ['@taco-run/rpc', '@taco-run/project'],
   clean: true,
 });

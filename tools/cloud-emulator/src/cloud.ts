@@ -3,6 +3,7 @@ import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { type FrontDoor, startFrontDoor } from './front-door.js';
 import { SigningKey } from './jwt.js';
 import { type MetadataServer, startMetadataServer } from './metadata.js';
+import { identityToken } from './state.js';
 
 export interface CloudServiceOptions {
   name: string;
@@ -116,6 +117,11 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       });
       services.set(service.name, { name: service.name, url: urls.inUse, localUrl, serviceAccount, metadata, process });
     }
+    const service = (name: string) => {
+      const found = services.get(name);
+      if (found === undefined) throw new Error(`no service ${name} in this cloud`);
+      return found;
+    };
     const invokable = (name: string) => {
       const found = frontDoor.service(name);
       if (found === undefined) throw new Error(`no service ${name}`);
@@ -123,24 +129,11 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     };
     return {
       services,
-      service(name) {
-        const found = services.get(name);
-        if (found === undefined) throw new Error(`no service ${name} in this cloud`);
-        return found;
-      },
       frontDoor,
       userMetadata,
       user,
-      async userToken(name) {
-        const url = services.get(name)?.url;
-        const response = await fetch(
-          `http://${userMetadata.host}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(url ?? '')}&format=full`,
-          {
-            headers: { 'metadata-flavor': 'Google' },
-          },
-        );
-        return response.text();
-      },
+      service,
+      userToken: (name) => identityToken(userMetadata.host, service(name).url),
       grant: (name, email) => void invokable(name).invokers.add(email),
       revoke: (name, email) => void invokable(name).invokers.delete(email),
       output: () => [...services.values()].flatMap((service) => [...service.process.lines, ...service.process.stderr]),

@@ -22,6 +22,8 @@ export interface MetadataServer {
   host: string;
   options: Required<Omit<MetadataOptions, 'key'>>;
   key: SigningKey;
+  /** Every request it was sent, for any path: zero means nobody asked it anything. */
+  readonly requests: number;
   /** Identity tokens issued, per audience: how tests see the token cache at work. */
   identityRequests: Map<string, number>;
   /** Every token issued, so tests can check that none leaks into a log. */
@@ -48,9 +50,11 @@ export async function startMetadataServer(options: MetadataOptions = {}): Promis
   const identityRequests = new Map<string, number>();
   const issued: string[] = [];
   let fault: Fault | undefined;
+  let requests = 0;
   const app: FastifyInstance = Fastify();
 
   app.addHook('onRequest', async (request, reply) => {
+    requests++;
     reply.header('metadata-flavor', 'Google');
     if (fault !== undefined && fault.requests > 0) {
       fault.requests--;
@@ -114,6 +118,9 @@ export async function startMetadataServer(options: MetadataOptions = {}): Promis
     host: `127.0.0.1:${port}`,
     options: config,
     key,
+    get requests() {
+      return requests;
+    },
     identityRequests,
     issued,
     setFault(next) {

@@ -1,64 +1,80 @@
 #!/usr/bin/env node
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
+import packageJson from '../package.json' with { type: 'json' };
 import { DefinitionError } from './errors.js';
+import { FormatError } from './format.js';
 import { generateTarget, readDefinitions, staleFiles, type Target } from './generate.js';
 import { parseDefinitions } from './parser.js';
 
-const usage = `usage:
+const usage = `otogen ${packageJson.version}: TypeScript API definitions to a server, a client, schemas and docs.
+
+usage:
+  otogen generate [--check]          write every target in otogen.config.json; with --check, write
+                                     nothing and exit 1 naming each file that differs from what the
+                                     definitions give
   otogen model [definition.ts ...]   print the JSON model (default: the first target's definitions)
-  otogen generate [--check]          write every target in otogen.config.json, or with --check
-                                     exit 1 naming each file that differs from what the definitions give
+
 options:
-  --config <file>                    default: otogen.config.json in the working directory`;
+  --config <file>                    default: otogen.config.json in the working directory
+  -h, --help                         this text
+  --version                          otogen's version`;
+
+const commandLine = {
+  name: 'otogen',
+  version: packageJson.version,
+  usage,
+  options: { config: { type: 'string' }, check: { type: 'boolean' } },
+  positionals: true,
+} satisfies CommandLine<Options>;
 
 interface Config {
   targets: Target[];
 }
 
 async function main(argv: string[]): Promise<number> {
-  const args = [...argv];
-  const configIndex = args.indexOf('--config');
-  const configPath = configIndex === -1 ? 'otogen.config.json' : args.splice(configIndex, 2)[1];
-  const [command, ...rest] = args;
+  const parsed = parseCommandLine(commandLine, argv);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  const configPath = values.config ?? 'otogen.config.json';
   const root = process.cwd();
   if (command === 'model') {
+    if (values.check) return reportUsageError(commandLine, '--check goes with generate, not model');
     const paths = rest.length > 0 ? rest : ((await loadConfig(root, configPath)).targets[0]?.definitions ?? []);
     const model = parseDefinitions(await readDefinitions(paths, root));
     process.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
     return 0;
   }
   if (command === 'generate') {
-    const check = rest.includes('--check');
-    const unknown = rest.filter((arg) => arg !== '--check');
-    if (unknown.length > 0) return fail(`unknown argument ${unknown[0]}\n${usage}`);
-    const config = await loadConfig(root, configPath);
-    let stale = 0;
-    for (const target of config.targets) {
-      const files = await generateTarget(target, root);
-      if (check) {
-        const differing = await staleFiles(target, files, root);
-        for (const path of differing) process.stderr.write(`otogen: ${path} is stale; run \`pnpm generate\`\n`);
-        stale += differing.length;
-        continue;
-      }
-      for (const file of files) {
-        const path = join(root, target.out, file.path);
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, file.text);
-      }
-      process.stdout.write(
-        `otogen: wrote ${files.length} files to ${target.out} from ${target.definitions.join(', ')}\n`,
-      );
-    }
-    if (check && stale === 0) process.stdout.write(`otogen: ${config.targets.length} targets up to date\n`);
-    return stale === 0 ? 0 : 1;
+    if (rest.length > 0) return reportUsageError(commandLine, `generate takes no arguments, not "${rest[0]}"`);
+    return generate(await loadConfig(root, configPath), root, values.check === true);
   }
-  return fail(
-    command === undefined || command === 'help' || command === '--help'
-      ? usage
-      : `unknown command ${command}\n${usage}`,
-  );
+  return reportUsageError(commandLine, command === undefined ? 'missing command' : `unknown command ${command}`);
+}
+
+async function generate(config: Config, root: string, check: boolean): Promise<number> {
+  let stale = 0;
+  for (const target of config.targets) {
+    const files = await generateTarget(target, root);
+    if (check) {
+      const differing = await staleFiles(target, files, root);
+      for (const path of differing) process.stderr.write(`otogen: ${path} is stale; run \`pnpm generate\`\n`);
+      stale += differing.length;
+      continue;
+    }
+    for (const file of files) {
+      const path = join(root, target.out, file.path);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, file.text);
+    }
+    process.stdout.write(
+      `otogen: wrote ${files.length} files to ${target.out} from ${target.definitions.join(', ')}\n`,
+    );
+  }
+  if (check && stale === 0) process.stdout.write(`otogen: ${config.targets.length} targets up to date\n`);
+  return stale === 0 ? 0 : 1;
 }
 
 async function loadConfig(root: string, path = 'otogen.config.json'): Promise<Config> {
@@ -66,24 +82,20 @@ async function loadConfig(root: string, path = 'otogen.config.json'): Promise<Co
   try {
     text = await readFile(join(root, path), 'utf8');
   } catch {
-    throw new UsageError(`cannot read ${path}; run otogen from the repository root or pass --config`);
+    throw new ConfigError(`cannot read ${path}; run otogen from the repository root or pass --config`);
   }
   const config = JSON.parse(text) as Partial<Config>;
   if (
     !Array.isArray(config.targets) ||
     config.targets.some((t) => !Array.isArray(t.definitions) || typeof t.out !== 'string')
   ) {
-    throw new UsageError(`${path} must be {"targets": [{"definitions": ["file.ts"], "out": "folder"}]}`);
+    throw new ConfigError(`${path} must be {"targets": [{"definitions": ["file.ts"], "out": "folder"}]}`);
   }
   return config as Config;
 }
 
-class UsageError extends Error {}
-
-function fail(message: string): number {
-  process.stderr.write(`${message}\n`);
-  return 2;
-}
+/** A problem with otogen.config.json, not a bug: said in one line, without a stack. */
+class ConfigError extends Error {}
 
 main(process.argv.slice(2)).then(
   (code) => {
@@ -92,7 +104,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof DefinitionError) {
       process.stderr.write(`otogen: the definitions have ${error.problems.length} problem(s):\n${error.message}\n`);
-    } else if (error instanceof UsageError) {
+    } else if (error instanceof ConfigError || error instanceof FormatError) {
       process.stderr.write(`otogen: ${error.message}\n`);
     } else {
       process.stderr.write(`otogen: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -27,6 +27,11 @@ export async function formatFiles(
 /** The kinds of file otogen writes, all of which Biome formats. */
 const formatted = /\.(ts|json|md)$/;
 
+/** The formatter failed: a setup problem (Biome missing, a broken biome.json), said without a stack. */
+export class FormatError extends Error {
+  override readonly name = 'FormatError';
+}
+
 interface Command {
   file: string;
   args: string[];
@@ -40,7 +45,7 @@ function format(biome: Command, path: string, text: string, root: string): Promi
       [...biome.args, 'check', '--write', `--stdin-file-path=${path}`],
       { cwd: root, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
-        if (error) reject(new Error(`biome could not format ${path}: ${stderr.trim() || error.message}`));
+        if (error) reject(new FormatError(`Biome could not format ${path}: ${stderr.trim() || error.message}`));
         else resolve(stdout);
       },
     );
@@ -53,8 +58,12 @@ function format(biome: Command, path: string, text: string, root: string): Promi
  * that starts the same binary, and costs about 130 ms per file on its own.
  */
 function biomeCommand(): Command {
-  const require = createRequire(import.meta.url);
-  const launcher = require.resolve('@biomejs/biome/bin/biome');
+  let launcher: string;
+  try {
+    launcher = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome');
+  } catch {
+    throw new FormatError('Biome, which formats the generated files, is not installed; run `pnpm install`');
+  }
   const fromBiome = createRequire(launcher);
   const executable = process.platform === 'win32' ? 'biome.exe' : 'biome';
   for (const suffix of ['', '-musl']) {

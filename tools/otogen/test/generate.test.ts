@@ -130,7 +130,35 @@ describe('the otogen command', () => {
 
   it('prints usage for an unknown command', async () => {
     const result = await run('frobnicate');
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('unknown command frobnicate\nusage:');
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toMatch(
+      /^otogen: unknown command frobnicate\n\notogen 0\.1\.0: .*\n\nusage:\n {2}otogen generate/,
+    );
+  });
+
+  it('refuses an unknown option with exit 2 and writes nothing', async () => {
+    const types = join(work, 'packages/generated/src/types.ts');
+    const before = await readFile(types, 'utf8');
+    const definitions = join(work, 'packages/definitions/src/taco.ts');
+    const text = await readFile(definitions, 'utf8');
+    await writeFile(definitions, text.replace('Name is your name.', 'Name is your full name.'));
+    try {
+      const result = await run('generate', '--chek');
+      expect(result).toMatchObject({ code: 2, stdout: '' });
+      expect(result.stderr).toMatch(/^otogen: unknown option --chek; did you mean --check\?\n\n.*usage:/s);
+      expect(await readFile(types, 'utf8')).toBe(before);
+    } finally {
+      await writeFile(definitions, text);
+    }
+  });
+
+  it.each([['--help'], ['-h']])('prints its usage on stdout for %s and exits 0', async (flag) => {
+    const result = await run(flag);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('usage:\n  otogen generate [--check]');
+  });
+
+  it('prints its version for --version', async () => {
+    expect(await run('--version')).toEqual({ code: 0, stdout: 'otogen 0.1.0\n', stderr: '' });
   });
 });

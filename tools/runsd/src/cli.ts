@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { log } from './log.js';
 import { startProxy } from './proxy.js';
 import { resolveHost } from './resolve.js';
@@ -18,6 +19,8 @@ options:
                           (default: $CLOUD_RUN_PROJECT_HASH; without it, https://<svc>-<number>.<region>.run.app)
   --proxy-port <port>     the local HTTP proxy's port (default: $RUNSD_PROXY_PORT, or any free port)
   --services <file>       local mode: name → URL map (default: $RUNSD_SERVICES, or runsd.services.json found upward)
+  -h, --help              this text
+  --version               runsd's version
 
 environment:
   K_SERVICE               set by Cloud Run; without it runsd runs in local mode
@@ -26,48 +29,55 @@ environment:
   GOOGLE_CLOUD_PROJECT    passed on as set; on Cloud Run, when unset, runsd sets it for the app
                           from the metadata server (Cloud Logging needs it to link traces)`;
 
+const commandLine = {
+  name: 'runsd',
+  version,
+  usage,
+  options: {
+    'project-hash': { type: 'string' },
+    'proxy-port': { type: 'string' },
+    services: { type: 'string' },
+  },
+  positionals: true,
+} satisfies CommandLine<Options>;
+
 interface Arguments {
-  projectHash?: string;
-  proxyPort?: string;
-  services?: string;
+  projectHash: string | undefined;
+  proxyPort: string | undefined;
+  services: string | undefined;
+  /** The app to run: what follows `--`. */
   command: string[];
-  resolve?: string;
+  /** `runsd resolve <host>`: the host to explain instead. */
+  resolve: string | undefined;
 }
 
-function parseArguments(argv: string[]): Arguments | string {
-  const args: Arguments = { command: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new SetupError(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === '--') {
-      args.command = argv.slice(i + 1);
-      break;
-    } else if (arg === '--project-hash') args.projectHash = value();
-    else if (arg === '--proxy-port') args.proxyPort = value();
-    else if (arg === '--services') args.services = value();
-    else if (arg === 'resolve' && args.command.length === 0) {
-      args.resolve = argv[i + 1];
-      if (args.resolve === undefined) return 'runsd resolve needs a host';
-      break;
-    } else if (arg === '--help' || arg === '-h') return usage;
-    else if (arg === '--version') return `runsd ${version}`;
-    else return `unknown argument "${arg}"; put the command after --\n\n${usage}`;
+/** The arguments, or the exit code once parseCommandLine or a mistake here has answered. */
+function parseArguments(argv: string[]): Arguments | number {
+  const parsed = parseCommandLine(commandLine, argv);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals, rest } = parsed;
+  const args = {
+    projectHash: values['project-hash'],
+    proxyPort: values['proxy-port'],
+    services: values.services,
+    command: rest ?? [],
+    resolve: undefined,
+  };
+  const [verb, host, ...extra] = positionals;
+  if (verb === 'resolve' && rest === undefined) {
+    if (host === undefined) return reportUsageError(commandLine, 'resolve needs a host');
+    if (extra.length > 0) return reportUsageError(commandLine, `resolve takes one host, not "${extra[0]}" too`);
+    return { ...args, resolve: host };
   }
+  if (verb !== undefined)
+    return reportUsageError(commandLine, `unexpected argument "${verb}"; put the command after --`);
+  if (args.command.length === 0) return reportUsageError(commandLine, 'nothing to run; put the command after --');
   return args;
 }
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArguments(argv);
-  if (typeof args === 'string') {
-    // --help and --version answer on stdout; a mistake, with usage, on stderr.
-    const asked = args.startsWith('runsd ');
-    (asked ? process.stdout : process.stderr).write(`${args}\n`);
-    return asked ? 0 : 2;
-  }
+  if (typeof args === 'number') return args;
   // Asked alongside the region, but reported after it: when the metadata server is down,
   // the one line runsd prints is the setup error, not this warning too.
   const projectLookup =
@@ -87,16 +97,13 @@ async function main(argv: string[]): Promise<number> {
     else process.stdout.write(`cannot resolve "${args.resolve}": ${result.reason}\n`);
     return result.kind === 'service' ? 0 : 1;
   }
-  if (args.command.length === 0) {
-    process.stderr.write(`${usage}\n`);
-    return 2;
-  }
 
   const project = await projectLookup;
   if (project instanceof Error) log('WARNING', project.message);
   const proxyPort = parsePort(args.proxyPort ?? process.env.RUNSD_PROXY_PORT);
   const proxy = await startProxy(createRouter(context, process.env), proxyPort);
-  const child = spawn(args.command[0]!, args.command.slice(1), {
+  const [program = '', ...programArgs] = args.command;
+  const child = spawn(program, programArgs, {
     stdio: 'inherit',
     env: childEnv(context, proxy.url, project instanceof Error ? undefined : project),
   });
@@ -107,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
   }
   return new Promise<number>((resolveExit) => {
     child.on('error', (error: NodeJS.ErrnoException) => {
-      log('ERROR', `cannot start ${args.command[0]}: ${error.code === 'ENOENT' ? 'command not found' : error.message}`);
+      log('ERROR', `cannot start ${program}: ${error.code === 'ENOENT' ? 'command not found' : error.message}`);
       void proxy.close().then(() => resolveExit(127));
     });
     child.on('exit', (code, signal) => {

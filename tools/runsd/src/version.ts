@@ -1,2 +1,4 @@
+import packageJson from '../package.json' with { type: 'json' };
+
 /** Sent in `User-Agent: runsd version=<v>; <original>`, as the Go runsd does. */
-export const version = '0.1.0';
+export const version = packageJson.version;

@@ -1,5 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { bearerToken, decodeBearer, type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
@@ -308,8 +311,27 @@ describe('the process wrapper', () => {
   it('prints usage without a command', async () => {
     const result = await run([], { PATH: process.env.PATH });
     expect(result.code).toBe(2);
+    expect(result.stderr).toContain('runsd: nothing to run; put the command after --\n\nrunsd 0.1.0');
     expect(result.stderr).toContain('usage:\n  runsd [options] -- <command> [args...]');
   });
+
+  it.each([
+    [['--proxyport', '0'], 'unknown option --proxyport; did you mean --proxy-port?'],
+    [['--project-hash'], '--project-hash needs a value'],
+    [['node', 'app.js'], 'unexpected argument "node"; put the command after --'],
+  ])(
+    'refuses %j with exit 2 and the usage, before asking the metadata server or starting the app',
+    async (args, reason) => {
+      const marker = join(tmpdir(), `runsd-started-${process.pid}-${Date.now()}`);
+      const asked = metadata.requests;
+      const result = await run([...args, '--', 'sh', '-c', `touch ${marker}`], cloudEnv());
+      expect(result).toMatchObject({ code: 2, stdout: '' });
+      expect(result.stderr.startsWith(`runsd: ${reason}`)).toBe(true);
+      expect(result.stderr).toContain('usage:');
+      expect(existsSync(marker)).toBe(false);
+      expect(metadata.requests).toBe(asked);
+    },
+  );
 
   it('says when the command does not exist', async () => {
     const result = await run(['--', 'no-such-command-xyz'], { PATH: process.env.PATH });

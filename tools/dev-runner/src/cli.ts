@@ -1,16 +1,28 @@
-#!/usr/bin/env node
-// Runs tacoserver (8080) and tacoclient (8081) side by side, for `pnpm dev`
-// (--watch: rebuild and restart on every change) and `pnpm start` (the built
-// bundles, as the container runs them). Output is prefixed with the service's
-// name and its JSON log lines are shown as text. Ctrl-C stops everything.
-// Each service runs under tools/runsd in local mode (build it first).
-import { spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { type CommandLine, type Options, parseCommandLine } from '@taco-run/project/cli';
+import packageJson from '../package.json' with { type: 'json' };
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const watch = process.argv.includes('--watch');
+const usage = `dev-runner ${packageJson.version}: every service side by side, each under runsd in local mode, as the container runs it.
+
+usage:
+  dev-runner [--watch]   (pnpm start) run the built bundles; with --watch (pnpm dev), rebuild
+                         and restart a service on every change to its code or the packages
+                         Ctrl-C stops everything.
+
+options:
+  --watch                rebuild and restart on change
+  -h, --help             this text
+  --version              the dev runner's version`;
+
+const commandLine = {
+  name: 'dev-runner',
+  version: packageJson.version,
+  usage,
+  options: { watch: { type: 'boolean' } },
+} satisfies CommandLine<Options>;
 
 const services = [
   { name: 'tacoserver', color: 35, env: { PORT: '8080' } },
@@ -18,18 +30,23 @@ const services = [
   // to localhost:8080 with runsd.services.json, exactly as it maps it to Cloud Run in the cloud.
   { name: 'tacoclient', color: 36, env: { PORT: '8081' } },
 ];
-const runsd = `${root}tools/runsd/dist/runsd.js`;
 
+const parsed = parseCommandLine(commandLine, process.argv.slice(2));
+if (typeof parsed === 'number') process.exit(parsed);
+const watch = parsed.values.watch === true;
+
+const root = process.cwd();
+const runsd = join(root, 'tools/runsd/dist/runsd.js');
 const width = Math.max(...services.map((service) => service.name.length));
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 /** Every process started here, so that a stop reaches each one and waits for it. */
-const running = new Set();
+const running = new Set<ChildProcess>();
 let stopping = false;
 
 for (const service of services) {
-  const cwd = `${root}services/${service.name}`;
+  const cwd = join(root, 'services', service.name);
   const prefix = label(service);
-  let app;
+  let app: ChildProcess | undefined;
   const startApp = async () => {
     if (app) await terminate(app);
     if (stopping) return;
@@ -41,32 +58,39 @@ for (const service of services) {
     app.on('exit', (code, signal) => {
       process.stdout.write(`${prefix} exited with ${signal ?? code}\n`);
       // Without --watch there is nothing to wait for once a service is gone.
-      if (!watch && !stopping) stop(code ?? 1);
+      if (!watch && !stopping) void stop(code ?? 1);
     });
   };
   if (watch) {
     // tsup rebuilds on change; each successful build restarts the service from here, so this
-    // script owns (and so stops) every service process, not tsup.
+    // process owns (and so stops) every service process, not tsup.
     const build = run(
       prefix,
-      `${root}node_modules/.bin/tsup`,
+      join(root, 'node_modules/.bin/tsup'),
       ['--config', '../tsup.service.config.ts', '--watch', 'src/**/*.ts', '--watch', '../../packages/*/src/**/*.ts'],
       { cwd, env: process.env },
       (line) => {
-        if (line.includes('Build success')) startApp();
+        if (line.includes('Build success')) void startApp();
       },
     );
-    build.on('exit', () => !stopping && stop(1));
+    build.on('exit', () => !stopping && void stop(1));
   } else {
-    startApp();
+    void startApp();
   }
 }
 
-function run(prefix, command, args, options, onLine = () => {}) {
+function run(
+  prefix: string,
+  command: string,
+  args: string[],
+  options: SpawnOptions,
+  onLine: (line: string) => void = () => {},
+): ChildProcess {
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.on('exit', () => running.delete(child));
   for (const stream of [child.stdout, child.stderr]) {
+    if (stream === null) continue;
     createInterface({ input: stream }).on('line', (line) => {
       onLine(line);
       process.stdout.write(`${prefix} ${readable(line)}\n`);
@@ -76,7 +100,7 @@ function run(prefix, command, args, options, onLine = () => {}) {
 }
 
 /** SIGTERM, then SIGKILL past Cloud Run's 10 s: a service drains, but is never left behind. */
-async function terminate(child) {
+async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -85,26 +109,26 @@ async function terminate(child) {
   clearTimeout(force);
 }
 
-async function stop(exitCode) {
+async function stop(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   await Promise.all([...running].map(terminate));
   process.exit(exitCode);
 }
 
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
 
-function label(service) {
+function label(service: { name: string; color: number }): string {
   const text = service.name.padEnd(width);
   return useColor ? `\x1b[${service.color}m${text} |\x1b[0m` : `${text} |`;
 }
 
 /** A Cloud Logging JSON line as `12:00:01 INFO  message {rest}`; anything else as it came. */
-function readable(line) {
+function readable(line: string): string {
   if (!line.startsWith('{')) return line;
   try {
-    const { severity = '', time = '', message = '', ...rest } = JSON.parse(line);
+    const { severity = '', time = '', message = '', ...rest } = JSON.parse(line) as Record<string, unknown>;
     const extra = Object.keys(rest).length === 0 ? '' : ` ${JSON.stringify(rest)}`;
     return `${String(time).slice(11, 19)} ${String(severity).padEnd(5)} ${message}${extra}`;
   } catch {

@@ -1,0 +1,110 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'tsup';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The command behind `pnpm dev:cloud` and `pnpm emulator:token`, as a developer runs them.
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const cli = join(root, 'tools/cloud-emulator/dist/cli.js');
+let work: string;
+
+beforeAll(async () => {
+  await build({ config: join(root, 'tools/cloud-emulator/tsup.config.ts'), silent: true });
+  // A project of its own, so the emulator's state file is this test's: the built runsd and services, linked.
+  work = await mkdtemp(join(tmpdir(), 'cloud-emulator-cli-'));
+  await symlink(join(root, 'tools'), join(work, 'tools'));
+  await symlink(join(root, 'services'), join(work, 'services'));
+});
+
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+function run(...args: string[]) {
+  return promisify(execFile)(process.execPath, [cli, ...args], { cwd: work }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
+  );
+}
+
+describe('cloud-emulator', () => {
+  it.each([
+    [['--projecthash', 'abc'], 'unknown option --projecthash; did you mean --project-hash?'],
+    [['--project-hash'], '--project-hash needs a value'],
+    [['--deterministic', '--project-hash', 'abc'], '--deterministic and --project-hash cannot go together'],
+    [['--project-hash', 'Not_A_Hash'], '--project-hash must be lowercase letters and digits, got "Not_A_Hash"'],
+    [['stop'], 'unknown command stop'],
+    [['token', '--deterministic'], 'token takes no options; they go with start'],
+  ])('refuses %j with exit 2 and the usage, and starts nothing', async (args, reason) => {
+    const result = await run(...args);
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr.startsWith(`cloud-emulator: ${reason}\n\ncloud-emulator 0.1.0: `)).toBe(true);
+    expect(result.stderr).toContain('usage:\n  cloud-emulator [start]');
+    expect(existsSync(join(work, '.cloud-emulator.json'))).toBe(false);
+  });
+
+  it('prints its usage on stdout for --help and exits 0', async () => {
+    const result = await run('--help');
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('usage:\n  cloud-emulator [start]');
+  });
+
+  it('says so when asked for a token with no emulator running', async () => {
+    expect(await run('token')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'cloud-emulator: no emulator is running here; start one with `pnpm dev:cloud`\n',
+    });
+  });
+
+  it('starts the services, gives the developer a token that tacoclient admits, and cleans up on SIGTERM', async () => {
+    // A process group of its own, so that whatever happens here, nothing it started outlives the test.
+    const emulator: ChildProcess = spawn(process.execPath, [cli], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    try {
+      const lines = createInterface({ input: emulator.stdout as NodeJS.ReadableStream });
+      let localUrl: string | undefined;
+      for await (const line of lines) {
+        localUrl ??= /^ {2}curl -H "Authorization: Bearer \$\(pnpm --silent emulator:token\)" (\S+)$/.exec(line)?.[1];
+        if (line === 'Ctrl-C stops everything.') break;
+      }
+      expect(localUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+      const token = await run('token');
+      expect(token).toMatchObject({ code: 0, stderr: '' });
+      const authorized = await request(localUrl as string, {
+        headers: { authorization: `Bearer ${token.stdout.trim()}` },
+      });
+      expect(authorized.statusCode).toBe(200);
+      expect(await authorized.body.text()).toBe('Sammy Sosa has consumed 2 tacos');
+      const anonymous = await request(localUrl as string);
+      await anonymous.body.dump();
+      expect(anonymous.statusCode).toBe(401);
+
+      const exited = once(emulator, 'exit');
+      emulator.kill('SIGTERM');
+      expect(await exited).toEqual([0, null]);
+      expect(existsSync(join(work, '.cloud-emulator.json'))).toBe(false);
+    } finally {
+      try {
+        process.kill(-(emulator.pid as number), 'SIGKILL');
+      } catch {
+        // The group is gone already: the emulator stopped everything it started.
+      }
+    }
+  });
+});
