@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
+import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { build } from 'tsup';
 import { nodeBundle } from '../../scripts/node-bundle.js';
@@ -24,9 +25,19 @@ import {
   sequentialLatency,
 } from './measure.js';
 
-const quick = process.argv.includes('--quick');
 const scenarioNames = ['server', 'client', 'runsd', 'cold'] as const;
-const only = onlyScenario();
+const commandLine = {
+  name: 'bench',
+  version: '0.1.0',
+  usage: `usage: pnpm bench [--quick] [--only ${scenarioNames.join('|')}]
+
+  (no options)      every scenario, three rounds each; writes docs/benchmarks.md
+  --quick           one short round of each, about 30 s; leaves the document alone
+  --only <name>     one scenario in full, its medians printed: run it before and after a change
+  -h, --help        this text`,
+  options: { quick: { type: 'boolean' }, only: { type: 'string' } },
+} satisfies CommandLine<Options>;
+const { quick, only } = readCommandLine();
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'bench/dist');
 const rounds = quick ? 1 : 3;
@@ -390,15 +401,14 @@ function report(
   return { tables: lines.join('\n'), verdicts };
 }
 
-function onlyScenario(): (typeof scenarioNames)[number] | undefined {
-  const at = process.argv.indexOf('--only');
-  if (at === -1) return undefined;
-  const name = process.argv[at + 1];
-  if (!scenarioNames.includes(name as never)) {
-    process.stderr.write(`bench: --only takes one of ${scenarioNames.join(', ')}; got ${name ?? 'nothing'}\n`);
-    process.exit(2);
+function readCommandLine(): { quick: boolean; only: (typeof scenarioNames)[number] | undefined } {
+  const parsed = parseCommandLine(commandLine, process.argv.slice(2));
+  if (typeof parsed === 'number') process.exit(parsed);
+  const { quick, only } = parsed.values;
+  if (only !== undefined && !scenarioNames.includes(only as never)) {
+    process.exit(reportUsageError(commandLine, `--only takes one of ${scenarioNames.join(', ')}; got "${only}"`));
   }
-  return name as (typeof scenarioNames)[number];
+  return { quick: quick === true, only: only as (typeof scenarioNames)[number] | undefined };
 }
 
 async function main(): Promise<void> {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { runNode } from '@taco-run/project/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { deployAllPlan, shellLine } from '../src/plan.js';
@@ -28,17 +29,10 @@ beforeEach(() => writeFile(log, ''));
 const settings = { GOOGLE_CLOUD_PROJECT: 'my-taco-project', CLOUD_RUN_PROJECT_HASH: 'abc123def', IMAGE_TAG: 'v1' };
 
 async function deploy(args: string[], env: Record<string, string>, cwd = root) {
-  const result = await promisify(execFile)(process.execPath, [cli, ...args], {
+  const result = await runNode(cli, args, {
     cwd,
     env: { PATH: `${stubDir}:${process.env.PATH}`, GCLOUD_STUB_LOG: log, ...env },
-  }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
+  });
   const calls = (await readFile(log, 'utf8'))
     .split('\n')
     .filter(Boolean)

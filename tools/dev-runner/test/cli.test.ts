@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -12,16 +11,7 @@ const cli = join(root, 'tools/dev-runner/dist/cli.js');
 
 beforeAll(() => build({ config: join(root, 'tools/dev-runner/tsup.config.ts'), silent: true }));
 
-function run(...args: string[]) {
-  return promisify(execFile)(process.execPath, [cli, ...args], { cwd: root, timeout: 10_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
-}
+const run = (...args: string[]) => runNode(cli, args, { cwd: root, timeout: 10_000 });
 
 describe('dev-runner', () => {
   it.each([

@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { generateTarget, staleFiles, type Target } from '../src/index.js';
@@ -40,15 +39,7 @@ describe('generated output', () => {
 
 describe('the otogen command', () => {
   let work: string;
-  const run = (...args: string[]) =>
-    promisify(execFile)(process.execPath, [cli, ...args], { cwd: work }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => ({
-        code: error.code,
-        stdout: error.stdout,
-        stderr: error.stderr,
-      }),
-    );
+  const run = (...args: string[]) => runNode(cli, args, { cwd: work });
 
   beforeAll(async () => {
     // The same bundle `pnpm generate` runs, built from tools/otogen/tsup.config.ts.

@@ -1,11 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { bearerToken, decodeBearer, type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
+import { runNode } from '@taco-run/project/testing';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -69,14 +69,7 @@ function cloudEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 function run(args: string[], env: NodeJS.ProcessEnv, cwd = root) {
-  return promisify(execFile)(process.execPath, [runsd, ...args], { env, cwd, timeout: 20_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
+  return runNode(runsd, args, { env, cwd });
 }
 
 const hashTarget = 'https://tacoserver-abc123-ew.a.run.app';
