@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { didYouMean } from './spelling.js';
 
 /**
  * The command-line convention every tool of the project follows, on
@@ -103,7 +104,7 @@ function describeParseError(error: unknown, known: readonly string[]): string {
   const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
   const option = /--[^\s,=]+/.exec(quoted)?.[0] ?? quoted;
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const near = known.find((candidate) => closeTo(option.replace(/^-+/, ''), candidate));
+    const near = didYouMean(option.replace(/^-+/, ''), known);
     return `unknown option ${option}${near === undefined ? '' : `; did you mean --${near}?`}`;
   }
   if (message.includes('argument missing')) return `${option} needs a value`;
@@ -111,28 +112,4 @@ function describeParseError(error: unknown, known: readonly string[]): string {
     return `${option} needs a value (write ${option}=<value> for one that starts with -)`;
   if (message.includes('does not take an argument')) return `${option} does not take a value`;
   return message;
-}
-
-/** Spelt almost alike: the same letters without dashes, or one edit apart. */
-function closeTo(typed: string, option: string): boolean {
-  if (typed.replaceAll('-', '') === option.replaceAll('-', '')) return true;
-  if (Math.abs(typed.length - option.length) > 1) return false;
-  let i = 0;
-  let j = 0;
-  let edits = 0;
-  while (i < typed.length && j < option.length) {
-    if (typed[i] === option[j]) {
-      i++;
-      j++;
-      continue;
-    }
-    if (++edits > 1) return false;
-    if (typed.length > option.length) i++;
-    else if (typed.length < option.length) j++;
-    else {
-      i++;
-      j++;
-    }
-  }
-  return edits + (typed.length - i) + (option.length - j) <= 1;
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import packageJson from '../package.json' with { type: 'json' };
 import { DefinitionError } from './errors.js';
 import { FormatError } from './format.js';
-import { generateTarget, readDefinitions, staleFiles, type Target } from './generate.js';
+import { defaultTarget, generateTarget, readDefinitions, staleFiles, type Target } from './generate.js';
 import { parseDefinitions } from './parser.js';
 
 const usage = `otogen ${packageJson.version}: TypeScript API definitions to a server, a client, schemas and docs.
@@ -17,7 +18,9 @@ usage:
   otogen model [definition.ts ...]   print the JSON model (default: the first target's definitions)
 
 options:
-  --config <file>                    default: otogen.config.json in the working directory
+  --config <file>                    default: otogen.config.json in the working directory if there is
+                                     one, else every .ts file in packages/definitions/src, generated
+                                     into packages/generated
   -h, --help                         this text
   --version                          otogen's version`;
 
@@ -38,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
-  const configPath = values.config ?? 'otogen.config.json';
+  const configPath = values.config;
   const root = process.cwd();
   if (command === 'model') {
     if (values.check) return reportUsageError(commandLine, '--check goes with generate, not model');
@@ -77,14 +80,29 @@ async function generate(config: Config, root: string, check: boolean): Promise<n
   return stale === 0 ? 0 : 1;
 }
 
-async function loadConfig(root: string, path = 'otogen.config.json'): Promise<Config> {
+/** The config named by --config, else otogen.config.json if there is one, else the default target. */
+async function loadConfig(root: string, given: string | undefined): Promise<Config> {
+  const path = given ?? 'otogen.config.json';
   let text: string;
   try {
     text = await readFile(join(root, path), 'utf8');
   } catch {
-    throw new ConfigError(`cannot read ${path}; run otogen from the repository root or pass --config`);
+    if (given === undefined) {
+      if (!existsSync(join(root, defaultTarget.definitions[0] ?? ''))) {
+        throw new ConfigError(
+          `no ${defaultTarget.definitions[0]} here; run otogen from the project's root or pass --config`,
+        );
+      }
+      return { targets: [defaultTarget] };
+    }
+    throw new ConfigError(`cannot read ${path}`);
   }
-  const config = JSON.parse(text) as Partial<Config>;
+  let config: Partial<Config>;
+  try {
+    config = JSON.parse(text) as Partial<Config>;
+  } catch (error) {
+    throw new ConfigError(`${path} is not JSON: ${(error as Error).message}`);
+  }
   if (
     !Array.isArray(config.targets) ||
     config.targets.some((t) => !Array.isArray(t.definitions) || typeof t.out !== 'string')

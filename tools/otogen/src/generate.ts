@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { formatFiles } from './format.js';
 import type { Model } from './model.js';
@@ -13,6 +13,7 @@ import { renderTypes } from './render/types.js';
 
 /** One set of definitions and where its generated package lives (a row of otogen.config.json). */
 export interface Target {
+  /** Definition files, or folders whose `.ts` files (all of them, at any depth) are definitions. */
   definitions: string[];
   out: string;
   /** The title of API.md and openapi.json. Default: the service names. */
@@ -31,13 +32,27 @@ export interface GeneratedFile {
   text: string;
 }
 
+/** Without otogen.config.json: every file in packages/definitions/src, generated into packages/generated. */
+export const defaultTarget: Target = { definitions: ['packages/definitions/src'], out: 'packages/generated' };
+
+/** The definition files a target names, in a stable order: folders give their `.ts` files, sorted. */
 export async function readDefinitions(paths: readonly string[], root: string): Promise<DefinitionFile[]> {
-  return Promise.all(
-    paths.map(async (path) => ({
-      fileName: relative(root, join(root, path)),
-      text: await readFile(join(root, path), 'utf8'),
-    })),
-  );
+  const files: string[] = [];
+  for (const path of paths) {
+    const full = join(root, path);
+    if (!(await stat(full).catch(() => undefined))?.isDirectory()) {
+      files.push(relative(root, full));
+      continue;
+    }
+    const entries = await readdir(full, { recursive: true, withFileTypes: true });
+    files.push(
+      ...entries
+        .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts'))
+        .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+        .sort(),
+    );
+  }
+  return Promise.all(files.map(async (fileName) => ({ fileName, text: await readFile(join(root, fileName), 'utf8') })));
 }
 
 /** Every file of a target, rendered from the model. Pure: the same model gives the same bytes. */
@@ -55,6 +70,8 @@ export function render(model: Model, target: Target): GeneratedFile[] {
     { path: 'src/index.ts', text: renderIndex(model, runtime) },
     { path: 'docs/API.md', text: renderApiMarkdown(model, docs) },
     { path: 'docs/openapi.json', text: renderOpenApi(model, { ...docs, version: target.version ?? '0.1.0' }) },
+    // The model itself, as `otogen model` prints it: the tools learn the APIs and their methods from it.
+    { path: 'model.json', text: `${JSON.stringify(model, null, 2)}\n` },
   ];
 }
 

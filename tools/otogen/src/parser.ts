@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import ts from 'typescript';
 import { DefinitionError, type DefinitionProblem } from './errors.js';
 import {
@@ -28,9 +29,18 @@ export interface DefinitionFile {
  * is skipped.
  */
 export function parseDefinitions(files: readonly DefinitionFile[]): Model {
-  const parser = new Parser();
+  const parser = new Parser(files.map((file) => file.fileName));
   for (const file of files) parser.collect(file);
   return parser.finish(files.map((file) => file.fileName));
+}
+
+/** `import type { EatTacoRequest } from './taco.js'`: one name from another definitions file. */
+interface TypeImport {
+  name: string;
+  /** The definitions file it names, as given to the parser. */
+  from: string;
+  source: ts.SourceFile;
+  node: ts.Node;
 }
 
 type Declaration =
@@ -56,16 +66,24 @@ const numberRules = ['minimum', 'maximum'] as const;
 const arrayRules = ['minItems', 'maxItems'] as const;
 
 class Parser {
+  /** The files being read, by their path without the extension: what a relative import names. */
+  readonly #files: Map<string, string>;
+  readonly #imports: TypeImport[] = [];
   readonly #declarations = new Map<string, Declaration>();
   readonly #problems: DefinitionProblem[] = [];
   /** Declarations already reported as unsupported: uses of them add no second problem. */
   readonly #rejected = new Set<string>();
+
+  constructor(fileNames: readonly string[]) {
+    this.#files = new Map(fileNames.map((fileName) => [withoutExtension(posix.normalize(fileName)), fileName]));
+  }
 
   collect({ fileName, text }: DefinitionFile): void {
     const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
     for (const statement of source.statements) {
       if (ts.isInterfaceDeclaration(statement)) this.#declare(statement, source, classify(statement));
       else if (ts.isTypeAliasDeclaration(statement)) this.#declare(statement, source, 'enum');
+      else if (ts.isImportDeclaration(statement)) this.#import(statement, source);
       else if (!ts.isEmptyStatement(statement))
         this.#problem(
           source,
@@ -75,7 +93,56 @@ class Parser {
     }
   }
 
+  /**
+   * Definition files share one namespace, so an import adds nothing but what
+   * TypeScript itself needs to check the file. It must name another
+   * definitions file, with `import type`, and take names as they are.
+   */
+  #import(node: ts.ImportDeclaration, source: ts.SourceFile): void {
+    const specifier = ts.isStringLiteral(node.moduleSpecifier) ? node.moduleSpecifier.text : '';
+    const clause = node.importClause;
+    const named =
+      clause?.namedBindings !== undefined && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings : undefined;
+    const typeOnly = clause?.isTypeOnly === true || (named?.elements.every((element) => element.isTypeOnly) ?? false);
+    const from = specifier.startsWith('.')
+      ? this.#files.get(withoutExtension(posix.join(posix.dirname(posix.normalize(source.fileName)), specifier)))
+      : undefined;
+    if (from === undefined) {
+      this.#problem(
+        source,
+        node,
+        `an import from "${specifier}", which is not one of the definitions files; definitions import types only from one another`,
+      );
+      return;
+    }
+    if (!typeOnly || named === undefined || clause?.name !== undefined) {
+      this.#problem(
+        source,
+        node,
+        `write the import from "${specifier}" as \`import type { A, B } from '${specifier}'\``,
+      );
+      return;
+    }
+    for (const element of named.elements) {
+      if (element.propertyName !== undefined) {
+        this.#problem(
+          source,
+          element,
+          `${element.propertyName.text} is imported as ${element.name.text}; a type keeps its name across definitions files`,
+        );
+        continue;
+      }
+      this.#imports.push({ name: element.name.text, from, source, node: element });
+    }
+  }
+
   finish(sources: string[]): Model {
+    for (const imported of this.#imports) {
+      const declaration = this.#declarations.get(imported.name);
+      if (declaration?.source.fileName !== imported.from && !this.#rejected.has(imported.name)) {
+        this.#problem(imported.source, imported.node, `${imported.from} declares no ${imported.name}`);
+      }
+    }
     const model: Model = { sources, services: [], objects: [], enums: [] };
     for (const declaration of this.#declarations.values()) {
       if (declaration.kind === 'service') model.services.push(this.#service(declaration.node, declaration.source));
@@ -490,6 +557,10 @@ function isRegExp(pattern: string): boolean {
   }
 }
 
+function withoutExtension(path: string): string {
+  return path.replace(/\.(ts|js|mts|mjs)$/, '');
+}
+
 function capitalize(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
@@ -502,8 +573,8 @@ function describeStatement(node: ts.Statement): string {
   if (ts.isClassDeclaration(node)) return 'a class';
   if (ts.isFunctionDeclaration(node)) return 'a function';
   if (ts.isEnumDeclaration(node)) return 'a TypeScript enum (use a union of string literals)';
-  if (ts.isImportDeclaration(node) || ts.isImportEqualsDeclaration(node))
-    return 'an import (declare every type in the definitions)';
+  if (ts.isImportEqualsDeclaration(node))
+    return 'an import (import types from another definitions file with `import type`)';
   if (ts.isVariableStatement(node)) return 'a variable';
   if (ts.isModuleDeclaration(node)) return 'a namespace';
   if (ts.isExportDeclaration(node) || ts.isExportAssignment(node)) return 'a re-export';

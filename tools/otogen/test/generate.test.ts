@@ -4,26 +4,23 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
-import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTarget, staleFiles, type Target } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(root, 'tools/otogen/dist/cli.js');
-const config = JSON.parse(await readFile(join(root, 'otogen.config.json'), 'utf8')) as { targets: Target[] };
+// The fixture's own config: `pnpm otogen generate --config tools/otogen/test/fixtures/inventory/otogen.config.json`.
+const inventoryConfig = 'tools/otogen/test/fixtures/inventory/otogen.config.json';
+const [inventory] = (JSON.parse(await readFile(join(root, inventoryConfig), 'utf8')) as { targets: [Target] }).targets;
 
 describe('generated output', () => {
-  it.each(config.targets.map((target) => [target.out, target] as const))(
-    'is committed and current for %s',
-    async (_out, target) => {
-      const files = await generateTarget(target, root);
-      expect(await staleFiles(target, files, root)).toEqual([]);
-    },
-  );
+  it('is committed and current for the inventory fixture', async () => {
+    const files = await generateTarget(inventory, root);
+    expect(await staleFiles(inventory, files, root)).toEqual([]);
+  });
 
   it('is byte-identical from one run to the next', async () => {
-    const [target] = config.targets;
-    assert.exists(target);
-    const [first, second] = await Promise.all([generateTarget(target, root), generateTarget(target, root)]);
+    const [first, second] = await Promise.all([generateTarget(inventory, root), generateTarget(inventory, root)]);
     expect(second).toEqual(first);
     expect(first.map((file) => file.path)).toEqual([
       'src/types.ts',
@@ -33,45 +30,70 @@ describe('generated output', () => {
       'src/index.ts',
       'docs/API.md',
       'docs/openapi.json',
+      'model.json',
     ]);
   });
 });
 
-describe('the otogen command', () => {
+describe('the otogen command, in a project without otogen.config.json', () => {
   let work: string;
   const run = (...args: string[]) => runNode(cli, args, { cwd: work });
+  const definitions = (file: string) => join(work, 'packages/definitions/src', file);
 
   beforeAll(async () => {
     // The same bundle `pnpm generate` runs, built from tools/otogen/tsup.config.ts.
     await build({ config: join(root, 'tools/otogen/tsup.config.ts'), silent: true });
     work = await mkdtemp(join(tmpdir(), 'otogen-'));
-    // Paths in the generated headers must match the committed ones, so the layout is kept.
-    await cp(join(root, 'packages/definitions/src'), join(work, 'packages/definitions/src'), { recursive: true });
-    await cp(join(root, 'packages/generated/src'), join(work, 'packages/generated/src'), { recursive: true });
-    await cp(join(root, 'packages/generated/docs'), join(work, 'packages/generated/docs'), { recursive: true });
+    // A project laid out as this one is, with the kitchen fixture as its definitions.
+    await cp(join(root, 'tools/otogen/test/fixtures/kitchen/definitions'), join(work, 'packages/definitions/src'), {
+      recursive: true,
+    });
     // Generated files are formatted by the project's own Biome settings, which read .gitignore.
     for (const file of ['biome.jsonc', '.gitignore']) await cp(join(root, file), join(work, file));
-    await writeFile(
-      join(work, 'otogen.config.json'),
-      JSON.stringify({
-        targets: [
-          { ...config.targets[0], definitions: ['packages/definitions/src/taco.ts'], out: 'packages/generated' },
-        ],
-      }),
-    );
   });
 
   afterAll(() => rm(work, { recursive: true, force: true }));
 
-  it('passes --check on the committed output', async () => {
-    const result = await run('generate', '--check');
-    expect(result).toMatchObject({ code: 0, stdout: 'otogen: 1 targets up to date\n' });
+  it('generates every definitions file into packages/generated, and then passes --check', async () => {
+    expect(await run('generate')).toEqual({
+      code: 0,
+      stdout: 'otogen: wrote 8 files to packages/generated from packages/definitions/src\n',
+      stderr: '',
+    });
+    const index = await readFile(join(work, 'packages/generated/src/index.ts'), 'utf8');
+    expect(index).toContain("export * from './client.js';");
+    const client = await readFile(join(work, 'packages/generated/src/client.ts'), 'utf8');
+    expect(client).toContain('export class MenuServiceClient');
+    expect(client).toContain('export class OrderServiceClient');
+    const model = JSON.parse(await readFile(join(work, 'packages/generated/model.json'), 'utf8')) as {
+      services: { name: string }[];
+    };
+    expect(model.services.map((service) => service.name)).toEqual(['MenuService', 'OrderService']);
+    expect(await run('generate', '--check')).toMatchObject({ code: 0, stdout: 'otogen: 1 targets up to date\n' });
+  });
+
+  it('picks up a new definitions file with no config', async () => {
+    await writeFile(
+      definitions('bar.ts'),
+      "import type { Dish } from './menu.js';\n\n/** BarService pours drinks. */\nexport interface BarService {\n  pour(request: Dish): Dish;\n}\n",
+    );
+    try {
+      const check = await run('generate', '--check');
+      expect(check.code).toBe(1);
+      expect(check.stderr).toContain('otogen: packages/generated/model.json is stale; run `pnpm generate`');
+      const model = JSON.parse((await run('model')).stdout) as { services: { name: string }[] };
+      expect(model.services.map((service) => service.name)).toEqual(['BarService', 'MenuService', 'OrderService']);
+    } finally {
+      await rm(definitions('bar.ts'));
+    }
   });
 
   it('fails --check naming the stale files after a doc comment is edited, until regenerated', async () => {
-    const definitions = join(work, 'packages/definitions/src/taco.ts');
-    const text = await readFile(definitions, 'utf8');
-    await writeFile(definitions, text.replace('Name is your name.', 'Name is what people call you.'));
+    const text = await readFile(definitions('menu.ts'), 'utf8');
+    await writeFile(
+      definitions('menu.ts'),
+      text.replace('Name is what the menu calls it.', 'Name is what guests call it.'),
+    );
 
     const stale = await run('generate', '--check');
     expect(stale.code).toBe(1);
@@ -80,15 +102,13 @@ describe('the otogen command', () => {
       'otogen: packages/generated/src/schemas.ts is stale; run `pnpm generate`',
       'otogen: packages/generated/docs/API.md is stale; run `pnpm generate`',
       'otogen: packages/generated/docs/openapi.json is stale; run `pnpm generate`',
+      'otogen: packages/generated/model.json is stale; run `pnpm generate`',
     ]);
 
     const generate = await run('generate');
-    expect(generate).toMatchObject({
-      code: 0,
-      stdout: 'otogen: wrote 7 files to packages/generated from packages/definitions/src/taco.ts\n',
-    });
+    expect(generate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^otogen: wrote 8 files/) });
     expect(await readFile(join(work, 'packages/generated/src/types.ts'), 'utf8')).toContain(
-      'Name is what people call you.',
+      'Name is what guests call it.',
     );
     expect((await run('generate', '--check')).code).toBe(0);
   });
@@ -104,7 +124,7 @@ describe('the otogen command', () => {
   it('prints the model', async () => {
     const result = await run('model');
     const model = JSON.parse(result.stdout) as { services: { name: string }[] };
-    expect(model.services.map((service) => service.name)).toEqual(['TacoService']);
+    expect(model.services.map((service) => service.name)).toEqual(['MenuService', 'OrderService']);
   });
 
   it('reports definition problems at file:line and exits 1', async () => {
@@ -130,16 +150,15 @@ describe('the otogen command', () => {
   it('refuses an unknown option with exit 2 and writes nothing', async () => {
     const types = join(work, 'packages/generated/src/types.ts');
     const before = await readFile(types, 'utf8');
-    const definitions = join(work, 'packages/definitions/src/taco.ts');
-    const text = await readFile(definitions, 'utf8');
-    await writeFile(definitions, text.replace('Name is your name.', 'Name is your full name.'));
+    const text = await readFile(definitions('menu.ts'), 'utf8');
+    await writeFile(definitions('menu.ts'), text.replace('Name is what', 'Name is exactly what'));
     try {
       const result = await run('generate', '--chek');
       expect(result).toMatchObject({ code: 2, stdout: '' });
       expect(result.stderr).toMatch(/^otogen: unknown option --chek; did you mean --check\?\n\n.*usage:/s);
       expect(await readFile(types, 'utf8')).toBe(before);
     } finally {
-      await writeFile(definitions, text);
+      await writeFile(definitions('menu.ts'), text);
     }
   });
 

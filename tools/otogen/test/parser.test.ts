@@ -6,11 +6,12 @@ const read = (fileName: string) => ({
   fileName,
   text: readFileSync(new URL(`../../../${fileName}`, import.meta.url), 'utf8'),
 });
+const kitchen = ['menu.ts', 'orders.ts'].map((file) => read(`tools/otogen/test/fixtures/kitchen/definitions/${file}`));
 
 describe('the model', () => {
-  it('matches the snapshot for the taco definitions', async () => {
-    const model = parseDefinitions([read('packages/definitions/src/taco.ts')]);
-    await expect(`${JSON.stringify(model, null, 2)}\n`).toMatchFileSnapshot('__snapshots__/taco.model.json');
+  it('matches the snapshot for the kitchen fixture, two files that share a type', async () => {
+    const model = parseDefinitions(kitchen);
+    await expect(`${JSON.stringify(model, null, 2)}\n`).toMatchFileSnapshot('__snapshots__/kitchen.model.json');
   });
 
   it('matches the snapshot for the inventory fixture, which uses every supported type', async () => {
@@ -18,39 +19,41 @@ describe('the model', () => {
     await expect(`${JSON.stringify(model, null, 2)}\n`).toMatchFileSnapshot('__snapshots__/inventory.model.json');
   });
 
-  it('reads the taco service as oto would', () => {
-    const model = parseDefinitions([read('packages/definitions/src/taco.ts')]);
-    expect(model.services).toEqual([
-      {
-        name: 'TacoService',
-        comment: 'TacoService is a service for eating tacos.',
-        methods: [
-          {
-            name: 'EatTaco',
-            nameLowerCamel: 'eatTaco',
-            wireName: 'TacoService.EatTaco',
-            inputObject: 'EatTacoRequest',
-            outputObject: 'EatTacoResponse',
-            comment: 'EatTaco records that you have eaten some tacos, and tells you how many.',
-            idempotent: false,
-          },
-        ],
-      },
+  it('reads a service as oto would, with a type imported from another file', () => {
+    const model = parseDefinitions(kitchen);
+    expect(model.sources).toEqual([
+      'tools/otogen/test/fixtures/kitchen/definitions/menu.ts',
+      'tools/otogen/test/fixtures/kitchen/definitions/orders.ts',
     ]);
-    const tacos = model.objects[0]?.fields[1];
-    expect(tacos).toEqual({
-      name: 'tacos',
-      comment: 'All of the Tacos you have consumed 🌮',
+    expect(model.services.map((service) => service.name)).toEqual(['MenuService', 'OrderService']);
+    expect(model.services[1]).toEqual({
+      name: 'OrderService',
+      comment: 'OrderService takes orders for dishes from the menu.',
+      methods: [
+        {
+          name: 'PlaceOrder',
+          nameLowerCamel: 'placeOrder',
+          wireName: 'OrderService.PlaceOrder',
+          inputObject: 'PlaceOrderRequest',
+          outputObject: 'PlaceOrderResponse',
+          comment: 'PlaceOrder orders dishes for a table.',
+          idempotent: true,
+        },
+      ],
+    });
+    const dishes = model.objects.find((object) => object.name === 'PlaceOrderRequest')?.fields[1];
+    expect(dishes).toEqual({
+      name: 'dishes',
+      comment: '',
       type: {
         kind: 'array',
-        typeName: 'string[]',
+        typeName: 'Dish[]',
         multiple: true,
-        isObject: false,
-        items: { kind: 'string', typeName: 'string', multiple: false, isObject: false },
+        isObject: true,
+        items: { kind: 'object', typeName: 'Dish', multiple: false, isObject: true, objectName: 'Dish' },
       },
       optional: false,
-      example: ['Chicken', 'Chorizo'],
-      constraints: { minItems: 1, maxItems: 1000 },
+      constraints: { minItems: 1 },
     });
   });
 });
@@ -143,9 +146,9 @@ describe('unsupported definitions are build errors at file:line', () => {
       'bad.ts:7: a TypeScript enum (use a union of string literals) is not supported in definitions; use interfaces and string-literal unions only',
     ],
     [
-      'an import',
-      "import type { X } from './x';\nexport interface In {}",
-      'bad.ts:6: an import (declare every type in the definitions) is not supported in definitions; use interfaces and string-literal unions only',
+      'an import from outside the definitions',
+      "import type { X } from 'zod';\nexport interface In {}",
+      'bad.ts:6: an import from "zod", which is not one of the definitions files; definitions import types only from one another',
     ],
     [
       'a non-enum alias',
@@ -233,6 +236,55 @@ describe('unsupported definitions are build errors at file:line', () => {
       'bad.ts:7: Out is declared twice (first at bad.ts:5)',
       'bad.ts:6: In.a is any; give it a concrete type',
       'bad.ts:6: In.b is "() => void", a function type, which is not supported',
+    ]);
+  });
+});
+
+describe('definitions in several files', () => {
+  const taco = {
+    fileName: 'defs/taco.ts',
+    text: 'export interface TacoService {\n  eat(request: Order): Order;\n}\nexport interface Order {\n  name: string;\n}\n',
+  };
+  const problemsWith = (text: string, others = [taco]) => {
+    try {
+      parseDefinitions([...others, { fileName: 'defs/menu.ts', text }]);
+      return [];
+    } catch (error) {
+      return (error as DefinitionError).problems.map((problem) => `${problem.file}:${problem.line}: ${problem.reason}`);
+    }
+  };
+  const menu = (imports: string) =>
+    `${imports}\nexport interface MenuService {\n  list(request: Order): Menu;\n}\nexport interface Menu {\n  order: Order;\n}\n`;
+
+  it.each([
+    ["import type { Order } from './taco.js';"],
+    ["import type { Order } from './taco';"],
+    ["import { type Order } from './taco.js';"],
+  ])('share types through %s', (imports) => {
+    expect(problemsWith(menu(imports))).toEqual([]);
+  });
+
+  it.each([
+    [
+      "import { Order } from './taco.js';",
+      'defs/menu.ts:1: write the import from "./taco.js" as `import type { A, B } from \'./taco.js\'`',
+    ],
+    [
+      "import type { Order as Taco } from './taco.js';",
+      'defs/menu.ts:1: Order is imported as Taco; a type keeps its name across definitions files',
+    ],
+    ["import type { Order, Menu } from './taco.js';", 'defs/menu.ts:1: defs/taco.ts declares no Menu'],
+    [
+      "import type { Order } from './tacos.js';",
+      'defs/menu.ts:1: an import from "./tacos.js", which is not one of the definitions files; definitions import types only from one another',
+    ],
+  ])('refuses %s', (imports, expected) => {
+    expect(problemsWith(menu(imports))).toContain(expected);
+  });
+
+  it('refuses one name declared in two files', () => {
+    expect(problemsWith('export interface Order {\n  size: number;\n}\n')).toEqual([
+      'defs/menu.ts:1: Order is declared twice (first at defs/taco.ts:4)',
     ]);
   });
 });

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * `services/<name>/service.json`: everything the tools need to know about a
+ * service besides its code. The dev runner, the emulator, the image build
+ * and the deploy all read it, and nothing else lists the services.
+ */
+
+/**
+ * Cloud Run's rule for service names, with its 49-character limit: that also
+ * keeps `<service>-<project number>` and `<service>-<hash>-<region code>`
+ * within the 63 characters of a DNS label, so runsd can always build the URL.
+ */
+export const serviceNamePattern = /^[a-z](?:[a-z\d-]{0,47}[a-z\d])?$/;
+export const serviceNameRule = 'lowercase letters, digits and hyphens, starting with a letter, at most 49 characters';
+
+const serviceName = z.string().regex(serviceNamePattern, { message: `must be a service name: ${serviceNameRule}` });
+
+/** Cloud Run sets these itself and refuses to deploy a service that sets them. */
+const reservedVariables = new Set(['PORT', 'K_SERVICE', 'K_REVISION', 'K_CONFIGURATION']);
+const variableName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z\d_]*$/, { message: 'must be an environment variable name: letters, digits and _' })
+  .refine((name) => !reservedVariables.has(name), { message: 'is set by Cloud Run itself' });
+
+export const manifestSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('The JSON Schema of this file, for editors.'),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .describe('The local port for `pnpm dev` and `pnpm start`. On Cloud Run the service listens on $PORT.'),
+    serves: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Z][A-Za-z\d]*$/, { message: 'must be a service name from the definitions, such as TacoService' }),
+      )
+      .default([])
+      .describe('The APIs it serves: service names from packages/definitions, such as "TacoService".'),
+    basePath: z
+      .string()
+      .regex(/^\/([\w.~-]+\/)*$/, { message: 'must start and end with /, such as /oto/' })
+      .default('/oto/')
+      .describe('Where the APIs are mounted.'),
+    calls: z
+      .array(serviceName)
+      .default([])
+      .describe(
+        'The services it calls, by short name (http://<name>/). On Cloud Run it may call exactly these: the deploy grants its account roles/run.invoker on each.',
+      ),
+    public: z
+      .boolean()
+      .default(false)
+      .describe('true: anyone may call it (--allow-unauthenticated). Private by default.'),
+    invokers: z
+      .array(
+        z.string().regex(/^(user|group|serviceAccount|domain):\S+$/, {
+          message: 'must be a principal: user:…, group:…, serviceAccount:… or domain:…',
+        }),
+      )
+      .default([])
+      .describe('Who else may call it, besides the services that list it in calls: user:…, group:…, serviceAccount:….'),
+    env: z
+      .record(variableName, z.string())
+      .default({})
+      .describe('Plain environment variables, for dev and for Cloud Run.'),
+    secrets: z
+      .record(
+        variableName,
+        z.string().regex(/^[\w-]{1,255}:(latest|\d+)$/, {
+          message: 'must be a Secret Manager reference: <secret>:<version>, such as db-password:latest',
+        }),
+      )
+      .default({})
+      .describe(
+        'Environment variables from Secret Manager: NAME → "<secret>:<version>". Locally, the values come from services/<name>/.secrets.local or the environment.',
+      ),
+    cloudRun: z
+      .strictObject({
+        memory: z
+          .string()
+          .regex(/^\d+(Mi|Gi)$/, { message: 'must be a size such as 512Mi or 1Gi' })
+          .optional()
+          .describe('--memory'),
+        cpu: z
+          .union([
+            z.number().min(0.08).max(8),
+            z.string().regex(/^\d+m$/, { message: 'must be millicores such as 500m' }),
+          ])
+          .optional()
+          .describe('--cpu: a number of CPUs (0.08 to 8) or millicores such as "500m"'),
+        concurrency: z.number().int().min(1).max(1000).optional().describe('--concurrency'),
+        minInstances: z.number().int().min(0).max(1000).optional().describe('--min-instances'),
+        maxInstances: z.number().int().min(1).max(1000).optional().describe('--max-instances'),
+        timeoutSeconds: z.number().int().min(1).max(3600).optional().describe('--timeout, in seconds'),
+      })
+      .refine(
+        ({ minInstances, maxInstances }) =>
+          minInstances === undefined || maxInstances === undefined || minInstances <= maxInstances,
+        { message: 'minInstances must not exceed maxInstances', path: ['minInstances'] },
+      )
+      .default({})
+      .describe(
+        "Cloud Run settings, each passed to gcloud run deploy as its flag; unset ones keep Cloud Run's defaults.",
+      ),
+  })
+  .refine(({ env, secrets }) => Object.keys(secrets).every((name) => !(name in env)), {
+    message: 'a variable is in both env and secrets',
+    path: ['secrets'],
+  });
+
+export type Manifest = z.output<typeof manifestSchema>;
+
+/** The manifest's JSON Schema, which service.json files name in `$schema` so editors complete them. */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(manifestSchema, { io: 'input' }),
+    title: 'taco-run service manifest',
+    description: 'services/<name>/service.json: how the tools run, connect and deploy one service.',
+  };
+}

@@ -1,0 +1,176 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Manifest, manifestSchema, serviceNamePattern, serviceNameRule } from './manifest.js';
+import { didYouMean } from './spelling.js';
+
+/** One service of the project: its folder's name and its checked manifest. */
+export interface Service extends Omit<Manifest, '$schema'> {
+  name: string;
+  /** `services/<name>`, relative to the project's root. */
+  dir: string;
+}
+
+/** Every service of the project, checked as a whole. */
+export interface Project {
+  root: string;
+  /** By name. */
+  services: readonly Service[];
+  /** A service by name; an error that names the known ones when there is none. */
+  service(name: string): Service;
+  /** The services that call this one: its invokers on Cloud Run, with its own `invokers`. */
+  callers(name: string): Service[];
+}
+
+/** Wrong manifests: every problem found, each a line that names the file and the field. */
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export const servicesFolder = 'services';
+export const manifestFile = 'service.json';
+/** What otogen writes next to the generated code: the APIs the definitions declare. */
+export const generatedModel = 'packages/generated/model.json';
+
+/**
+ * Reads and checks every `services/<name>/service.json` under `root`. Each
+ * manifest is checked alone (its fields, by the schema) and then all of them
+ * together: calls name real services, ports are not shared, served APIs are
+ * declared in the definitions. Throws ManifestError listing every problem.
+ */
+export function loadProject(root: string, options: { apis?: readonly string[] } = {}): Project {
+  const problems: string[] = [];
+  const services: Service[] = [];
+  for (const name of serviceFolders(root)) {
+    const dir = join(servicesFolder, name);
+    const file = join(dir, manifestFile);
+    if (!serviceNamePattern.test(name)) {
+      problems.push(`${dir}: "${name}" is not a Cloud Run service name: ${serviceNameRule}`);
+    }
+    const manifest = readManifest(root, file, problems);
+    if (manifest !== undefined) {
+      const { $schema: _, ...fields } = manifest;
+      services.push({ ...fields, name, dir });
+    }
+  }
+  if (problems.length === 0) checkTogether(services, options.apis ?? declaredApis(root), problems);
+  if (problems.length > 0) throw new ManifestError(problems);
+  return project(root, services);
+}
+
+function serviceFolders(root: string): string[] {
+  const folder = join(root, servicesFolder);
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((entry) => !entry.startsWith('.') && statSync(join(folder, entry)).isDirectory())
+    .sort();
+}
+
+function readManifest(root: string, file: string, problems: string[]): Manifest | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(root, file), 'utf8');
+  } catch {
+    problems.push(
+      `${file}: missing; every folder in ${servicesFolder}/ is a service and needs one (pnpm new:service makes it)`,
+    );
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    problems.push(`${file}: not JSON: ${(error as Error).message}`);
+    return undefined;
+  }
+  const result = manifestSchema.safeParse(json);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) problems.push(`${file}: ${describeIssue(issue)}`);
+  return undefined;
+}
+
+interface Issue {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  /** unrecognized_keys: the unknown fields. */
+  keys?: string[];
+  /** invalid_key: what is wrong with a record's key. */
+  issues?: Issue[];
+}
+
+function describeIssue(issue: Issue): string {
+  const field = issue.path.map(String).join('.');
+  if (issue.code === 'invalid_key' && issue.issues?.[0] !== undefined) {
+    return `${field}: ${issue.issues[0].message}`;
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const known = Object.keys(manifestSchema.shape);
+    return (issue.keys ?? [])
+      .map((key) => {
+        const near = field === '' ? didYouMean(key, known) : undefined;
+        return `${field === '' ? '' : `${field}: `}unknown field "${key}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`;
+      })
+      .join('; ');
+  }
+  return `${field === '' ? '' : `${field}: `}${issue.message}`;
+}
+
+function checkTogether(services: readonly Service[], apis: readonly string[] | undefined, problems: string[]): void {
+  const names = services.map((service) => service.name);
+  const ports = new Map<number, string>();
+  for (const service of services) {
+    const file = join(service.dir, manifestFile);
+    const seen = new Set<string>();
+    for (const callee of service.calls) {
+      if (callee === service.name) problems.push(`${file}: calls: a service does not call itself ("${callee}")`);
+      else if (!names.includes(callee)) {
+        const near = didYouMean(callee, names);
+        problems.push(
+          `${file}: calls: no service "${callee}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`,
+        );
+      } else if (seen.has(callee)) problems.push(`${file}: calls: "${callee}" is named twice`);
+      seen.add(callee);
+    }
+    const owner = ports.get(service.port);
+    if (owner !== undefined)
+      problems.push(`${file}: port: ${service.port} is ${owner}'s port too; give each service its own`);
+    else ports.set(service.port, service.name);
+    for (const api of service.serves) {
+      if (apis === undefined || apis.includes(api)) continue;
+      const near = didYouMean(api, apis);
+      problems.push(
+        `${file}: serves: no definitions file declares "${api}"${near === undefined ? '' : ` (did you mean "${near}"?)`}; declare it in packages/definitions and run \`pnpm generate\``,
+      );
+    }
+  }
+}
+
+/** The APIs in the generated model, or undefined before anything was generated (then `serves` goes unchecked). */
+function declaredApis(root: string): string[] | undefined {
+  try {
+    const model = JSON.parse(readFileSync(join(root, generatedModel), 'utf8')) as { services?: { name: string }[] };
+    return model.services?.map((service) => service.name);
+  } catch {
+    return undefined;
+  }
+}
+
+function project(root: string, services: Service[]): Project {
+  return {
+    root,
+    services,
+    service(name) {
+      const found = services.find((service) => service.name === name);
+      if (found === undefined) {
+        throw new ManifestError([
+          `no service "${name}"; the services are ${services.map((service) => service.name).join(', ') || 'none yet'}`,
+        ]);
+      }
+      return found;
+    },
+    callers: (name) => services.filter((service) => service.calls.includes(name)),
+  };
+}

@@ -1,0 +1,146 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { manifestJsonSchema } from '../src/manifest.js';
+import { loadProject, ManifestError } from '../src/services.js';
+
+const repository = fileURLToPath(new URL('../../../', import.meta.url));
+let root: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'manifests-'));
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+async function service(name: string, manifest: unknown): Promise<void> {
+  await mkdir(join(root, 'services', name), { recursive: true });
+  const text = typeof manifest === 'string' ? manifest : JSON.stringify(manifest);
+  await writeFile(join(root, 'services', name, 'service.json'), text);
+}
+
+/** The problems loadProject reports, one line each. */
+function problems(apis: string[] = ['TacoService']): readonly string[] {
+  try {
+    loadProject(root, { apis });
+  } catch (error) {
+    if (error instanceof ManifestError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadProject', () => {
+  it("reads this repository's services, with every default filled in", () => {
+    const project = loadProject(repository);
+    expect(project.services.map((service) => service.name)).toEqual(['tacoclient', 'tacoserver']);
+    expect(project.service('tacoserver')).toEqual({
+      name: 'tacoserver',
+      dir: 'services/tacoserver',
+      port: 8080,
+      serves: ['TacoService'],
+      basePath: '/oto/',
+      calls: [],
+      public: false,
+      invokers: [],
+      env: {},
+      secrets: {},
+      cloudRun: {},
+    });
+    expect(project.callers('tacoserver').map((caller) => caller.name)).toEqual(['tacoclient']);
+    expect(project.callers('tacoclient')).toEqual([]);
+  });
+
+  it('allows cycles in calls', async () => {
+    await service('ping', { port: 9001, calls: ['pong'] });
+    await service('pong', { port: 9002, calls: ['ping'] });
+    expect(problems()).toEqual([]);
+  });
+
+  it('names an unknown service, with a suggestion', async () => {
+    await service('tacoserver', { port: 8080 });
+    await service('tacoclient', { port: 8081, calls: ['tacosever', 'burritos'] });
+    expect(problems()).toEqual([
+      'services/tacoclient/service.json: calls: no service "tacosever" (did you mean "tacoserver"?)',
+      'services/tacoclient/service.json: calls: no service "burritos"',
+    ]);
+  });
+
+  it('refuses a service that calls itself', async () => {
+    await service('loop', { port: 9000, calls: ['loop'] });
+    expect(problems()).toEqual(['services/loop/service.json: calls: a service does not call itself ("loop")']);
+  });
+
+  it('refuses two services on one port', async () => {
+    await service('one', { port: 8080 });
+    await service('two', { port: 8080 });
+    expect(problems()).toEqual(["services/two/service.json: port: 8080 is one's port too; give each service its own"]);
+  });
+
+  it('refuses an API that no definitions file declares', async () => {
+    await service('menuserver', { port: 8082, serves: ['MenuServce'] });
+    expect(problems(['TacoService', 'MenuService'])).toEqual([
+      'services/menuserver/service.json: serves: no definitions file declares "MenuServce" (did you mean "MenuService"?); declare it in packages/definitions and run `pnpm generate`',
+    ]);
+  });
+
+  it('refuses a folder name that is not a Cloud Run service name', async () => {
+    await service('Menu_Server', { port: 8082 });
+    await service('a'.repeat(50), { port: 8083 });
+    expect(problems()).toEqual([
+      'services/Menu_Server: "Menu_Server" is not a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter, at most 49 characters',
+      `services/${'a'.repeat(50)}: "${'a'.repeat(50)}" is not a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter, at most 49 characters`,
+    ]);
+  });
+
+  it('names unknown fields and bad values by their path', async () => {
+    await service('menuserver', {
+      port: 8082,
+      cals: ['tacoserver'],
+      cloudRun: { memory: '512MB', gpu: 1 },
+      env: { PORT: '1' },
+      secrets: { DB_PASSWORD: 'db-password' },
+      invokers: ['someone@example.com'],
+    });
+    expect(problems()).toEqual([
+      'services/menuserver/service.json: invokers.0: must be a principal: user:…, group:…, serviceAccount:… or domain:…',
+      'services/menuserver/service.json: env.PORT: is set by Cloud Run itself',
+      'services/menuserver/service.json: secrets.DB_PASSWORD: must be a Secret Manager reference: <secret>:<version>, such as db-password:latest',
+      'services/menuserver/service.json: cloudRun.memory: must be a size such as 512Mi or 1Gi',
+      'services/menuserver/service.json: cloudRun: unknown field "gpu"',
+      'services/menuserver/service.json: unknown field "cals" (did you mean "calls"?)',
+    ]);
+  });
+
+  it('refuses minInstances over maxInstances', async () => {
+    await service('menuserver', { port: 8082, cloudRun: { minInstances: 3, maxInstances: 2 } });
+    expect(problems()).toEqual([
+      'services/menuserver/service.json: cloudRun.minInstances: minInstances must not exceed maxInstances',
+    ]);
+  });
+
+  it('names a folder without a manifest, and one that is not JSON', async () => {
+    await mkdir(join(root, 'services', 'empty'), { recursive: true });
+    await service('broken', '{ "port": 8080, }');
+    const [broken, empty] = problems();
+    // The parser's own words differ between Node versions.
+    expect(broken).toMatch(/^services\/broken\/service\.json: not JSON: \S/);
+    expect(empty).toBe(
+      'services/empty/service.json: missing; every folder in services/ is a service and needs one (pnpm new:service makes it)',
+    );
+  });
+
+  it('answers an unknown name with the known ones', () => {
+    expect(() => loadProject(repository).service('menuserver')).toThrow(
+      'no service "menuserver"; the services are tacoclient, tacoserver',
+    );
+  });
+});
+
+describe('service.schema.json', () => {
+  it('is the JSON Schema of the zod schema (pnpm --filter @taco-run/project schema writes it)', async () => {
+    const { default: committed } = await import('../service.schema.json', { with: { type: 'json' } });
+    expect(committed).toEqual(manifestJsonSchema());
+  });
+});
