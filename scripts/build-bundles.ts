@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
+import { loadProject } from '@taco-run/project/services';
 import { build } from 'tsup';
-import { serviceBundle, services } from '../services/bundle.js';
+import { serviceBundle } from '../services/bundle.js';
 
 /**
  * Vitest global setup: bundles runsd, the deploy command and every service once, exactly as
@@ -10,7 +11,7 @@ export default async function setup(): Promise<void> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   await build({ config: `${root}tools/runsd/tsup.config.ts`, silent: true });
   await build({ config: `${root}deploy/tsup.config.ts`, silent: true });
-  for (const service of services) {
-    await build({ ...serviceBundle(`${root}services/${service}`), silent: true });
+  for (const service of loadProject(root).services) {
+    await build({ ...serviceBundle(`${root}${service.dir}`), silent: true });
   }
 }

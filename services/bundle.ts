@@ -14,6 +14,3 @@ export function serviceBundle(serviceDir: string): Options {
     sourcemap: true,
   });
 }
-
-/** Every service folder under services/, by name. */
-export const services = ['tacoserver', 'tacoclient'] as const;

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
+import { loadProject } from '@taco-run/project/services';
 import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { build } from 'tsup';
 import { nodeBundle } from '../../scripts/node-bundle.js';
-import { serviceBundle, services } from '../../services/bundle.js';
+import { serviceBundle } from '../../services/bundle.js';
 import {
   type ColdStart,
   coldStart,
@@ -60,7 +61,8 @@ function ratio(a: number, b: number): string {
 async function buildAll(): Promise<void> {
   log('building: runsd, the services and the bench servers (tsup, as pnpm build does)...');
   await build({ config: join(root, 'tools/runsd/tsup.config.ts'), silent: true });
-  for (const service of services) await build({ ...serviceBundle(join(root, 'services', service)), silent: true });
+  for (const service of loadProject(root).services)
+    await build({ ...serviceBundle(join(root, service.dir)), silent: true });
   await build(
     nodeBundle({
       entry: {

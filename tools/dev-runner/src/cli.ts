@@ -1,51 +1,90 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type CommandLine, type Options, parseCommandLine } from '@taco-run/project/cli';
+import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
+import { describeMissingSecrets, localSecrets } from '@taco-run/project/local-secrets';
+import { loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 
-const usage = `dev-runner ${packageJson.version}: every service side by side, each under runsd in local mode, as the container runs it.
+const usage = `dev-runner ${packageJson.version}: every service in services/ side by side, each under runsd in local mode, as the container runs it.
 
 usage:
-  dev-runner [--watch]   (pnpm start) run the built bundles; with --watch (pnpm dev), rebuild
-                         and restart a service on every change to its code or the packages
-                         Ctrl-C stops everything.
+  dev-runner [--watch] [--port-offset <n> | --free-ports]
+      (pnpm start) run the built bundles; with --watch (pnpm dev), rebuild and restart
+      a service on every change to its code or the packages. Ctrl-C stops everything.
 
 options:
   --watch                rebuild and restart on change
+  --port-offset <n>      listen on each service.json port plus n (a second copy beside the first)
+  --free-ports           listen on free ports instead of the service.json ones (tests, CI)
   -h, --help             this text
-  --version              the dev runner's version`;
+  --version              the dev runner's version
+
+Each service gets its service.json env, its secrets from services/<name>/.secrets.local or the
+environment, and runsd maps every short name (http://<name>/) to where that service listens.`;
 
 const commandLine = {
   name: 'dev-runner',
   version: packageJson.version,
   usage,
-  options: { watch: { type: 'boolean' } },
+  options: { watch: { type: 'boolean' }, 'port-offset': { type: 'string' }, 'free-ports': { type: 'boolean' } },
 } satisfies CommandLine<Options>;
 
-const services = [
-  { name: 'tacoserver', color: 35, env: { PORT: '8080' } },
-  // No TACOSERVER_URL: tacoclient calls http://tacoserver/oto/ and runsd (local mode) maps it
-  // to localhost:8080 with runsd.services.json, exactly as it maps it to Cloud Run in the cloud.
-  { name: 'tacoclient', color: 36, env: { PORT: '8081' } },
-];
+/** ANSI colours for the prefixes, one per service in turn. */
+const colors = [35, 36, 33, 32, 34, 31];
 
 const parsed = parseCommandLine(commandLine, process.argv.slice(2));
 if (typeof parsed === 'number') process.exit(parsed);
-const watch = parsed.values.watch === true;
+const { values } = parsed;
+const watch = values.watch === true;
+const offsetText = values['port-offset'];
+if (offsetText !== undefined && !/^-?\d+$/.test(offsetText)) {
+  process.exit(reportUsageError(commandLine, `--port-offset takes a whole number, got "${offsetText}"`));
+}
+if (offsetText !== undefined && values['free-ports']) {
+  process.exit(reportUsageError(commandLine, '--port-offset and --free-ports cannot go together'));
+}
 
 const root = process.cwd();
+const project = loadOrExit(root);
 const runsd = join(root, 'tools/runsd/dist/runsd.js');
-const width = Math.max(...services.map((service) => service.name.length));
+const ports = await choosePorts(project.services, {
+  offset: Number(offsetText ?? 0),
+  free: values['free-ports'] === true,
+});
+const secrets = project.services.map((service) => ({ service, ...localSecrets(root, service, process.env) }));
+const missing = describeMissingSecrets(secrets.map(({ service, missing }) => ({ service, names: missing })));
+if (missing !== undefined) {
+  process.stderr.write(`dev-runner: secrets are missing, so nothing was started:\n${missing}\n`);
+  process.exit(1);
+}
+// runsd's local mode: every short name goes to where that service listens here.
+const runsdServices = project.services
+  .map((service) => `${service.name}=http://localhost:${ports.get(service.name)}`)
+  .join(',');
+
+const width = Math.max(...project.services.map((service) => service.name.length));
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 /** Every process started here, so that a stop reaches each one and waits for it. */
 const running = new Set<ChildProcess>();
 let stopping = false;
 
-for (const service of services) {
-  const cwd = join(root, 'services', service.name);
-  const prefix = label(service);
+for (const [index, service] of project.services.entries()) {
+  const port = ports.get(service.name);
+  const serves = service.serves.length === 0 ? '' : ` (serves ${service.serves.join(', ')})`;
+  process.stdout.write(`dev-runner: ${service.name} on http://localhost:${port}${serves}\n`);
+  const cwd = join(root, service.dir);
+  const prefix = label(service.name, colors[index % colors.length] ?? 0);
+  const env = {
+    ...process.env,
+    ...service.env,
+    ...secrets[index]?.values,
+    PORT: String(port),
+    RUNSD_SERVICES: runsdServices,
+  };
   let app: ChildProcess | undefined;
   const startApp = async () => {
     if (app) await terminate(app);
@@ -53,7 +92,7 @@ for (const service of services) {
     // Under runsd, as in the container: `runsd -- node dist/main.js`.
     app = run(prefix, process.execPath, [runsd, '--', process.execPath, '--enable-source-maps', 'dist/main.js'], {
       cwd,
-      env: { ...process.env, ...service.env },
+      env,
     });
     app.on('exit', (code, signal) => {
       process.stdout.write(`${prefix} exited with ${signal ?? code}\n`);
@@ -77,6 +116,37 @@ for (const service of services) {
   } else {
     void startApp();
   }
+}
+
+/** The project's services, or an exit with the manifests' problems: nothing starts when they are wrong. */
+function loadOrExit(root: string): Project {
+  try {
+    return loadProject(root);
+  } catch (error) {
+    if (!(error instanceof ManifestError)) throw error;
+    process.stderr.write(`${error.problems.map((problem) => `dev-runner: ${problem}`).join('\n')}\n`);
+    process.exit(1);
+  }
+}
+
+async function choosePorts(
+  services: readonly Service[],
+  { offset, free }: { offset: number; free: boolean },
+): Promise<Map<string, number>> {
+  const ports = new Map<string, number>();
+  for (const service of services) ports.set(service.name, free ? await freePort() : service.port + offset);
+  return ports;
+}
+
+/** A port nothing listens on right now: the system's pick for a listener on port 0. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }
 
 function run(
@@ -119,9 +189,9 @@ async function stop(exitCode: number): Promise<void> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-function label(service: { name: string; color: number }): string {
-  const text = service.name.padEnd(width);
-  return useColor ? `\x1b[${service.color}m${text} |\x1b[0m` : `${text} |`;
+function label(name: string, color: number): string {
+  const text = name.padEnd(width);
+  return useColor ? `\x1b[${color}m${text} |\x1b[0m` : `${text} |`;
 }
 
 /** A Cloud Logging JSON line as `12:00:01 INFO  message {rest}`; anything else as it came. */

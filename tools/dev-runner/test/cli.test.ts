@@ -1,10 +1,16 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
+import { request } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-// The command behind `pnpm dev` and `pnpm start`: its command line, which it reads before it starts anything.
+// The command behind `pnpm dev` and `pnpm start`, run as `pnpm start` runs it, on free ports.
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(root, 'tools/dev-runner/dist/cli.js');
@@ -18,6 +24,8 @@ describe('dev-runner', () => {
     [['--wach'], 'unknown option --wach; did you mean --watch?'],
     [['--watch=yes'], '--watch does not take a value'],
     [['tacoserver'], 'unexpected argument "tacoserver"'],
+    [['--port-offset', 'ten'], '--port-offset takes a whole number, got "ten"'],
+    [['--port-offset=10', '--free-ports'], '--port-offset and --free-ports cannot go together'],
   ])('refuses %j with exit 2 and the usage, and starts no service', async (args, reason) => {
     const result = await run(...args);
     // A started service would have printed its prefixed lines on stdout.
@@ -34,5 +42,77 @@ describe('dev-runner', () => {
 
   it('prints its version for --version', async () => {
     expect(await run('--version')).toEqual({ code: 0, stdout: 'dev-runner 0.1.0\n', stderr: '' });
+  });
+});
+
+describe('dev-runner with --free-ports', () => {
+  it('runs every service under runsd, tacoclient reaches tacoserver by its short name, and Ctrl-C stops both', async () => {
+    // A process group of its own, so that whatever happens here, nothing it started outlives the test.
+    const runner = spawn(process.execPath, [cli, '--free-ports'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    const output: string[] = [];
+    const wake = new Set<() => void>();
+    createInterface({ input: runner.stdout }).on('line', (line) => {
+      output.push(line);
+      for (const waiter of wake) waiter();
+    });
+    /** The first line so far, or to come, that matches. */
+    const waitFor = (match: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const check = () => {
+          const found = output.map((line) => match.exec(line)).find((result) => result !== null);
+          if (found === undefined) return;
+          wake.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          wake.delete(check);
+          reject(new Error(`the dev runner printed no ${match} in 15 s:\n${output.join('\n')}`));
+        }, 15_000);
+        wake.add(check);
+        check();
+      });
+    try {
+      const [, port] = await waitFor(/^dev-runner: tacoclient on http:\/\/localhost:(\d+)$/);
+      expect(Number(port)).not.toBe(8081);
+      await waitFor(/^tacoclient \| .*listening/);
+      await waitFor(/^tacoserver \| .*listening/);
+      const response = await request(`http://127.0.0.1:${port}/`);
+      expect(await response.body.text()).toBe('Sammy Sosa has consumed 2 tacos');
+      const exited = once(runner, 'close');
+      runner.kill('SIGINT');
+      expect(await exited).toEqual([0, null]);
+      expect(output).toEqual(expect.arrayContaining(['tacoserver | exited with 0', 'tacoclient | exited with 0']));
+      expect(output.some((line) => /^tacoserver \| .*POST \/oto\/TacoService\.EatTaco 200/.test(line))).toBe(true);
+    } finally {
+      try {
+        process.kill(-(runner.pid as number), 'SIGKILL');
+      } catch {
+        // The group is gone already: the runner stopped everything it started.
+      }
+    }
+  });
+
+  it('starts nothing when a manifest is wrong, and says which and why', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'dev-runner-'));
+    try {
+      await mkdir(join(work, 'services/tacoclient'), { recursive: true });
+      await writeFile(
+        join(work, 'services/tacoclient/service.json'),
+        JSON.stringify({ port: 8081, calls: ['tacosever'] }),
+      );
+      const result = await runNode(cli, ['--free-ports'], { cwd: work });
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'dev-runner: services/tacoclient/service.json: calls: no service "tacosever"\n',
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -353,20 +354,26 @@ describe('runsd resolve', () => {
     });
   });
 
-  it("uses the repository's runsd.services.json in local mode, as pnpm dev does", async () => {
-    expect(await run(['resolve', 'tacoserver'], { PATH: process.env.PATH })).toMatchObject({
-      code: 0,
-      stdout: 'http://localhost:8080\n',
-    });
-    expect(
-      await run(['resolve', 'tacoserver'], {
-        PATH: process.env.PATH,
-        RUNSD_SERVICES: 'tacoserver=http://127.0.0.1:9999',
-      }),
-    ).toMatchObject({
-      code: 0,
-      stdout: 'http://127.0.0.1:9999\n',
-    });
+  it('finds runsd.services.json upward in local mode, and RUNSD_SERVICES wins over it', async () => {
+    // A project outside this repository, which keeps its map in a file; pnpm dev here passes RUNSD_SERVICES.
+    const project = await mkdtemp(join(tmpdir(), 'runsd-project-'));
+    try {
+      await mkdir(join(project, 'app'));
+      await writeFile(join(project, 'runsd.services.json'), JSON.stringify({ tacoserver: 'http://localhost:8080' }));
+      expect(await run(['resolve', 'tacoserver'], { PATH: process.env.PATH }, join(project, 'app'))).toMatchObject({
+        code: 0,
+        stdout: 'http://localhost:8080\n',
+      });
+      expect(
+        await run(
+          ['resolve', 'tacoserver'],
+          { PATH: process.env.PATH, RUNSD_SERVICES: 'tacoserver=http://127.0.0.1:9999' },
+          join(project, 'app'),
+        ),
+      ).toMatchObject({ code: 0, stdout: 'http://127.0.0.1:9999\n' });
+    } finally {
+      await rm(project, { recursive: true, force: true });
+    }
   });
 
   it('refuses a malformed RUNSD_SERVICES before starting anything', async () => {

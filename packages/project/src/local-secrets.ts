@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import type { Service } from './services.js';
+
+/** Where a service's secret values live on a laptop: git-ignored, one file per service, in .env syntax. */
+export const localSecretsFile = '.secrets.local';
+
+/**
+ * The values of a service's `secrets` off Cloud Run, where Secret Manager
+ * is not at hand: from the environment, else from `services/<name>/.secrets.local`.
+ * A secret found in neither is named in `missing`, so the run can refuse to
+ * start a service that would only fail later.
+ */
+export function localSecrets(
+  root: string,
+  service: Service,
+  env: NodeJS.ProcessEnv,
+): { values: Record<string, string>; missing: string[] } {
+  const names = Object.keys(service.secrets);
+  if (names.length === 0) return { values: {}, missing: [] };
+  let file: Record<string, string | undefined> = {};
+  try {
+    file = parseEnv(readFileSync(join(root, service.dir, localSecretsFile), 'utf8')) as Record<
+      string,
+      string | undefined
+    >;
+  } catch {
+    // No file: every value must come from the environment.
+  }
+  const values: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const name of names) {
+    const value = env[name] ?? file[name];
+    if (value === undefined) missing.push(name);
+    else values[name] = value;
+  }
+  return { values, missing };
+}
+
+/** One line for the services whose secrets are missing, or undefined when none are. */
+export function describeMissingSecrets(
+  missing: readonly { service: Service; names: readonly string[] }[],
+): string | undefined {
+  const lines = missing
+    .filter(({ names }) => names.length > 0)
+    .map(
+      ({ service, names }) =>
+        `${service.name} needs ${names.map((name) => `${name} (${service.secrets[name]})`).join(', ')}: set ${names.length === 1 ? 'it' : 'them'} in ${join(service.dir, localSecretsFile)} or the environment`,
+    );
+  return lines.length === 0 ? undefined : lines.join('\n');
+}
