@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { regionCodes } from './regions.js';
 
 /** Where a Cloud Run service lives: its region and its project, by number and, when known, by cloud hash. */
@@ -37,4 +38,22 @@ export function cloudRunUrl({ service, region, projectNumber, projectHash }: Ser
 
 function tooLong(label: string): ServiceUrl {
   return { error: `"${label}" is ${label.length} characters, over DNS's 63-character label limit` };
+}
+
+/**
+ * The id of the service account a service runs as: its own name, which IAM
+ * takes when it is 6 to 30 characters. A shorter name gets `-run-sa`
+ * added; a longer one is cut, with a digest of the whole name kept so that
+ * two long names cannot share an account.
+ */
+export function serviceAccountId(service: string): string {
+  if (service.length >= 6 && service.length <= 30) return service;
+  if (service.length < 6) return `${service}-run-sa`;
+  const digest = createHash('sha256').update(service).digest('hex').slice(0, 4);
+  return `${service.slice(0, 25).replace(/-+$/, '')}-${digest}`;
+}
+
+/** The email of the account a service runs as, in a project. */
+export function serviceAccountEmail(service: string, project: string): string {
+  return `${serviceAccountId(service)}@${project}.iam.gserviceaccount.com`;
 }

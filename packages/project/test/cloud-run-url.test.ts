@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloudRunUrl } from '../src/cloud-run-url.js';
+import { cloudRunUrl, serviceAccountId } from '../src/cloud-run-url.js';
 import { isKnownRegion, regionCodes } from '../src/regions.js';
 
 const here = { service: 'orders', region: 'us-central1', projectNumber: '123456789012' };
@@ -38,5 +38,19 @@ describe('regionCodes', () => {
     expect(new Set(codes).size).toBe(codes.length);
     expect(isKnownRegion('us-central1')).toBe(true);
     expect(isKnownRegion('toString')).toBe(false);
+  });
+});
+
+describe('serviceAccountId', () => {
+  it('is the service name when IAM takes it, and a 6-to-30-character id otherwise', () => {
+    expect(serviceAccountId('tacoserver')).toBe('tacoserver');
+    expect(serviceAccountId('api')).toBe('api-run-sa');
+    expect(serviceAccountId('a')).toBe('a-run-sa');
+    const long = serviceAccountId('a-very-long-service-name-for-the-orders');
+    expect(long).toMatch(/^a-very-long-service-name-[\da-f]{4}$/);
+    expect(serviceAccountId('a-very-long-service-name-for-the-billing')).not.toBe(long);
+    for (const id of ['tacoserver', 'api', 'a', 'x'.repeat(49)].map(serviceAccountId)) {
+      expect(id).toMatch(/^[a-z][a-z\d-]{4,28}[a-z\d]$/);
+    }
   });
 });

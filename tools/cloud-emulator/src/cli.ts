@@ -1,16 +1,24 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
+import { describeMissingSecrets, localSecrets } from '@taco-run/project/local-secrets';
+import { loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 import { startCloud } from './cloud.js';
+import { cloudServices } from './from-project.js';
 import { identityToken, readState, removeState, writeState } from './state.js';
+
+/** The emulated project, and its owner: the developer, who may invoke every service, as owners may on Cloud Run. */
+const projectId = 'taco-project';
+const owner = 'developer@example.com';
 
 const usage = `cloud-emulator ${packageJson.version}: the services as they run on Cloud Run (private, authenticated, under runsd), on this machine.
 
 usage:
   cloud-emulator [start] [--project-hash <hash> | --deterministic]   (pnpm dev:cloud) start everything; Ctrl-C stops it
-  cloud-emulator token                                               (pnpm --silent emulator:token) print your identity
-                                                                     token for the running emulator's public service
+  cloud-emulator token [service]                                     (pnpm --silent emulator:token) print your identity
+                                                                     token for a service of the running emulator (default:
+                                                                     the one service that no other calls)
 
 options:
   --project-hash <hash>  the cloud hash services call each other with (default: emu4tacos0)
@@ -31,13 +39,14 @@ async function main(argv: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const [command = 'start', ...extra] = positionals;
-  if (extra.length > 0) return reportUsageError(commandLine, `unexpected argument "${extra[0]}"`);
   if (command === 'token') {
     if (values.deterministic || values['project-hash'] !== undefined) {
       return reportUsageError(commandLine, 'token takes no options; they go with start');
     }
-    return printToken(process.cwd());
+    if (extra.length > 1) return reportUsageError(commandLine, `unexpected argument "${extra[1]}"`);
+    return printToken(process.cwd(), extra[0]);
   }
+  if (extra.length > 0) return reportUsageError(commandLine, `unexpected argument "${extra[0]}"`);
   if (command !== 'start') return reportUsageError(commandLine, `unknown command ${command}`);
   if (values.deterministic && values['project-hash'] !== undefined) {
     return reportUsageError(commandLine, '--deterministic and --project-hash cannot go together');
@@ -46,57 +55,71 @@ async function main(argv: string[]): Promise<number> {
   if (projectHash !== undefined && !/^[a-z\d]+$/.test(projectHash)) {
     return reportUsageError(commandLine, `--project-hash must be lowercase letters and digits, got "${projectHash}"`);
   }
-  await start(process.cwd(), projectHash);
-  return 0;
+  return start(process.cwd(), projectHash);
 }
 
 /**
- * `pnpm dev:cloud`: tacoserver and tacoclient as they run on Cloud Run, on
+ * `pnpm dev:cloud`: every service of the project as it runs on Cloud Run, on
  * this machine. Each runs under runsd in cloud mode with a service account
- * of its own; tacoserver is private and only tacoclient may invoke it;
- * tacoclient admits the developer. Ctrl-C stops everything.
+ * of its own, and admits exactly the callers the manifests declare, plus the
+ * developer, who owns the project. Ctrl-C stops everything.
  */
-async function start(root: string, projectHash: string | undefined): Promise<void> {
+async function start(root: string, projectHash: string | undefined): Promise<number> {
+  const project = loadProject(root);
   const runsd = join(root, 'tools/runsd/dist/runsd.js');
-  const bundle = (name: string) => join(root, 'services', name, 'dist/main.js');
-  for (const file of [runsd, bundle('tacoserver'), bundle('tacoclient')]) {
-    if (!existsSync(file)) throw new Error(`${file} is missing; run \`pnpm build\` from the repository root first`);
+  const bundles = [runsd, ...project.services.map((service) => join(root, service.dir, 'dist/main.js'))];
+  const missingBundle = bundles.find((file) => !existsSync(file));
+  if (missingBundle !== undefined) {
+    throw new Error(`${missingBundle} is missing; run \`pnpm build\` from the repository root first`);
+  }
+  const secrets = project.services.map((service) => ({ service, ...localSecrets(root, service, process.env) }));
+  const missing = describeMissingSecrets(secrets.map(({ service, missing }) => ({ service, names: missing })));
+  if (missing !== undefined) {
+    process.stderr.write(`cloud-emulator: secrets are missing, so nothing was started:\n${missing}\n`);
+    return 1;
   }
 
   process.stdout.write(
-    'cloud-emulator: starting the metadata servers, the front door and both services under runsd...\n',
+    'cloud-emulator: starting the metadata servers, the front door and every service under runsd...\n',
   );
-  const width = 'tacoserver'.length;
+  const width = Math.max(...project.services.map((service) => service.name.length));
   const cloud = await startCloud({
     runsd,
     projectHash,
-    services: [
-      {
-        name: 'tacoserver',
-        bundle: bundle('tacoserver'),
-        invokers: ['tacoclient@taco-project.iam.gserviceaccount.com'],
-      },
-      { name: 'tacoclient', bundle: bundle('tacoclient'), invokers: ['developer@example.com'] },
-    ],
+    projectId,
+    user: owner,
+    services: cloudServices(project, {
+      projectId,
+      owner,
+      env: Object.fromEntries(secrets.map(({ service, values }) => [service.name, values])),
+    }),
     onLine: (service, line) => process.stdout.write(`${service.padEnd(width)} | ${line}\n`),
   });
-  const tacoclient = cloud.service('tacoclient');
+  const entries = entryServices(project);
   await writeState(root, {
-    audience: tacoclient.url,
-    localUrl: tacoclient.localUrl,
     tokenHost: cloud.userMetadata.host,
+    services: Object.fromEntries(
+      [...cloud.services.values()].map(({ name, url, localUrl }) => [name, { url, localUrl }]),
+    ),
+    entries: entries.map((service) => service.name),
   });
 
   for (const service of cloud.services.values()) {
     const invokers = [...(cloud.frontDoor.service(service.name)?.invokers ?? [])].join(', ');
+    const access = project.service(service.name).public ? 'public' : `invokers: ${invokers}`;
     process.stdout.write(
-      `cloud-emulator: ${service.name} is ${service.url}, here at ${service.localUrl} (runs as ${service.serviceAccount}; invokers: ${invokers})\n`,
+      `cloud-emulator: ${service.name} is ${service.url}, here at ${service.localUrl} (runs as ${service.serviceAccount}; ${access})\n`,
     );
   }
+  const calls = entries.map((service) => {
+    const { localUrl } = cloud.service(service.name);
+    const token = entries.length === 1 ? 'emulator:token' : `emulator:token ${service.name}`;
+    return `  curl -H "Authorization: Bearer $(pnpm --silent ${token})" ${localUrl}`;
+  });
   process.stdout.write(`
-Call tacoclient as ${cloud.user}, as you would on Cloud Run:
+Call ${entries.length === 1 ? 'it' : 'them'} as ${cloud.user}, the project's owner, as you would on Cloud Run:
 
-  curl -H "Authorization: Bearer $(pnpm --silent emulator:token)" ${tacoclient.localUrl}
+${calls.join('\n')}
 
 Ctrl-C stops everything.
 `);
@@ -112,16 +135,34 @@ Ctrl-C stops everything.
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  return 0;
 }
 
-async function printToken(root: string): Promise<number> {
+/** The services nothing in the project calls: where a developer's requests go in. All of them if every one is called. */
+function entryServices(project: Project): Service[] {
+  const entries = project.services.filter((service) => project.callers(service.name).length === 0);
+  return entries.length > 0 ? entries : [...project.services];
+}
+
+async function printToken(root: string, name: string | undefined): Promise<number> {
   const state = await readState(root);
   if (state === undefined) {
     process.stderr.write('cloud-emulator: no emulator is running here; start one with `pnpm dev:cloud`\n');
     return 1;
   }
+  const target = name ?? (state.entries.length === 1 ? state.entries[0] : undefined);
+  const service = target === undefined ? undefined : state.services[target];
+  if (service === undefined) {
+    const known = Object.keys(state.services).join(', ');
+    process.stderr.write(
+      target === undefined
+        ? `cloud-emulator: name the service the token is for: one of ${known}\n`
+        : `cloud-emulator: the emulator runs no service "${target}"; it runs ${known}\n`,
+    );
+    return 2;
+  }
   try {
-    process.stdout.write(`${await identityToken(state.tokenHost, state.audience)}\n`);
+    process.stdout.write(`${await identityToken(state.tokenHost, service.url)}\n`);
     return 0;
   } catch (error) {
     process.stderr.write(
@@ -137,7 +178,9 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exit(code);
   },
   (error: Error) => {
-    process.stderr.write(`cloud-emulator: ${error.message}\n`);
+    // Manifest problems are one line each, already naming the file and the field.
+    const lines = error instanceof ManifestError ? error.problems : [error.message];
+    process.stderr.write(lines.map((line) => `cloud-emulator: ${line}\n`).join(''));
     process.exit(1);
   },
 );

@@ -1,4 +1,4 @@
-import { cloudRunUrl } from '@taco-run/project/cloud-run-url';
+import { cloudRunUrl, serviceAccountEmail } from '@taco-run/project/cloud-run-url';
 import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { type FrontDoor, startFrontDoor } from './front-door.js';
 import { SigningKey } from './jwt.js';
@@ -11,6 +11,10 @@ export interface CloudServiceOptions {
   bundle: string;
   /** Emails granted roles/run.invoker on it. */
   invokers: string[];
+  /** Deployed with --allow-unauthenticated: anyone may call it. */
+  public?: boolean;
+  /** Its own environment (service.json's env and secrets), besides what Cloud Run sets. */
+  env?: Record<string, string>;
 }
 
 export interface CloudOptions {
@@ -85,7 +89,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     started.push(frontDoor);
     const services = new Map<string, CloudService>();
     for (const service of options.services) {
-      const serviceAccount = `${service.name}@${projectId}.iam.gserviceaccount.com`;
+      const serviceAccount = serviceAccountEmail(service.name, projectId);
       const metadata = await startMetadataServer({
         projectId,
         projectNumber,
@@ -96,6 +100,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       started.push(metadata);
       // What Cloud Run sets, and no more: not GOOGLE_CLOUD_PROJECT, which runsd fills in from metadata.
       const env: Record<string, string> = {
+        ...service.env,
         K_SERVICE: service.name,
         K_REVISION: `${service.name}-00001-emu`,
         K_CONFIGURATION: service.name,
@@ -114,6 +119,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
         upstream: process.origin,
         urls: urls.all,
         invokers: new Set(service.invokers),
+        public: service.public ?? false,
       });
       services.set(service.name, { name: service.name, url: urls.inUse, localUrl, serviceAccount, metadata, process });
     }

@@ -14,6 +14,8 @@ export interface Invokable {
   urls: string[];
   /** Who holds roles/run.invoker on it. */
   invokers: Set<string>;
+  /** Deployed with --allow-unauthenticated: allUsers may invoke it, with a token or without. */
+  public?: boolean;
 }
 
 export interface FrontDoor {
@@ -96,35 +98,12 @@ async function handle(
       'Not Found',
       `The requested URL <code>${escapeHtml(path)}</code> was not found on this server.`,
     );
-  const token =
-    bearerToken(request.headers['x-serverless-authorization']) ?? bearerToken(request.headers.authorization);
-  let email: string | undefined;
-  try {
-    if (token === undefined) throw new Error('no token');
-    const ticket = await verifier.verifyIdToken({ idToken: token, audience: service.urls });
-    email = ticket.getPayload()?.email;
-  } catch {
-    response.setHeader(
-      'www-authenticate',
-      'Bearer error="invalid_token" error_description="The access token could not be verified"',
-    );
-    return page(
-      response,
-      401,
-      'Unauthorized',
-      `Your client does not have permission to the requested URL <code>${escapeHtml(path)}</code>.`,
-    );
+  if (!service.public) {
+    const refused = await refusal(service, request, response, verifier);
+    if (refused) return;
   }
-  if (email === undefined || !service.invokers.has(email)) {
-    return page(
-      response,
-      403,
-      'Forbidden',
-      `Your client does not have permission to get URL <code>${escapeHtml(path)}</code> from this server.`,
-    );
-  }
-
   const headers: Record<string, string | string[]> = {};
+
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined && !hopByHop.includes(name) && name !== 'x-serverless-authorization') headers[name] = value;
   }
@@ -174,4 +153,44 @@ function page(response: ServerResponse, status: number, title: string, detail: s
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"]/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** Cloud Run's check of the caller: answers 401 or 403 and returns true, or returns false to let the request in. */
+async function refusal(
+  service: Invokable,
+  request: IncomingMessage,
+  response: ServerResponse,
+  verifier: OAuth2Client,
+): Promise<boolean> {
+  const path = escapeHtml(request.url ?? '/');
+  const token =
+    bearerToken(request.headers['x-serverless-authorization']) ?? bearerToken(request.headers.authorization);
+  let email: string | undefined;
+  try {
+    if (token === undefined) throw new Error('no token');
+    const ticket = await verifier.verifyIdToken({ idToken: token, audience: service.urls });
+    email = ticket.getPayload()?.email;
+  } catch {
+    response.setHeader(
+      'www-authenticate',
+      'Bearer error="invalid_token" error_description="The access token could not be verified"',
+    );
+    page(
+      response,
+      401,
+      'Unauthorized',
+      `Your client does not have permission to the requested URL <code>${path}</code>.`,
+    );
+    return true;
+  }
+  if (email === undefined || !service.invokers.has(email)) {
+    page(
+      response,
+      403,
+      'Forbidden',
+      `Your client does not have permission to get URL <code>${path}</code> from this server.`,
+    );
+    return true;
+  }
+  return false;
 }

@@ -6,12 +6,12 @@ import { join } from 'node:path';
  * `pnpm emulator:token` can ask its metadata server for the developer's token.
  */
 export interface EmulatorState {
-  /** The URL the token is for: the service the developer calls. */
-  audience: string;
-  /** Where that service answers on this machine. */
-  localUrl: string;
   /** The developer's metadata server, `127.0.0.1:<port>`. */
   tokenHost: string;
+  /** Each service's Cloud Run URL (a token's audience) and where it answers on this machine. */
+  services: Record<string, { url: string; localUrl: string }>;
+  /** The services nothing else calls: the default for a token. */
+  entries: string[];
 }
 
 const stateFile = '.cloud-emulator.json';

@@ -59,7 +59,7 @@ describe('cloud-emulator', () => {
     });
   });
 
-  it('starts the services, gives the developer a token that tacoclient admits, and cleans up on SIGTERM', async () => {
+  it('starts every service, gives the developer tokens that they admit, and cleans up on SIGTERM', async () => {
     // A process group of its own, so that whatever happens here, nothing it started outlives the test.
     const emulator: ChildProcess = spawn(process.execPath, [cli], {
       cwd: work,
@@ -82,6 +82,12 @@ describe('cloud-emulator', () => {
       });
       expect(authorized.statusCode).toBe(200);
       expect(await authorized.body.text()).toBe('Sammy Sosa has consumed 2 tacos');
+      expect((await run('token', 'tacoserver')).stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      expect(await run('token', 'burritos')).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: 'cloud-emulator: the emulator runs no service "burritos"; it runs tacoclient, tacoserver\n',
+      });
       const anonymous = await request(localUrl as string);
       await anonymous.body.dump();
       expect(anonymous.statusCode).toBe(401);

@@ -1,27 +1,19 @@
 import { fileURLToPath } from 'node:url';
+import { loadProject } from '@taco-run/project/services';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cloud, decodeJwt, startCloud } from '../src/index.js';
+import { type Cloud, cloudServices, decodeJwt, identityToken, startCloud } from '../src/index.js';
 
 // The original's final check, reproduced on one machine: the user calls tacoclient with an
 // identity token, tacoclient calls the private tacoserver through runsd and the front door.
 
-const bundle = (name: string) => fileURLToPath(new URL(`../../../services/${name}/dist/main.js`, import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 const runsd = fileURLToPath(new URL('../../runsd/dist/runsd.js', import.meta.url));
 
+/** The repository's services, with the IAM their manifests declare, as `pnpm dev:cloud` runs them. */
 function cloud(projectHash: string | undefined): Promise<Cloud> {
-  return startCloud({
-    runsd,
-    projectHash,
-    services: [
-      {
-        name: 'tacoserver',
-        bundle: bundle('tacoserver'),
-        invokers: ['tacoclient@taco-project.iam.gserviceaccount.com'],
-      },
-      { name: 'tacoclient', bundle: bundle('tacoclient'), invokers: ['developer@example.com'] },
-    ],
-  });
+  const services = cloudServices(loadProject(root), { projectId: 'taco-project', owner: 'developer@example.com' });
+  return startCloud({ runsd, projectHash, services });
 }
 
 async function get(url: string, token?: string) {
@@ -118,6 +110,27 @@ describe.each([
     } finally {
       running.grant('tacoserver', tacoclient.serviceAccount);
     }
+  });
+
+  it("admits the project's owner to every service, and refuses a service along an edge no manifest declares", async () => {
+    const tacoserver = running.service('tacoserver');
+    const eat = (token: string) =>
+      request(`${tacoserver.localUrl}/oto/TacoService.EatTaco`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Owner', tacos: ['Carnitas'] }),
+      }).then(async (response) => ({ status: response.statusCode, text: await response.body.text() }));
+    expect(await eat(await running.userToken('tacoserver'))).toEqual({
+      status: 200,
+      text: JSON.stringify({ tacoConsumptionStatus: 'Owner has consumed 1 tacos' }),
+    });
+    // tacoserver's own identity, calling tacoclient: tacoserver's manifest does not call it.
+    const tacoclient = running.service('tacoclient');
+    const token = await identityToken(tacoserver.metadata.host, tacoclient.url);
+    expect(decodeJwt(token).payload).toMatchObject({ email: tacoserver.serviceAccount, aud: tacoclient.url });
+    const refused = await get(tacoclient.localUrl, token);
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('<h1>Error: Forbidden</h1>');
   });
 
   it('has printed no token anywhere', () => {
