@@ -4,7 +4,7 @@ import { z } from 'zod';
 /** What a deploy needs, from the environment, checked before any gcloud call. */
 export interface DeployConfig {
   project: string;
-  /** The cloud hash tacoclient's runsd builds tacoserver's URL with; only deploying tacoclient needs it. */
+  /** The cloud hash the callers' runsd builds URLs with; when unset, read off the first deployed service's URL. */
   projectHash: string | undefined;
   region: string;
   repository: string;
@@ -47,34 +47,18 @@ const schema = z.object({
 
 /**
  * Reads the settings, naming every missing or bad variable in one error.
- * `cloudhash` is the original tutorial's name for the hash, which only a
- * deploy that includes tacoclient needs (tacoserver's own deploy shows it).
+ * `cloudhash` is the original tutorial's name for the hash.
  */
-export function readConfig(
-  env: NodeJS.ProcessEnv,
-  gitCommit: string | undefined,
-  { needsHash }: { needsHash: boolean },
-): DeployConfig {
+export function readConfig(env: NodeJS.ProcessEnv, gitCommit: string | undefined): DeployConfig {
   const input: Record<string, string | undefined> = {
     ...env,
     CLOUD_RUN_PROJECT_HASH: env.CLOUD_RUN_PROJECT_HASH ?? env.cloudhash,
   };
   const result = schema.safeParse(input);
-  const problems = (result.success ? [] : result.error.issues).map((issue) => ({
-    name: String(issue.path[0]),
-    message: issue.message,
-  }));
-  // Checked here rather than as a zod refinement, which would not run while another variable is wrong.
-  if (needsHash && input.CLOUD_RUN_PROJECT_HASH === undefined) {
-    problems.push({
-      name: 'CLOUD_RUN_PROJECT_HASH',
-      message:
-        'is required: the part after "<service>-" in your services\' https://<service>-<hash>-<region code>.a.run.app URLs (`pnpm deploy:one tacoserver` shows it)',
-    });
-  }
-  if (!result.success || problems.length > 0) {
+  if (!result.success) {
     const order = Object.keys(schema.shape);
-    const lines = problems
+    const lines = result.error.issues
+      .map((issue) => ({ name: String(issue.path[0]), message: issue.message }))
       .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
       .map(({ name, message }) => {
         const label = name === 'CLOUD_RUN_PROJECT_HASH' ? 'CLOUD_RUN_PROJECT_HASH (or cloudhash)' : name;

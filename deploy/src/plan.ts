@@ -1,7 +1,6 @@
+import { serviceAccountEmail, serviceAccountId } from '@taco-run/project/cloud-run-url';
+import type { Project, Service } from '@taco-run/project/services';
 import type { DeployConfig } from './config.js';
-
-export const services = ['tacoserver', 'tacoclient'] as const;
-export type ServiceName = (typeof services)[number];
 
 /**
  * One step of a deploy: a gcloud command, or for "ensure" steps a check
@@ -14,37 +13,53 @@ export interface Step {
   run: string[];
   /** Runs first; when it succeeds the step is already done and `run` is skipped. */
   unless?: string[];
+  /** `run` prints this service's URL; the runner reads the project's cloud hash off it. */
+  learnsHashFrom?: string;
+  /** `run` prints this service's IAM policy; the runner compares its invokers with `declared`. */
+  checksInvokersOf?: { service: string; declared: string[] };
 }
 
-/** The whole deploy of both services, in order. */
-export function deployAllPlan(config: DeployConfig): Step[] {
-  return planFor(config, services);
+/**
+ * Stands in a command for the cloud hash until the runner knows it: from
+ * CLOUD_RUN_PROJECT_HASH, else from the URL of the first service deployed.
+ */
+export const hashPlaceholder = '<cloud hash>';
+
+/** Every service, in dependency order, with every grant the manifests declare. */
+export function deployAllPlan(config: DeployConfig, project: Project): Step[] {
+  return planFor(config, project, project.services);
 }
 
-/** One service's share of the plan; tacoserver's includes the grant that lets tacoclient call it. */
-export function deployOnePlan(config: DeployConfig, service: ServiceName): Step[] {
-  return planFor(config, [service]);
+/** One service, with the grants on the edges that touch it: its callers' and its own calls. */
+export function deployOnePlan(config: DeployConfig, project: Project, name: string): Step[] {
+  return planFor(config, project, [project.service(name)]);
 }
 
-function planFor(config: DeployConfig, targets: readonly ServiceName[]): Step[] {
-  const { project, region, repository } = config;
-  const scope = [`--project=${project}`];
-  const image = (service: ServiceName) => `${region}-docker.pkg.dev/${project}/${repository}/${service}:${config.tag}`;
-  const account = (service: ServiceName) => `${service}@${project}.iam.gserviceaccount.com`;
-  // The grant on tacoserver names tacoclient's account, so that account must exist first.
-  const accounts = targets.includes('tacoserver')
-    ? services.filter((s) => targets.includes(s) || s === 'tacoclient')
-    : [...targets];
+function planFor(config: DeployConfig, project: Project, targets: readonly Service[]): Step[] {
+  const { project: projectId, region, repository } = config;
+  const scope = [`--project=${projectId}`];
+  const image = (service: Service) =>
+    `${region}-docker.pkg.dev/${projectId}/${repository}/${service.name}:${config.tag}`;
+  const account = (name: string) => serviceAccountEmail(name, projectId);
+  const names = new Set(targets.map((service) => service.name));
+  const grants = invokerGrants(project, names, account);
+  // A grant names a caller's account, so every account a grant names must exist before it.
+  const accounts = [
+    ...new Set([...names, ...grants.flatMap(({ members }) => members.flatMap(accountOf(project, account)))]),
+  ];
+  const order = deployOrder(targets);
+  const needsSecrets = targets.some((service) => Object.keys(service.secrets).length > 0);
 
   const steps: Step[] = [
     {
-      title: 'Enable the Cloud Run, Artifact Registry, Cloud Build and IAM APIs',
+      title: `Enable the Cloud Run, Artifact Registry, Cloud Build${needsSecrets ? ', Secret Manager' : ''} and IAM APIs`,
       run: [
         'services',
         'enable',
         'run.googleapis.com',
         'artifactregistry.googleapis.com',
         'cloudbuild.googleapis.com',
+        ...(needsSecrets ? ['secretmanager.googleapis.com'] : []),
         'iam.googleapis.com',
         ...scope,
       ],
@@ -63,66 +78,186 @@ function planFor(config: DeployConfig, targets: readonly ServiceName[]): Step[] 
         ...scope,
       ],
     },
-    ...targets.map((service) => ({
-      title: `Build and push the ${service} image with Cloud Build`,
+    ...accounts.map((name) => ({
+      title: `Ensure the ${name} service account`,
+      unless: ['iam', 'service-accounts', 'describe', account(name), ...scope],
+      run: ['iam', 'service-accounts', 'create', serviceAccountId(name), `--display-name=${name} (taco-run)`, ...scope],
+    })),
+    ...order.flatMap((service) =>
+      [...new Set(Object.values(service.secrets).map((reference) => reference.split(':')[0] ?? reference))].map(
+        (secret) => ({
+          title: `Let ${service.name} read the secret ${secret}`,
+          run: [
+            'secrets',
+            'add-iam-policy-binding',
+            secret,
+            ...scope,
+            `--member=serviceAccount:${account(service.name)}`,
+            '--role=roles/secretmanager.secretAccessor',
+          ],
+        }),
+      ),
+    ),
+    ...order.map((service) => ({
+      title: `Build and push the ${service.name} image with Cloud Build`,
       run: [
         'builds',
         'submit',
         ...scope,
         `--region=${region}`,
         '--config=deploy/cloudbuild.yaml',
-        `--substitutions=_IMAGE=${image(service)},_BUILD_TARGET=${service}`,
+        `--substitutions=_IMAGE=${image(service)},_BUILD_TARGET=${service.name}`,
         '.',
       ],
     })),
-    ...accounts.map((service) => ({
-      title: `Ensure the ${service} service account`,
-      unless: ['iam', 'service-accounts', 'describe', account(service), ...scope],
-      run: ['iam', 'service-accounts', 'create', service, `--display-name=${service} (taco-run)`, ...scope],
-    })),
   ];
-  for (const service of targets) {
-    const env =
-      service === 'tacoclient'
-        ? `GOOGLE_CLOUD_PROJECT=${project},CLOUD_RUN_PROJECT_HASH=${config.projectHash ?? ''}`
-        : `GOOGLE_CLOUD_PROJECT=${project}`;
+
+  // A caller's deploy carries the cloud hash. Without CLOUD_RUN_PROJECT_HASH it is read off the first
+  // deployed service's URL, or, when the first is itself a caller, off a service it calls (deployed before).
+  const [first] = order;
+  const callee = config.projectHash === undefined ? first?.calls[0] : undefined;
+  if (callee !== undefined) steps.push(learnHash(config, callee));
+  for (const service of order) {
     steps.push({
-      title: `Deploy ${service} (private: callers need roles/run.invoker)`,
-      run: [
-        'run',
-        'deploy',
-        service,
-        `--image=${image(service)}`,
-        `--region=${region}`,
-        ...scope,
-        `--service-account=${account(service)}`,
-        '--no-allow-unauthenticated',
-        `--set-env-vars=${env}`,
-        '--startup-probe=httpGet.path=/healthz',
-        '--quiet',
-      ],
+      title: `Deploy ${service.name} (${service.public ? 'public: anyone may call it' : 'private: callers need roles/run.invoker'})`,
+      run: deployCommand(service, { image: image(service), account: account(service.name), projectId, region }),
     });
+    if (service === first && callee === undefined) steps.push(learnHash(config, service.name));
   }
-  if (targets.includes('tacoserver')) {
+
+  for (const { service, members } of grants) {
+    for (const member of members) {
+      steps.push({
+        title: `Let ${describeMember(member)} call ${service}`,
+        run: [
+          'run',
+          'services',
+          'add-iam-policy-binding',
+          service,
+          `--region=${region}`,
+          ...scope,
+          `--member=${member}`,
+          '--role=roles/run.invoker',
+        ],
+      });
+    }
+  }
+  for (const service of order) {
     steps.push({
-      title: "Grant tacoclient's service account roles/run.invoker on tacoserver",
-      run: [
-        'run',
-        'services',
-        'add-iam-policy-binding',
-        'tacoserver',
-        `--region=${region}`,
-        ...scope,
-        `--member=serviceAccount:${account('tacoclient')}`,
-        '--role=roles/run.invoker',
-      ],
+      title: `Check ${service.name}'s invokers against the manifests`,
+      run: ['run', 'services', 'get-iam-policy', service.name, `--region=${region}`, ...scope, '--format=json'],
+      checksInvokersOf: { service: service.name, declared: declaredInvokers(project, service, account) },
     });
   }
   return steps;
 }
 
-/** The command that prints a service's URL, for the closing message and the curl line. */
-export function describeUrl(config: DeployConfig, service: ServiceName): string[] {
+/** The members that may invoke a service: the services that call it, its `invokers`, and allUsers when public. */
+export function declaredInvokers(project: Project, service: Service, account: (name: string) => string): string[] {
+  return [
+    ...project.callers(service.name).map((caller) => `serviceAccount:${account(caller.name)}`),
+    ...service.invokers,
+    ...(service.public ? ['allUsers'] : []),
+  ];
+}
+
+/**
+ * The invoker grants for a deploy: on each target, its callers and its
+ * `invokers`; on each service a target calls, the target. (`allUsers` comes
+ * from --allow-unauthenticated, not a grant.)
+ */
+function invokerGrants(
+  project: Project,
+  targets: ReadonlySet<string>,
+  account: (name: string) => string,
+): { service: string; members: string[] }[] {
+  return project.services.flatMap((service) => {
+    const members = [
+      ...project
+        .callers(service.name)
+        .filter((caller) => targets.has(service.name) || targets.has(caller.name))
+        .map((caller) => `serviceAccount:${account(caller.name)}`),
+      ...(targets.has(service.name) ? service.invokers : []),
+    ];
+    return members.length === 0 ? [] : [{ service: service.name, members }];
+  });
+}
+
+/** The project's service whose account a member is, for the accounts a grant needs. */
+function accountOf(project: Project, account: (name: string) => string) {
+  return (member: string): string[] =>
+    project.services.filter((service) => member === `serviceAccount:${account(service.name)}`).map(({ name }) => name);
+}
+
+/** Services that call none of the others first, so the hash can be read off a real URL before a caller needs it. */
+function deployOrder(targets: readonly Service[]): Service[] {
+  return [...targets].sort((a, b) => Number(a.calls.length > 0) - Number(b.calls.length > 0));
+}
+
+function learnHash(config: DeployConfig, service: string): Step {
+  return {
+    title:
+      config.projectHash === undefined
+        ? `Learn the project's cloud hash from ${service}'s URL`
+        : `Check CLOUD_RUN_PROJECT_HASH=${config.projectHash} against ${service}'s URL`,
+    run: describeUrl(config, service),
+    learnsHashFrom: service,
+  };
+}
+
+function deployCommand(
+  service: Service,
+  { image, account, projectId, region }: { image: string; account: string; projectId: string; region: string },
+): string[] {
+  const env: Record<string, string> = {
+    GOOGLE_CLOUD_PROJECT: projectId,
+    ...service.env,
+    // Only a caller resolves short names to *.a.run.app URLs, so only a caller needs the hash.
+    ...(service.calls.length > 0 ? { CLOUD_RUN_PROJECT_HASH: hashPlaceholder } : {}),
+  };
+  const { cloudRun } = service;
+  return [
+    'run',
+    'deploy',
+    service.name,
+    `--image=${image}`,
+    `--region=${region}`,
+    `--project=${projectId}`,
+    `--service-account=${account}`,
+    service.public ? '--allow-unauthenticated' : '--no-allow-unauthenticated',
+    listFlag('--set-env-vars', env),
+    ...(Object.keys(service.secrets).length > 0 ? [listFlag('--set-secrets', service.secrets)] : []),
+    ...(cloudRun.memory === undefined ? [] : [`--memory=${cloudRun.memory}`]),
+    ...(cloudRun.cpu === undefined ? [] : [`--cpu=${cloudRun.cpu}`]),
+    ...(cloudRun.concurrency === undefined ? [] : [`--concurrency=${cloudRun.concurrency}`]),
+    ...(cloudRun.minInstances === undefined ? [] : [`--min-instances=${cloudRun.minInstances}`]),
+    ...(cloudRun.maxInstances === undefined ? [] : [`--max-instances=${cloudRun.maxInstances}`]),
+    ...(cloudRun.timeoutSeconds === undefined ? [] : [`--timeout=${cloudRun.timeoutSeconds}`]),
+    '--startup-probe=httpGet.path=/healthz',
+    '--quiet',
+  ];
+}
+
+/**
+ * `--set-env-vars=A=1,B=2`. A value with a comma would split in two, so then
+ * the list takes another delimiter in gcloud's `^<delimiter>^` syntax.
+ */
+function listFlag(flag: string, values: Record<string, string>): string {
+  const pairs = Object.entries(values).map(([name, value]) => `${name}=${value}`);
+  const delimiter = [',', '@', '|', ';', '~', '#'].find((candidate) =>
+    pairs.every((pair) => !pair.includes(candidate)),
+  );
+  if (delimiter === undefined) throw new Error(`${flag}: every delimiter gcloud could use appears in a value`);
+  return `${flag}=${delimiter === ',' ? '' : `^${delimiter}^`}${pairs.join(delimiter)}`;
+}
+
+function describeMember(member: string): string {
+  const [kind, id] = member.split(/:(.*)/s, 2);
+  return kind === 'serviceAccount' ? `the service account ${id}` : `${kind} ${id}`;
+}
+
+/** The command that prints a service's URL, for the hash and for the closing message. */
+export function describeUrl(config: DeployConfig, service: string): string[] {
   return [
     'run',
     'services',

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { loadProject } from '@taco-run/project/services';
 import { runNode } from '@taco-run/project/testing';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { deployAllPlan, shellLine } from '../src/plan.js';
 
@@ -26,7 +27,7 @@ beforeAll(async () => {
 afterAll(() => rm(stubDir, { recursive: true, force: true }));
 beforeEach(() => writeFile(log, ''));
 
-const settings = { GOOGLE_CLOUD_PROJECT: 'my-taco-project', CLOUD_RUN_PROJECT_HASH: 'abc123def', IMAGE_TAG: 'v1' };
+const settings = { GOOGLE_CLOUD_PROJECT: 'my-taco-project', CLOUD_RUN_PROJECT_HASH: 'stubhash', IMAGE_TAG: 'v1' };
 
 async function deploy(args: string[], env: Record<string, string>, cwd = root) {
   const result = await runNode(cli, args, {
@@ -47,18 +48,23 @@ const describeRepo = `artifacts repositories describe taco-run --location=us-cen
 const createRepo = `artifacts repositories create taco-run --repository-format=docker --location=us-central1 --description=taco-run service images ${project}`;
 const build = (service: string) =>
   `builds submit ${project} --region=us-central1 --config=deploy/cloudbuild.yaml --substitutions=_IMAGE=${image(service)},_BUILD_TARGET=${service} .`;
-const describeAccount = (service: string) =>
-  `iam service-accounts describe ${service}@my-taco-project.iam.gserviceaccount.com ${project}`;
+const account = (service: string) => `${service}@my-taco-project.iam.gserviceaccount.com`;
+const describeAccount = (service: string) => `iam service-accounts describe ${account(service)} ${project}`;
 const createAccount = (service: string) =>
   `iam service-accounts create ${service} --display-name=${service} (taco-run) ${project}`;
-const deployService = (service: string, env: string) =>
-  `run deploy ${service} --image=${image(service)} --region=us-central1 ${project} --service-account=${service}@my-taco-project.iam.gserviceaccount.com --no-allow-unauthenticated --set-env-vars=${env} --startup-probe=httpGet.path=/healthz --quiet`;
-const grant = `run services add-iam-policy-binding tacoserver --region=us-central1 ${project} --member=serviceAccount:tacoclient@my-taco-project.iam.gserviceaccount.com --role=roles/run.invoker`;
+const deployService = (service: string, env: string, flags = '--no-allow-unauthenticated') =>
+  `run deploy ${service} --image=${image(service)} --region=us-central1 ${project} --service-account=${account(service)} ${flags} --set-env-vars=${env} --startup-probe=httpGet.path=/healthz --quiet`;
+const grant = (service: string, member: string) =>
+  `run services add-iam-policy-binding ${service} --region=us-central1 ${project} --member=${member} --role=roles/run.invoker`;
+const policy = (service: string) =>
+  `run services get-iam-policy ${service} --region=us-central1 ${project} --format=json`;
 const describeUrl = (service: string) =>
   `run services describe ${service} --region=us-central1 ${project} --format=value(status.url)`;
+const serverEnv = 'GOOGLE_CLOUD_PROJECT=my-taco-project';
+const clientEnv = 'GOOGLE_CLOUD_PROJECT=my-taco-project,CLOUD_RUN_PROJECT_HASH=stubhash';
 
 describe('pnpm deploy:all', () => {
-  it('runs every step in order on an empty project, creating what is missing', async () => {
+  it('runs every step in order on an empty project: accounts, images, services, then grants', async () => {
     const result = await deploy(['all'], {
       ...settings,
       GCLOUD_STUB_MISSING: 'artifacts repositories describe,iam service-accounts describe',
@@ -68,18 +74,22 @@ describe('pnpm deploy:all', () => {
       enable,
       describeRepo,
       createRepo,
-      build('tacoserver'),
-      build('tacoclient'),
-      describeAccount('tacoserver'),
-      createAccount('tacoserver'),
       describeAccount('tacoclient'),
       createAccount('tacoclient'),
-      deployService('tacoserver', 'GOOGLE_CLOUD_PROJECT=my-taco-project'),
-      deployService('tacoclient', 'GOOGLE_CLOUD_PROJECT=my-taco-project,CLOUD_RUN_PROJECT_HASH=abc123def'),
-      grant,
+      describeAccount('tacoserver'),
+      createAccount('tacoserver'),
+      build('tacoserver'),
+      build('tacoclient'),
+      deployService('tacoserver', serverEnv),
+      describeUrl('tacoserver'),
+      deployService('tacoclient', clientEnv),
+      grant('tacoserver', `serviceAccount:${account('tacoclient')}`),
+      policy('tacoserver'),
+      policy('tacoclient'),
       describeUrl('tacoclient'),
     ]);
-    expect(result.stdout).toContain('[1/9] Enable the Cloud Run, Artifact Registry, Cloud Build and IAM APIs');
+    expect(result.stdout).toContain('[1/12] Enable the Cloud Run, Artifact Registry, Cloud Build and IAM APIs');
+    expect(result.stdout).toContain('https://tacoserver-stubhash-uc.a.run.app: the hash matches');
     expect(result.stdout).toContain('tacoclient is at https://tacoclient-stubhash-uc.a.run.app');
     expect(result.stdout).toContain(
       `curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" $(gcloud run services describe tacoclient --region=us-central1 ${project} '--format=value(status.url)')`,
@@ -89,34 +99,61 @@ describe('pnpm deploy:all', () => {
   it('creates nothing on a re-run, where everything exists', async () => {
     const result = await deploy(['all'], settings);
     expect(result.code).toBe(0);
-    expect(result.calls).toEqual([
-      enable,
-      describeRepo,
-      build('tacoserver'),
-      build('tacoclient'),
-      describeAccount('tacoserver'),
-      describeAccount('tacoclient'),
-      deployService('tacoserver', 'GOOGLE_CLOUD_PROJECT=my-taco-project'),
-      deployService('tacoclient', 'GOOGLE_CLOUD_PROJECT=my-taco-project,CLOUD_RUN_PROJECT_HASH=abc123def'),
-      grant,
-      describeUrl('tacoclient'),
-    ]);
+    expect(result.calls).not.toContain(createRepo);
+    expect(result.calls.filter((call) => call.startsWith('iam service-accounts create'))).toEqual([]);
     expect(result.stdout.match(/already there/g)).toHaveLength(3);
+  });
+
+  it('reads the cloud hash off the first URL when it is not set, says so, and passes it on', async () => {
+    const { CLOUD_RUN_PROJECT_HASH: _, ...rest } = settings;
+    const result = await deploy(['all'], { ...rest, GCLOUD_STUB_HASH: 'learnt4u' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      "the project's cloud hash is learnt4u (read off https://tacoserver-learnt4u-uc.a.run.app); the services that call others get it",
+    );
+    expect(result.calls).toContain(
+      deployService('tacoclient', 'GOOGLE_CLOUD_PROJECT=my-taco-project,CLOUD_RUN_PROJECT_HASH=learnt4u'),
+    );
+  });
+
+  it('stops before any caller is deployed when the given hash is not the one Cloud Run uses', async () => {
+    const result = await deploy(['all'], { ...settings, CLOUD_RUN_PROJECT_HASH: 'typo123' });
+    expect(result.code).toBe(1);
+    expect(result.calls.at(-1)).toBe(describeUrl('tacoserver'));
+    expect(result.stderr).toContain(
+      "CLOUD_RUN_PROJECT_HASH is typo123, but Cloud Run's URL for tacoserver is https://tacoserver-stubhash-uc.a.run.app: its hash is stubhash",
+    );
   });
 
   it('accepts the hash as cloudhash, as the original tutorial named it', async () => {
     const { CLOUD_RUN_PROJECT_HASH: _, ...rest } = settings;
-    const result = await deploy(['all'], { ...rest, cloudhash: 'fromtutorial' });
+    const result = await deploy(['all'], { ...rest, cloudhash: 'stubhash' });
     expect(result.code).toBe(0);
-    expect(result.calls).toContain(
-      deployService('tacoclient', 'GOOGLE_CLOUD_PROJECT=my-taco-project,CLOUD_RUN_PROJECT_HASH=fromtutorial'),
+    expect(result.calls).toContain(deployService('tacoclient', clientEnv));
+  });
+
+  it('lists invoker grants no manifest declares, and removes them with --prune', async () => {
+    const stale = 'serviceAccount:old@my-taco-project.iam.gserviceaccount.com';
+    const current = `serviceAccount:${account('tacoclient')}`;
+    const env = { ...settings, GCLOUD_STUB_POLICY: JSON.stringify({ tacoserver: [current, stale] }) };
+    const listed = await deploy(['all'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(
+      `roles/run.invoker grants that no service.json declares:\n  tacoserver: ${stale}\nRun again with --prune to remove them.`,
     );
+    expect(listed.calls.filter((call) => call.includes('remove-iam-policy-binding'))).toEqual([]);
+
+    const pruned = await deploy(['all', '--prune'], env);
+    expect(pruned.code).toBe(0);
+    expect(pruned.calls.filter((call) => call.includes('remove-iam-policy-binding'))).toEqual([
+      `run services remove-iam-policy-binding tacoserver --region=us-central1 ${project} --member=${stale} --role=roles/run.invoker`,
+    ]);
   });
 
   it('stops at the first failed step, naming it and quoting gcloud', async () => {
     const result = await deploy(['all'], { ...settings, GCLOUD_STUB_FAIL: 'run deploy tacoserver' });
     expect(result.code).toBe(1);
-    expect(result.calls.at(-1)).toBe(deployService('tacoserver', 'GOOGLE_CLOUD_PROJECT=my-taco-project'));
+    expect(result.calls.at(-1)).toBe(deployService('tacoserver', serverEnv));
     expect(result.stderr).toContain(
       "deploy: step 7 failed: Deploy tacoserver (private: callers need roles/run.invoker)\nERROR: (gcloud.run.deploy) PERMISSION_DENIED: Permission 'run.services.create' denied on resource",
     );
@@ -127,10 +164,10 @@ describe('pnpm deploy:all', () => {
     expect(result.code).toBe(0);
     expect(result.calls).toEqual([]);
     expect(result.stdout).toContain(`gcloud ${describeRepo} ||\n    gcloud artifacts repositories create taco-run`);
-    expect(result.stdout).toContain(`gcloud ${grant}`);
+    expect(result.stdout).toContain(`gcloud ${grant('tacoserver', `serviceAccount:${account('tacoclient')}`)}`);
   });
 
-  it('names every missing or bad variable before any gcloud call', async () => {
+  it('names every bad variable before any gcloud call', async () => {
     const missing = await deploy(['all'], {});
     expect(missing.code).toBe(1);
     expect(missing.calls).toEqual([]);
@@ -139,7 +176,6 @@ describe('pnpm deploy:all', () => {
         '',
         'deploy: cannot deploy; fix these environment variables first:',
         '  GOOGLE_CLOUD_PROJECT is required: the project ID, such as my-taco-project',
-        '  CLOUD_RUN_PROJECT_HASH (or cloudhash) is required: the part after "<service>-" in your services\' https://<service>-<hash>-<region code>.a.run.app URLs (`pnpm deploy:one tacoserver` shows it)',
         '',
       ].join('\n'),
     );
@@ -164,14 +200,18 @@ describe('pnpm deploy:all', () => {
 });
 
 describe('pnpm deploy:one', () => {
-  it('deploys tacoclient alone', async () => {
+  it('deploys tacoclient alone, with its grant on tacoserver', async () => {
     const result = await deploy(['one', 'tacoclient'], settings);
+    expect(result.code).toBe(0);
     expect(result.calls).toEqual([
       enable,
       describeRepo,
-      build('tacoclient'),
       describeAccount('tacoclient'),
-      deployService('tacoclient', 'GOOGLE_CLOUD_PROJECT=my-taco-project,CLOUD_RUN_PROJECT_HASH=abc123def'),
+      build('tacoclient'),
+      deployService('tacoclient', clientEnv),
+      describeUrl('tacoclient'),
+      grant('tacoserver', `serviceAccount:${account('tacoclient')}`),
+      policy('tacoclient'),
       describeUrl('tacoclient'),
     ]);
   });
@@ -181,33 +221,100 @@ describe('pnpm deploy:one', () => {
     const result = await deploy(['one', 'tacoserver'], rest);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(
-      "Your project's cloud hash is stubhash: deploy the rest with CLOUD_RUN_PROJECT_HASH=stubhash",
+      "the project's cloud hash is stubhash (read off https://tacoserver-stubhash-uc.a.run.app)",
     );
     expect(result.calls).toEqual([
       enable,
       describeRepo,
-      build('tacoserver'),
       describeAccount('tacoserver'),
       describeAccount('tacoclient'),
-      deployService('tacoserver', 'GOOGLE_CLOUD_PROJECT=my-taco-project'),
-      grant,
+      build('tacoserver'),
+      deployService('tacoserver', serverEnv),
+      describeUrl('tacoserver'),
+      grant('tacoserver', `serviceAccount:${account('tacoclient')}`),
+      policy('tacoserver'),
       describeUrl('tacoserver'),
     ]);
   });
 
-  it('needs the hash for tacoclient', async () => {
+  it('learns the hash from a callee when the caller is deployed alone without it', async () => {
     const { CLOUD_RUN_PROJECT_HASH: _, ...rest } = settings;
     const result = await deploy(['one', 'tacoclient'], rest);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('CLOUD_RUN_PROJECT_HASH (or cloudhash) is required');
-    expect(result.calls).toEqual([]);
+    expect(result.code).toBe(0);
+    expect(result.calls.slice(3, 6)).toEqual([
+      build('tacoclient'),
+      describeUrl('tacoserver'),
+      deployService('tacoclient', clientEnv),
+    ]);
   });
 
-  it('refuses an unknown service', async () => {
-    const result = await deploy(['one', 'burritos'], settings);
+  it('refuses an unknown service, naming the known ones', async () => {
+    const result = await deploy(['one', 'tacosever'], settings);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('deploy:one needs a service: tacoserver or tacoclient');
+    expect(result.stderr).toContain(
+      'deploy: no service "tacosever" (did you mean "tacoserver"?); deploy:one needs a service: tacoclient, tacoserver',
+    );
     expect(result.calls).toEqual([]);
+  });
+});
+
+describe('a project of its own', () => {
+  let work: string;
+  const manifest = (name: string, fields: Record<string, unknown>) =>
+    mkdir(join(work, 'services', name), { recursive: true }).then(() =>
+      writeFile(join(work, 'services', name, 'service.json'), JSON.stringify(fields)),
+    );
+
+  beforeEach(async () => {
+    work = await mkdtemp(join(tmpdir(), 'deploy-project-'));
+  });
+  afterEach(() => rm(work, { recursive: true, force: true }));
+
+  it('deploys every service in services/ with its manifest as flags, and grants exactly the declared edges', async () => {
+    await manifest('menuserver', {
+      port: 8082,
+      calls: ['tacoserver'],
+      public: true,
+      env: { GREETING: 'hola, amigos' },
+      secrets: { DB_PASSWORD: 'db-password:latest' },
+      cloudRun: { memory: '512Mi', cpu: 1, concurrency: 40, minInstances: 1, maxInstances: 5, timeoutSeconds: 30 },
+    });
+    await manifest('tacoserver', { port: 8080, invokers: ['group:tacos@example.com'] });
+    await manifest('orders', { port: 8083, calls: ['menuserver', 'tacoserver'] });
+    const result = await deploy(['all'], settings, work);
+    expect(result.code).toBe(0);
+    const deploys = result.calls.filter((call) => call.startsWith('run deploy'));
+    expect(deploys).toEqual([
+      deployService('tacoserver', serverEnv),
+      `run deploy menuserver --image=${image('menuserver')} --region=us-central1 ${project} --service-account=${account('menuserver')} --allow-unauthenticated --set-env-vars=^@^GOOGLE_CLOUD_PROJECT=my-taco-project@GREETING=hola, amigos@CLOUD_RUN_PROJECT_HASH=stubhash --set-secrets=DB_PASSWORD=db-password:latest --memory=512Mi --cpu=1 --concurrency=40 --min-instances=1 --max-instances=5 --timeout=30 --startup-probe=httpGet.path=/healthz --quiet`,
+      deployService('orders', clientEnv),
+    ]);
+    expect(result.calls.filter((call) => call.includes('add-iam-policy-binding'))).toEqual([
+      `secrets add-iam-policy-binding db-password ${project} --member=serviceAccount:${account('menuserver')} --role=roles/secretmanager.secretAccessor`,
+      grant('menuserver', `serviceAccount:${account('orders')}`),
+      grant('tacoserver', `serviceAccount:${account('menuserver')}`),
+      grant('tacoserver', `serviceAccount:${account('orders')}`),
+      grant('tacoserver', 'group:tacos@example.com'),
+    ]);
+    expect(result.calls[0]).toBe(
+      `services enable run.googleapis.com artifactregistry.googleapis.com cloudbuild.googleapis.com secretmanager.googleapis.com iam.googleapis.com ${project}`,
+    );
+    // Only orders is called by nobody: it is where a person's requests go in.
+    expect(result.stdout).toContain(
+      'Try it:\n  curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" $(gcloud run services describe orders',
+    );
+  });
+
+  it('refuses a wrong manifest before any gcloud call, naming the file and the field', async () => {
+    await manifest('tacoclient', { port: 8081, calls: ['tacosever'] });
+    await manifest('tacoserver', { port: 8080 });
+    const result = await deploy(['all', '--dry-run'], settings, work);
+    expect(result).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'deploy: services/tacoclient/service.json: calls: no service "tacosever" (did you mean "tacoserver"?)\n',
+      calls: [],
+    });
   });
 });
 
@@ -246,6 +353,8 @@ describe('the image tag', () => {
     repo = await mkdtemp(join(tmpdir(), 'deploy-git-'));
     await git('init', '--quiet');
     await writeFile(join(repo, 'README.md'), '# a project\n');
+    await mkdir(join(repo, 'services/tacoserver'), { recursive: true });
+    await writeFile(join(repo, 'services/tacoserver/service.json'), '{ "port": 8080 }\n');
     await git('add', '.');
     await git('-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '--quiet', '-m', 'first');
   });
@@ -289,8 +398,8 @@ const realGcloud = await promisify(execFile)('sh', ['-c', 'command -v gcloud'], 
 
 describe.skipIf(realGcloud === '')('the plan, against the real gcloud', () => {
   it('uses only commands and flags gcloud accepts', { timeout: 120_000 }, async () => {
-    const config = readConfig({ ...settings }, undefined, { needsHash: true });
-    const commands = deployAllPlan(config).flatMap((step) =>
+    const config = readConfig({ ...settings }, undefined);
+    const commands = deployAllPlan(config, loadProject(root)).flatMap((step) =>
       step.unless === undefined ? [step.run] : [step.unless, step.run],
     );
     const emptyConfig = await mkdtemp(join(tmpdir(), 'gcloud-config-'));

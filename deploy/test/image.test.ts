@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { runNode } from '@taco-run/project/testing';
 import { startService } from '@taco-run/service/process';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,8 +29,10 @@ describe('deploy/Dockerfile', () => {
     const text = await readFile(join(root, 'deploy/Dockerfile'), 'utf8');
     expect(text.match(/^FROM node:22-slim/gm)).toHaveLength(2);
     expect(text).toContain('RUN pnpm install --frozen-lockfile');
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own build argument, as written in it
-    expect(text).toContain('RUN pnpm build && node deploy/assemble-image.mjs "${build_target}" /out');
+    expect(text).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own build argument, as written in it
+      'RUN pnpm --filter @taco-run/runsd --filter "./services/${build_target}" build && node deploy/assemble-image.mjs "${build_target}" /out',
+    );
     expect(text).toMatch(/^USER node$/m);
     expect(text).toMatch(
       /^ENTRYPOINT \["node", "\/app\/runsd\/runsd.js", "--", "node", "--enable-source-maps", "\/app\/service\/main.js"\]$/m,
@@ -55,6 +58,18 @@ describe('the image layout', () => {
   });
 
   afterAll(() => Promise.all(Object.values(layouts).map((dir) => rm(dir, { recursive: true, force: true }))));
+
+  it('refuses a name that is not a folder of services/', async () => {
+    const result = await runNode(join(root, 'deploy/assemble-image.mjs'), [
+      'burritos',
+      join(tmpdir(), 'never-written'),
+    ]);
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'assemble-image: there is no services/burritos/service.json; is "burritos" a service?\n',
+    });
+  });
 
   it('holds only the bundles and a package.json', async () => {
     const dir = layouts.tacoserver;
