@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { registerTacoService } from '@taco-run/generated/server';
+import { registerTacoService, unimplementedTacoService } from '@taco-run/generated/server';
 import { codeStatus } from '@taco-run/rpc';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
@@ -164,7 +164,7 @@ function malformedRequests(): Malformed[] {
   for (const method of ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])
     cases.push({ name: method, method, path: route, headers: json, body: method === 'GET' ? undefined : valid });
   for (const path of [
-    '/oto/TacoService.DrinkHorchata',
+    '/oto/TacoService.NoSuchMethod',
     '/oto/BurritoService.EatTaco',
     '/oto/',
     '/oto/TacoService',
@@ -220,6 +220,7 @@ describe('bad input to the RPC server', () => {
     );
     inProcess = Fastify();
     registerTacoService(inProcess, {
+      ...unimplementedTacoService(),
       eatTaco: (order) => ({ tacoConsumptionStatus: `${order.name} ${order.tacos.length}` }),
     });
     inProcessOrigin = await listenOnLoopback(inProcess);

@@ -4,7 +4,13 @@ import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EatTacoRequest, registerTacoService, type TacoService, TacoServiceClient } from '../src/index.js';
+import {
+  type EatTacoRequest,
+  registerTacoService,
+  type TacoService,
+  TacoServiceClient,
+  unimplementedTacoService,
+} from '../src/index.js';
 
 // The taco service as the wire sees it: real Fastify on loopback, called with undici's raw request and the generated client.
 
@@ -13,6 +19,7 @@ const logLines: string[] = [];
 let aborted: Promise<unknown> = Promise.resolve();
 
 const impl: TacoService = {
+  ...unimplementedTacoService(),
   async eatTaco(body, context) {
     received.push(body);
     if (body.name === 'plain-throw') throw new Error('database password is hunter2');
@@ -159,9 +166,9 @@ describe('the protocol error table', () => {
   });
 
   it('answers an unknown method with 404 bad_route', async () => {
-    const method = await post('{}', undefined, 'TacoService.DrinkHorchata');
+    const method = await post('{}', undefined, 'TacoService.NoSuchMethod');
     expect(method).toMatchObject({ status: 404, body: { code: 'bad_route' } });
-    expect(method.body.error).toContain('TacoService.DrinkHorchata');
+    expect(method.body.error).toContain('TacoService.NoSuchMethod');
     const service = await post('{}', undefined, 'BurritoService.EatTaco');
     expect(service).toMatchObject({ status: 404, body: { code: 'bad_route' } });
   });

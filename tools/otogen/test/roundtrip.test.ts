@@ -10,6 +10,7 @@ import {
   InventoryServiceClient,
   type Item,
   inventoryServiceRoutes,
+  unimplementedInventoryService,
 } from './fixtures/inventory/generated/src/index.js';
 
 // The generator is general: a second API with nested types, enums, maps, optional
@@ -170,5 +171,34 @@ describe('the inventory fixture over raw HTTP', () => {
       code: 'invalid_argument',
       details: [{ path: 'limit', message: 'FindItemsRequest.Limit must be >= 1' }],
     });
+  });
+});
+
+describe('a service not written yet', () => {
+  it('answers 501 unimplemented for every method of unimplemented<Service>(), and serves the ones spread over it', async () => {
+    const partial = Fastify();
+    registerRpcServices(partial, [
+      inventoryServiceRoutes({
+        ...unimplementedInventoryService(),
+        findItems: () => ({ items: [], counts: {}, shelves: {} }),
+      }),
+    ]);
+    const origin = `${await listenOnLoopback(partial)}/oto/`;
+    try {
+      const client = new InventoryServiceClient(origin);
+      await expect(client.findItems({})).resolves.toEqual({ items: [], counts: {}, shelves: {} });
+      const missing = await request(`${origin}InventoryService.AddItem`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item: everyType }),
+      });
+      expect(missing.statusCode).toBe(501);
+      expect(await missing.body.json()).toEqual({
+        error: 'InventoryService.AddItem is not implemented yet',
+        code: 'unimplemented',
+      });
+    } finally {
+      await partial.close();
+    }
   });
 });

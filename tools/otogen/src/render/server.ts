@@ -14,6 +14,7 @@ export function renderServer(model: Model, runtime: string): string {
     header(model.sources),
     [
       `import type { FastifyInstance } from 'fastify';`,
+      `import { RpcError } from '${runtime}';`,
       `import { type RpcContext, type RpcServerOptions, type RpcService, registerRpcServices } from '${runtime}/server';`,
       `import { ${[...schemas].sort().join(', ')} } from './schemas.js';`,
       `import type { ${[...types].sort().join(', ')} } from './types.js';`,
@@ -48,6 +49,20 @@ export function ${routes}(impl: ${service.name}): RpcService {
     methods: [
 ${descriptors.join('\n')}
     ],
+  };
+}`,
+    `/**
+ * A ${service.name} whose every method answers \`unimplemented\` (501): spread your
+ * methods over it, and the service builds and serves while the others are to come.
+ */
+export function unimplemented${service.name}(): ${service.name} {
+  return {
+${service.methods
+  .map(
+    (method) =>
+      `    ${method.nameLowerCamel}: () => {\n      throw new RpcError('unimplemented', '${service.name}.${method.name} is not implemented yet');\n    },`,
+  )
+  .join('\n')}
   };
 }`,
     `/**
