@@ -1,0 +1,262 @@
+import { exampleObject } from '@taco-run/otogen/example';
+import type { Service as Api, Model } from '@taco-run/otogen/model';
+
+/** What the new service is: its name and port, the APIs it serves, and the services it calls with their APIs. */
+export interface NewService {
+  name: string;
+  port: number;
+  basePath: string;
+  serves: Api[];
+  calls: { name: string; basePath: string; apis: string[] }[];
+  /** Versions of the packages a service depends on, as the project's own packages use them. */
+  versions: { fastify: string; zod: string; undici: string };
+}
+
+export interface ScaffoldFile {
+  /** Relative to the service's folder. */
+  path: string;
+  text: string;
+}
+
+/**
+ * Every file of a new service. Pure: the model, the manifests and the
+ * options give the same files, which Biome then formats as the rest of
+ * the code is.
+ */
+export function serviceFiles(service: NewService, model: Model): ScaffoldFile[] {
+  const files: ScaffoldFile[] = [
+    { path: 'package.json', text: packageJson(service) },
+    { path: 'service.json', text: manifest(service) },
+    { path: 'src/main.ts', text: main(service) },
+    { path: 'src/app.ts', text: app(service) },
+    ...service.serves.map((api) => ({ path: `src/${kebab(api.name)}.ts`, text: implementation(service, api) })),
+    { path: `test/${service.name}.test.ts`, text: test(service, model) },
+  ];
+  if (service.calls.length > 0) files.push({ path: 'src/clients.ts', text: clients(service) });
+  return files;
+}
+
+function packageJson({ name, versions }: NewService): string {
+  return `${JSON.stringify(
+    {
+      name,
+      version: '0.1.0',
+      private: true,
+      type: 'module',
+      scripts: { build: 'tsup --config ../tsup.service.config.ts', start: 'node dist/main.js' },
+      dependencies: {
+        '@taco-run/generated': 'workspace:*',
+        '@taco-run/rpc': 'workspace:*',
+        '@taco-run/service': 'workspace:*',
+        fastify: versions.fastify,
+        zod: versions.zod,
+      },
+      devDependencies: { undici: versions.undici },
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+function manifest({ port, serves, calls, basePath }: NewService): string {
+  return `${JSON.stringify(
+    {
+      $schema: '../../packages/project/service.schema.json',
+      port,
+      ...(serves.length > 0 ? { serves: serves.map((api) => api.name) } : {}),
+      ...(basePath !== '/oto/' ? { basePath } : {}),
+      ...(calls.length > 0 ? { calls: calls.map((callee) => callee.name) } : {}),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/** `TACOSERVER_URL`: where a callee is, as an environment variable. */
+function urlVariable(callee: string): string {
+  return `${callee.toUpperCase().replaceAll('-', '_')}_URL`;
+}
+
+function main({ name, port, calls }: NewService): string {
+  const imports = ['logLevel', 'parseEnv', 'port', 'serve', 'start', ...(calls.length > 0 ? ['httpUrl'] : [])].sort();
+  const urls = calls.map(
+    (callee) => `    ${urlVariable(callee.name)}: httpUrl('http://${callee.name}${callee.basePath}'),`,
+  );
+  return `import { ${imports.join(', ')} } from '@taco-run/service';
+import { z } from 'zod';
+import { buildApp } from './app.js';
+
+start('${name}', async () => {
+  const env = parseEnv({
+    PORT: port(${port}),
+${urls.length > 0 ? `    // Short names: runsd sends them to the service here under pnpm dev, and to its Cloud Run URL in the cloud.\n${urls.join('\n')}\n` : ''}    LOG_LEVEL: logLevel,
+    GOOGLE_CLOUD_PROJECT: z.string().optional(),
+  });
+  const app = buildApp({
+${calls.length > 0 ? `    urls: { ${calls.map((callee) => `${quoteKey(callee.name)}: env.${urlVariable(callee.name)}`).join(', ')} },\n` : ''}    logLevel: env.LOG_LEVEL,
+    project: env.GOOGLE_CLOUD_PROJECT,
+  });
+  await serve(app, { name: '${name}', port: env.PORT });
+});
+`;
+}
+
+function app({ name, serves, calls, basePath }: NewService): string {
+  const options = `${pascal(name)}Options`;
+  const imports = [
+    ...(serves.length > 0
+      ? [`import { ${serves.map((api) => `register${api.name}`).join(', ')} } from '@taco-run/generated/server';`]
+      : []),
+    `import { createServiceApp, ${serves.length > 0 ? 'logUserAgent, ' : ''}type ServiceAppOptions } from '@taco-run/service';`,
+    `import type { FastifyInstance } from 'fastify';`,
+    ...(calls.length > 0 ? [`import { type Clients, createClients } from './clients.js';`] : []),
+    ...serves.map((api) => `import { ${camel(api.name)} } from './${kebab(api.name)}.js';`),
+  ];
+  const clientsArgument = calls.length > 0 ? 'clients' : '';
+  const registrations = serves.map(
+    (api) =>
+      `    register${api.name}(rpc, ${camel(api.name)}(${clientsArgument})${basePath === '/oto/' ? '' : `, { basePath: '${basePath}' }`});`,
+  );
+  return `${imports.join('\n')}
+
+export interface ${options} extends Omit<ServiceAppOptions, 'name'> {
+${calls.length > 0 ? `  /** Where the services ${name} calls are: short names, which runsd resolves. */\n  urls: Clients['urls'];\n` : ''}}
+
+/** ${name}: Cloud Run's contract from @taco-run/service (logging, /healthz), and ${serves.length > 0 ? serves.map((api) => api.name).join(' and ') : 'your routes'}. */
+export function buildApp(${calls.length > 0 ? '{ urls, ...options }' : 'options'}: ${options}${calls.length > 0 ? '' : ' = {}'}): FastifyInstance {
+  const app = createServiceApp({ name: '${name}', ...options });
+${calls.length > 0 ? '  const clients = createClients(urls);\n' : ''}${
+  serves.length > 0
+    ? `  // A scope of its own, so the User-Agent line is logged for RPC requests and not for health probes.
+  app.register(async (rpc) => {
+    rpc.addHook('onRequest', logUserAgent);
+${registrations.join('\n')}
+  });
+`
+    : `  // Your routes go here${calls.length > 0 ? `; app.clients calls the services ${name} calls` : ''}.
+${calls.length > 0 ? "  app.decorate('clients', clients);\n" : ''}`
+}  return app;
+}
+`;
+}
+
+function clients({ name, calls }: NewService): string {
+  const apis = calls.flatMap((callee) => callee.apis.map((api) => ({ callee: callee.name, api })));
+  // Keyed by API; should two callees serve the same one, by callee and API.
+  const key = ({ callee, api }: { callee: string; api: string }) =>
+    apis.filter((other) => other.api === api).length > 1 ? camel(`${callee}-${api}`) : camel(api);
+  const imported = [...new Set(apis.map(({ api }) => `${api}Client`))].sort();
+  return `${imported.length > 0 ? `import { ${imported.join(', ')} } from '@taco-run/generated/client';\n` : ''}
+/** Where the services ${name} calls are, by their short names. */
+export interface CalleeUrls {
+${calls.map((callee) => `  ${quoteKey(callee.name)}: string;`).join('\n')}
+}
+
+/**
+ * A client for each API of each service ${name} calls. Each goes through
+ * undici's global dispatcher, where runsd adds the service discovery and the
+ * identity token: the code is the same under pnpm dev and on Cloud Run.
+ */
+export function createClients(urls: CalleeUrls) {
+  return {
+    urls,
+${apis.map((entry) => `    ${key(entry)}: new ${entry.api}Client(${member('urls', entry.callee)}),`).join('\n')}
+  };
+}
+
+export type Clients = ReturnType<typeof createClients>;
+`;
+}
+
+function implementation({ name, calls }: NewService, api: Api): string {
+  const takesClients = calls.length > 0;
+  const stubs = api.methods.map(
+    (
+      method,
+    ) => `${method.comment === '' ? '' : `    /** ${method.comment.split('\n')[0]} */\n`}    ${method.nameLowerCamel}() {
+      throw new RpcError('unimplemented', '${api.name}.${method.name} is not implemented yet');
+    },`,
+  );
+  return `import type { ${api.name} } from '@taco-run/generated/server';
+import { RpcError } from '@taco-run/rpc';
+${takesClients ? "import type { Clients } from './clients.js';\n" : ''}
+/**
+ * ${api.name}, as ${name} serves it. Each method answers \`unimplemented\` (501)
+ * until you write it: give it its parameters, \`(request, context)\`, and return
+ * its response.${takesClients ? ` \`_clients\` calls the services ${name} calls (name it \`clients\` once a method does).` : ''}
+ */
+export function ${camel(api.name)}(${takesClients ? '_clients: Clients' : ''}): ${api.name} {
+  return {
+${stubs.join('\n')}
+  };
+}
+`;
+}
+
+function test({ name, serves, calls, basePath }: NewService, model: Model): string {
+  const urls = calls.map((callee) => `${quoteKey(callee.name)}: 'http://${callee.name}${callee.basePath}'`).join(', ');
+  const methods = serves.flatMap((api) => api.methods.map((method) => ({ api, method })));
+  const checks = methods.map(
+    ({ api, method }) => `
+  it('serves ${api.name}.${method.name}, which answers unimplemented until it is written', async () => {
+    const response = await request(\`\${origin}${basePath}${api.name}.${method.name}\`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(${JSON.stringify(exampleObject(model, method.inputObject))}),
+    });
+    // The route is there: a request the schema accepts reaches the stub; one it rejects says why.
+    expect(response.statusCode).not.toBe(404);
+    const body = (await response.body.json()) as { code: string };
+    expect(['unimplemented', 'invalid_argument']).toContain(body.code);
+  });`,
+  );
+  return `import { listenOnLoopback } from '@taco-run/rpc/testing';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+
+// ${name} on loopback, called as its callers call it.
+
+describe('${name}', () => {
+  let app: FastifyInstance;
+  let origin: string;
+
+  beforeAll(async () => {
+    app = buildApp({ ${calls.length > 0 ? `urls: { ${urls} }, ` : ''}logLevel: 'warn' });
+    origin = await listenOnLoopback(app);
+  });
+
+  afterAll(() => app.close());
+
+  it('answers its health check', async () => {
+    const response = await request(\`\${origin}/healthz\`);
+    expect(response.statusCode).toBe(200);
+    expect(await response.body.json()).toEqual({ status: 'ok', service: '${name}' });
+  });
+${checks.join('\n')}
+});
+`;
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z\d])/g, (_, _dash, letter: string) => letter.toUpperCase());
+}
+
+function camel(name: string): string {
+  const text = pascal(name);
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+function kebab(name: string): string {
+  return name.replace(/([a-z\d])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/** `urls.tacoserver`, or `urls['menu-server']` where the name is not an identifier. */
+function member(object: string, name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? `${object}.${name}` : `${object}['${name}']`;
+}
+
+function quoteKey(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : `'${name}'`;
+}
