@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   process.stdout.write('new-service: pnpm install (links the workspace, records the service in pnpm-lock.yaml)\n');
-  run('pnpm', ['install', '--prefer-offline'], root);
+  run('pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile'], root);
 
   const served = service.serves.map((api) => api.name).join(', ');
   const next = [
