@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
 import { request } from 'undici';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The command behind `pnpm dev` and `pnpm start`, run as `pnpm start` runs it, on free ports.
 
@@ -113,6 +113,66 @@ describe('dev-runner with --free-ports', () => {
       });
     } finally {
       await rm(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('dev-runner and secrets', () => {
+  let work: string;
+
+  beforeAll(async () => {
+    // A project with one service, whose bundle prints what it was given and then listens as any service does.
+    work = await mkdtemp(join(tmpdir(), 'dev-runner-secrets-'));
+    await symlink(join(root, 'tools'), join(work, 'tools'));
+    await mkdir(join(work, 'services/vault/dist'), { recursive: true });
+    await writeFile(
+      join(work, 'services/vault/service.json'),
+      JSON.stringify({ port: 8090, env: { GREETING: 'hola' }, secrets: { DB_PASSWORD: 'db-password:latest' } }),
+    );
+    await writeFile(
+      join(work, 'services/vault/dist/main.js'),
+      "import { createServer } from 'node:http';\nconsole.log(['given', process.env.GREETING, process.env.DB_PASSWORD].join(' '));\ncreateServer().listen(Number(process.env.PORT), '127.0.0.1');\nprocess.on('SIGTERM', () => process.exit(0));\n",
+    );
+  });
+
+  afterAll(() => rm(work, { recursive: true, force: true }));
+
+  it('names a missing secret and starts nothing', async () => {
+    expect(await runNode(cli, ['--free-ports'], { cwd: work, env: { PATH: process.env.PATH } })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'dev-runner: secrets are missing, so nothing was started:\nvault needs DB_PASSWORD (db-password:latest): set it in services/vault/.secrets.local or the environment\n',
+    });
+  });
+
+  it("gives the service its env and the secret from its .secrets.local file, and the environment's value over it", async () => {
+    await writeFile(join(work, 'services/vault/.secrets.local'), 'DB_PASSWORD=from-the-file\n');
+    for (const [env, expected] of [
+      [{}, 'given hola from-the-file'],
+      [{ DB_PASSWORD: 'from-the-environment' }, 'given hola from-the-environment'],
+    ] as const) {
+      const runner = spawn(process.execPath, [cli, '--free-ports'], {
+        cwd: work,
+        env: { PATH: process.env.PATH, ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+        detached: true,
+      });
+      try {
+        const lines = createInterface({ input: runner.stdout });
+        let given: string | undefined;
+        for await (const line of lines) {
+          given = /^vault \| (given .*)$/.exec(line)?.[1];
+          if (given !== undefined) break;
+        }
+        expect(given).toBe(expected);
+      } finally {
+        // Drained, so the runner's last lines cannot hold its exit up.
+        runner.stdout.resume();
+        const closed = once(runner, 'close');
+        runner.kill('SIGINT');
+        await closed;
+      }
     }
   });
 });
