@@ -36,7 +36,7 @@ const defaults: Required<Omit<MetadataOptions, 'key'>> = {
   projectId: 'taco-project',
   projectNumber: '123456789012',
   region: 'us-central1',
-  serviceAccountEmail: 'tacoclient@taco-project.iam.gserviceaccount.com',
+  serviceAccountEmail: 'service@taco-project.iam.gserviceaccount.com',
 };
 
 /**
