@@ -116,7 +116,9 @@ export function localServices(file: string | undefined, env: NodeJS.ProcessEnv, 
     throw new SetupError(`cannot read ${path}: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new SetupError(`${path} must be a JSON object of service name → URL, like {"<service>": "http://localhost:8080"}`);
+    throw new SetupError(
+      `${path} must be a JSON object of service name → URL, like {"<service>": "http://localhost:8080"}`,
+    );
   }
   return Object.fromEntries(
     Object.entries(parsed).map(([name, url]) => [name.toLowerCase(), checkUrl(String(url), `${path}: "${name}"`)]),
