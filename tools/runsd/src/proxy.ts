@@ -91,8 +91,9 @@ async function handle(
   const headers = withoutHopByHop(toHeaderMap(request.headers));
   const route = await router.route(url.host, headers);
   if (route.kind === 'fail') return fail(response, route.status, route.message);
-  const [origin, outgoing] =
+  const [origin, routed] =
     route.kind === 'passthrough' ? [url, { ...headers, host: url.host }] : [new URL(route.origin), route.headers];
+  const outgoing = framed(request, routed);
   const secure = origin.protocol === 'https:';
   const forward = (secure ? httpsRequest : httpRequest)({
     protocol: origin.protocol,
@@ -112,6 +113,18 @@ async function handle(
     fail(response, 502, `runsd proxy: ${url.host} could not be reached: ${error.code ?? error.message}\n`),
   );
   request.pipe(forward);
+}
+
+/**
+ * The body's framing, restated for the upstream hop. Transfer-Encoding is
+ * hop-by-hop, so it is dropped with the others, but node:http frames a GET,
+ * DELETE or OPTIONS body only when told to: left alone, a chunked body would
+ * reach a shared keep-alive connection unframed, where the upstream would
+ * read it as the next request. Content-Length is end-to-end and stays.
+ */
+function framed(request: IncomingMessage, headers: HeaderMap): HeaderMap {
+  if (request.headers['transfer-encoding'] === undefined) return headers;
+  return { ...headers, 'transfer-encoding': 'chunked' };
 }
 
 function withoutHopByHop(headers: HeaderMap): HeaderMap {

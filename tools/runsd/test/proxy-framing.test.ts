@@ -1,0 +1,107 @@
+import { once } from 'node:events';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningProxy, startProxy } from '../src/proxy.js';
+import { Router } from '../src/router.js';
+import { TokenCache } from '../src/token-cache.js';
+
+// What the proxy sends upstream, byte for byte: every request body framed, whatever the method, so
+// that no bytes of one request can reach a shared keep-alive connection as the start of another.
+
+let upstream: Server;
+let upstreamOrigin: string;
+let proxy: RunningProxy;
+/** Every request the upstream parsed, in order: method, path and the body it read. */
+const parsed: { method: string; path: string; body: string }[] = [];
+/** The upstream connections that carried them. */
+const connections = new Set<unknown>();
+
+beforeAll(async () => {
+  upstream = createServer(async (request: IncomingMessage, response) => {
+    connections.add(request.socket);
+    let body = '';
+    for await (const chunk of request) body += chunk;
+    parsed.push({ method: request.method ?? '', path: request.url ?? '', body });
+    response.end(`answer to ${request.method} ${request.url}`);
+  });
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  upstreamOrigin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const router = new Router({
+    context: { mode: 'local', services: {} },
+    tokens: new TokenCache({ source: async () => 'unused' }),
+    tokenSource: 'metadata',
+  });
+  proxy = await startProxy(router);
+});
+
+afterAll(async () => {
+  await proxy.close();
+  upstream.closeAllConnections();
+  upstream.close();
+});
+
+/** One client's request through the proxy, on a connection of its own. */
+function viaProxy(path: string, options: { method: string; headers?: Record<string, string>; body?: string[] }) {
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: proxy.port,
+        path: `${upstreamOrigin}${path}`,
+        method: options.method,
+        headers: options.headers,
+        agent: false,
+      },
+      async (response) => {
+        let text = '';
+        for await (const chunk of response) text += chunk;
+        resolve({ status: response.statusCode ?? 0, text });
+      },
+    );
+    outgoing.on('error', reject);
+    for (const part of options.body ?? []) outgoing.write(part);
+    outgoing.end();
+  });
+}
+
+describe("the proxy's framing of request bodies", () => {
+  it.each(['GET', 'DELETE', 'OPTIONS'])(
+    'forwards a chunked %s body as a body, so the next request on the upstream connection is its own',
+    async (method) => {
+      parsed.length = 0;
+      connections.clear();
+      const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: upstream\r\n\r\n';
+      const first = await viaProxy('/first', {
+        method,
+        headers: { 'transfer-encoding': 'chunked' },
+        body: [smuggled.slice(0, 10), smuggled.slice(10)],
+      });
+      const victim = await viaProxy('/oto/TacoService.EatTaco', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: ['{"name":"Victim","tacos":["x"]}'],
+      });
+      expect(first).toEqual({ status: 200, text: `answer to ${method} /first` });
+      expect(victim).toEqual({ status: 200, text: 'answer to POST /oto/TacoService.EatTaco' });
+      expect(parsed).toEqual([
+        { method, path: '/first', body: smuggled },
+        { method: 'POST', path: '/oto/TacoService.EatTaco', body: '{"name":"Victim","tacos":["x"]}' },
+      ]);
+      // The two requests shared one keep-alive connection upstream: the case that smuggling abuses.
+      expect(connections.size).toBe(1);
+    },
+  );
+
+  it('forwards a Content-Length body of any method with its length', async () => {
+    parsed.length = 0;
+    const answer = await viaProxy('/delete-me', {
+      method: 'DELETE',
+      body: ['{"really":true}'],
+      headers: { 'content-length': '15' },
+    });
+    expect(answer.status).toBe(200);
+    expect(parsed).toEqual([{ method: 'DELETE', path: '/delete-me', body: '{"really":true}' }]);
+  });
+});
