@@ -42,10 +42,14 @@ export interface RunningProxy {
  * HTTPS_PROXY), it could not add a token inside TLS anyway, and tunnelling
  * arbitrary hosts would make it an open relay for anything on the machine.
  */
-export async function startProxy(router: Router, port = 0): Promise<RunningProxy> {
+export async function startProxy(
+  router: Router,
+  port = 0,
+  { refused = metadataHosts(process.env) }: { refused?: ReadonlySet<string> } = {},
+): Promise<RunningProxy> {
   const upstream = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
   const server: Server = createServer((request, response) => {
-    handle(router, upstream, request, response).catch((error: Error) =>
+    handle(router, upstream, refused, request, response).catch((error: Error) =>
       fail(response, 502, `runsd proxy: ${error.message}\n`),
     );
   });
@@ -75,9 +79,21 @@ export async function startProxy(router: Router, port = 0): Promise<RunningProxy
   };
 }
 
+/**
+ * The metadata server's names. Every process here reaches it directly (and
+ * NO_PROXY names it), so the proxy has no reason to relay to it, and
+ * refusing keeps the proxy from becoming a second way to its tokens.
+ */
+export function metadataHosts(env: NodeJS.ProcessEnv): ReadonlySet<string> {
+  const hosts = ['metadata', 'metadata.google.internal', '169.254.169.254'];
+  const configured = env.GCE_METADATA_HOST?.trim();
+  return new Set([...hosts, ...(configured ? [configured.toLowerCase()] : [])]);
+}
+
 async function handle(
   router: Router,
   upstream: { http: HttpAgent; https: HttpsAgent },
+  refused: ReadonlySet<string>,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
@@ -88,6 +104,13 @@ async function handle(
     return fail(response, 400, 'runsd proxy: send absolute http:// URLs here (as HTTP_PROXY does)\n');
   }
   const url = new URL(request.url);
+  if (refused.has(url.host) || refused.has(url.hostname)) {
+    return fail(
+      response,
+      403,
+      `runsd proxy: ${url.host} is the metadata server; call it directly, not through the proxy\n`,
+    );
+  }
   const headers = withoutHopByHop(toHeaderMap(request.headers));
   const route = await router.route(url.host, headers);
   if (route.kind === 'fail') return fail(response, route.status, route.message);
@@ -97,7 +120,8 @@ async function handle(
   const secure = origin.protocol === 'https:';
   const forward = (secure ? httpsRequest : httpRequest)({
     protocol: origin.protocol,
-    hostname: origin.hostname,
+    // The URL keeps an IPv6 literal in brackets; a socket wants the address alone.
+    hostname: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: origin.port,
     method: request.method,
     path: url.pathname + url.search,

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningProxy, startProxy } from '../src/proxy.js';
+import { metadataHosts, type RunningProxy, startProxy } from '../src/proxy.js';
 import { Router } from '../src/router.js';
 import { TokenCache } from '../src/token-cache.js';
 
@@ -12,6 +12,11 @@ import { TokenCache } from '../src/token-cache.js';
 let upstream: Server;
 let upstreamOrigin: string;
 let proxy: RunningProxy;
+const router = new Router({
+  context: { mode: 'local', services: {} },
+  tokens: new TokenCache({ source: async () => 'unused' }),
+  tokenSource: 'metadata',
+});
 /** Every request the upstream parsed, in order: method, path and the body it read. */
 const parsed: { method: string; path: string; body: string }[] = [];
 /** The upstream connections that carried them. */
@@ -28,11 +33,6 @@ beforeAll(async () => {
   upstream.listen(0, '127.0.0.1');
   await once(upstream, 'listening');
   upstreamOrigin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  const router = new Router({
-    context: { mode: 'local', services: {} },
-    tokens: new TokenCache({ source: async () => 'unused' }),
-    tokenSource: 'metadata',
-  });
   proxy = await startProxy(router);
 });
 
@@ -42,14 +42,19 @@ afterAll(async () => {
   upstream.close();
 });
 
-/** One client's request through the proxy, on a connection of its own. */
-function viaProxy(path: string, options: { method: string; headers?: Record<string, string>; body?: string[] }) {
+/** One client's request through the proxy (by default, to the upstream), on a connection of its own. */
+function viaProxy(
+  path: string,
+  options: { method: string; headers?: Record<string, string>; body?: string[] },
+  origin = upstreamOrigin,
+  port = proxy.port,
+) {
   return new Promise<{ status: number; text: string }>((resolve, reject) => {
     const outgoing = httpRequest(
       {
         host: '127.0.0.1',
-        port: proxy.port,
-        path: `${upstreamOrigin}${path}`,
+        port,
+        path: `${origin}${path}`,
         method: options.method,
         headers: options.headers,
         agent: false,
@@ -103,5 +108,55 @@ describe("the proxy's framing of request bodies", () => {
     });
     expect(answer.status).toBe(200);
     expect(parsed).toEqual([{ method: 'DELETE', path: '/delete-me', body: '{"really":true}' }]);
+  });
+});
+
+describe('the hosts the proxy reaches', () => {
+  it('reaches an IPv6 literal', async () => {
+    const v6 = createServer((_request, response) => response.end('over IPv6'));
+    v6.listen(0, '::1');
+    await once(v6, 'listening');
+    try {
+      const { port } = v6.address() as AddressInfo;
+      const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        httpRequest(
+          { host: '127.0.0.1', port: proxy.port, path: `http://[::1]:${port}/`, agent: false },
+          async (response) => {
+            let text = '';
+            for await (const chunk of response) text += chunk;
+            resolve({ status: response.statusCode ?? 0, text });
+          },
+        )
+          .on('error', reject)
+          .end();
+      });
+      expect(answer).toEqual({ status: 200, text: 'over IPv6' });
+    } finally {
+      v6.close();
+    }
+  });
+
+  it.each(['metadata.google.internal', '169.254.169.254', 'metadata'])(
+    'refuses to relay to the metadata server at %s',
+    async (host) => {
+      const answer = await viaProxy(`http://${host}/computeMetadata/v1/`, { method: 'GET' }, '');
+      expect(answer).toEqual({
+        status: 403,
+        text: `runsd proxy: ${host} is the metadata server; call it directly, not through the proxy\n`,
+      });
+    },
+  );
+
+  it("refuses the metadata server that GCE_METADATA_HOST names, as the emulator's is", async () => {
+    const refusing = await startProxy(router, 0, {
+      refused: metadataHosts({ GCE_METADATA_HOST: upstreamOrigin.slice(7) }),
+    });
+    try {
+      const answer = await viaProxy(`${upstreamOrigin}/computeMetadata/v1/`, { method: 'GET' }, '', refusing.port);
+      expect(answer.status).toBe(403);
+      expect(parsed.some((request) => request.path === '/computeMetadata/v1/')).toBe(false);
+    } finally {
+      await refusing.close();
+    }
   });
 });
