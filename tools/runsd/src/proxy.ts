@@ -24,6 +24,13 @@ const hopByHop = [
   'upgrade',
 ];
 
+/**
+ * The proxy's own connections upstream, bounded: so many at once per host,
+ * a few kept idle, and none left silent longer than Cloud Run's longest
+ * request (60 minutes) allows.
+ */
+const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 32, timeout: 3_600_000 };
+
 export interface RunningProxy {
   /** `http://127.0.0.1:<port>`, for HTTP_PROXY. */
   url: string;
@@ -47,7 +54,7 @@ export async function startProxy(
   port = 0,
   { refused = metadataHosts(process.env) }: { refused?: ReadonlySet<string> } = {},
 ): Promise<RunningProxy> {
-  const upstream = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  const upstream = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
   const server: Server = createServer((request, response) => {
     handle(router, upstream, refused, request, response).catch((error: Error) =>
       fail(response, 502, `runsd proxy: ${error.message}\n`),
@@ -133,6 +140,12 @@ async function handle(
     answer.pipe(response);
     answer.on('error', () => response.destroy());
   });
+  // A client that goes away takes its upstream request with it; else a stalled upload holds a connection there.
+  response.on('close', () => {
+    if (!response.writableFinished) forward.destroy();
+  });
+  // The agent's timeout only reports a silent socket; ending it is the request's to do.
+  forward.on('timeout', () => forward.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
   forward.on('error', (error: NodeJS.ErrnoException) =>
     fail(response, 502, `runsd proxy: ${url.host} could not be reached: ${error.code ?? error.message}\n`),
   );

@@ -160,3 +160,41 @@ describe('the hosts the proxy reaches', () => {
     }
   });
 });
+
+describe('a client that goes away', () => {
+  it('takes its upstream request with it: 20 aborted uploads leave no upstream connection open', async () => {
+    const open = new Set<unknown>();
+    const slow = createServer((request) => {
+      // Reads the upload, never answers: only the proxy's abort can end these.
+      open.add(request.socket);
+      request.socket.on('close', () => open.delete(request.socket));
+      request.resume();
+    });
+    slow.listen(0, '127.0.0.1');
+    await once(slow, 'listening');
+    try {
+      const origin = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+      for (let i = 0; i < 20; i++) {
+        const upload = httpRequest({
+          host: '127.0.0.1',
+          port: proxy.port,
+          path: `${origin}/upload`,
+          method: 'POST',
+          headers: { 'content-length': '1000000' },
+          agent: false,
+        });
+        upload.on('error', () => {});
+        upload.write('x'.repeat(1000));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        upload.destroy();
+      }
+      for (let waited = 0; waited < 2_000 && open.size > 0; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(open.size).toBe(0);
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
+  });
+});
