@@ -2,6 +2,7 @@ import { TacoServiceClient } from '@taco-run/generated/client';
 import { isRpcError, RpcError } from '@taco-run/rpc';
 import { createServiceApp, type ServiceAppOptions } from '@taco-run/service';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 
 export interface TacoClientOptions extends Omit<ServiceAppOptions, 'name'> {
   /** Where TacoService lives. The short name `http://tacoserver/oto/` is resolved by runsd. */
@@ -12,6 +13,10 @@ export interface TacoClientOptions extends Omit<ServiceAppOptions, 'name'> {
 
 const defaultOrder = { name: 'Sammy Sosa', tacos: ['Chicken', 'Chorizo'] };
 
+/** `?name=` and `?tacos=a,b`, each given at most once; a repeated one arrives as an array and is refused. */
+const once = (what: string) => z.string({ message: `must be given once, as ${what}` }).optional();
+const orderQuery = z.object({ name: once('a name'), tacos: once('a comma-separated list') });
+
 export function buildApp({ tacoserverUrl, timeout, ...options }: TacoClientOptions): FastifyInstance {
   const app = createServiceApp({ name: 'tacoclient', ...options });
   const tacos = new TacoServiceClient(tacoserverUrl, { timeout });
@@ -20,14 +25,19 @@ export function buildApp({ tacoserverUrl, timeout, ...options }: TacoClientOptio
    * Eats Sammy Sosa's tacos by default. `?name=` and `?tacos=a,b` change the
    * order, which lets a caller see tacoserver's validation through this hop.
    */
-  app.get<{ Querystring: { name?: string; tacos?: string } }>('/', async (request, reply) => {
-    const { name = defaultOrder.name, tacos: list } = request.query;
+  app.get('/', async (request, reply) => {
+    reply.type('text/plain; charset=utf-8');
+    const query = orderQuery.safeParse(request.query);
+    if (!query.success) {
+      const field = String(query.error.issues[0]?.path[0] ?? 'the query');
+      return reply.code(400).send(`tacoclient: ?${field} ${query.error.issues[0]?.message ?? 'is not valid'}\n`);
+    }
+    const { name = defaultOrder.name, tacos: list } = query.data;
     const order = {
       name,
       tacos: list === undefined ? defaultOrder.tacos : list.split(',').filter((taco) => taco !== ''),
     };
     const traceparent = request.headers.traceparent;
-    reply.type('text/plain; charset=utf-8');
     try {
       const { tacoConsumptionStatus } = await tacos.eatTaco(order, {
         headers: typeof traceparent === 'string' ? { traceparent } : {},

@@ -45,6 +45,17 @@ describe('tacoclient calling tacoserver', () => {
   });
 
   it.each([
+    ['/?tacos=a&tacos=b', '?tacos must be given once, as a comma-separated list'],
+    ['/?name=Ana&name=Bo', '?name must be given once, as a name'],
+  ])('answers %s with a 400 that says why', async (path, message) => {
+    expect(await get(tacoclient.origin, path)).toEqual({
+      status: 400,
+      type: 'text/plain; charset=utf-8',
+      text: `tacoclient: ${message}\n`,
+    });
+  });
+
+  it.each([
     ['an empty name', '/?name=', 'EatTacoRequest.Name is required'],
     ['an empty taco list', '/?tacos=', 'EatTacoRequest.Tacos is required'],
   ])("shows tacoserver's validation error for %s as a 400", async (_case, path, message) => {
