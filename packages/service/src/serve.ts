@@ -14,7 +14,7 @@ export interface ServeOptions {
 }
 
 /**
- * Listens, and on SIGTERM (Cloud Run's stop) or SIGINT (Ctrl-C) stops taking
+ * Listens, and on SIGTERM (Cloud Run's stop), SIGINT (Ctrl-C) or SIGHUP stops taking
  * connections, lets in-flight requests finish, and exits 0. If draining
  * outlasts the timeout it exits 1, since requests were cut off.
  */
@@ -49,7 +49,7 @@ export async function serve(
       clearTimeout(timer);
     }
   };
-  process.on('SIGTERM', (signal) => void stop(signal));
-  process.on('SIGINT', (signal) => void stop(signal));
+  // SIGHUP too: runsd passes it on (a closed terminal sends it), and by default it would kill mid-request.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, (name) => void stop(name));
   return (app.server.address() as AddressInfo).port;
 }

@@ -93,6 +93,31 @@ describe('tacoserver', () => {
 });
 
 describe('tacoserver start-up and shutdown', () => {
+  it('drains on SIGHUP as on SIGTERM: a held upload is answered, then it exits 0', async () => {
+    // runsd passes SIGHUP on (a closed terminal sends it): a service must not die of it mid-request.
+    const server = await startService(bundle);
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const body = JSON.stringify({ name: 'Held', tacos: ['Chicken'] });
+      const call = request(`${server.origin}/oto/TacoService.EatTaco`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+        body: heldBody(body, gate),
+      }).then(async (response) => ({ status: response.statusCode, body: await response.body.json() }));
+      await waitFor(() => server.lines.some((line) => line.includes('request from')));
+      server.child.kill('SIGHUP');
+      await server.waitForLine((line) => line.includes('SIGHUP: draining'));
+      release();
+      expect(await call).toEqual({ status: 200, body: { tacoConsumptionStatus: 'Held has consumed 1 tacos' } });
+      expect(await server.exited).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('refuses PORT=abc with one clear line and exit 1', async () => {
     await expect(startService(bundle, { PORT: 'abc' })).rejects.toThrow(
       'tacoserver: PORT must be a port number from 0 to 65535, got "abc"',
