@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 
 /** How a command ended: its exit code and all it printed. */
 export interface Finished {
@@ -23,4 +25,15 @@ export function runNode(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A port nothing listens on right now: the system's pick for a listener on port 0, released. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
 }

@@ -1,3 +1,5 @@
+import { RpcError } from '@taco-run/rpc';
+import { sendRpcError } from '@taco-run/rpc/server';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CloudRunLogController, cloudLoggingOptions } from './logging.js';
 import { traceFromHeaders, traceLogFields } from './trace.js';
@@ -25,7 +27,18 @@ export function createServiceApp({ name, logLevel = 'info', project }: ServiceAp
       const trace = traceFromHeaders(raw.headers);
       return logger.child(trace === undefined ? bindings : { ...bindings, ...traceLogFields(trace, project) }, options);
     },
+    // Errors Fastify meets before routing (a URL it cannot decode) answer in the protocol's shape too.
+    frameworkErrors: (error, request, reply) => sendRpcError(error, request, reply),
   });
+  // Whatever is not one of the service's own answers is a protocol error: `{error, code}`, a code from the table.
+  app.setErrorHandler((error, request, reply) => sendRpcError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendRpcError(
+      new RpcError('not_found', `no route for ${request.method} ${request.url.split('?', 1)[0]}`),
+      request,
+      reply,
+    ),
+  );
   app.get('/healthz', async () => ({ status: 'ok', service: name }));
   return app;
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 
@@ -165,15 +165,7 @@ export function heldBody(body: string, gate: Promise<void>, firstBytes = 10): Re
 }
 
 /** A port nothing listens on right now, for a service that must be told its port in advance. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+export { freePort } from '@taco-run/project/testing';
 
 /** The JSON log lines a service printed, parsed. */
 export function jsonLines(lines: readonly string[]): Record<string, unknown>[] {

@@ -1,6 +1,9 @@
+import { listenOnLoopback } from '@taco-run/rpc/testing';
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  createServiceApp,
   httpUrl,
   logLevel,
   milliseconds,
@@ -97,5 +100,39 @@ describe('parseEnv', () => {
 
   it('refuses a port above 65535', () => {
     expect(() => parseEnv(shape, { PORT: '70000' })).toThrow('PORT must be a port number from 0 to 65535, got "70000"');
+  });
+});
+
+describe('a service app', () => {
+  it.each([
+    ['/nowhere', 404, { error: 'no route for GET /nowhere', code: 'not_found' }],
+    ['//healthz', 404, { error: 'no route for GET //healthz', code: 'not_found' }],
+    ['/HEALTHZ', 404, { error: 'no route for GET /HEALTHZ', code: 'not_found' }],
+    ['/oto/%zz', 400, { error: 'the URL is not valid: it has a bad %-escape or character', code: 'malformed' }],
+  ])('answers %s in the protocol shape, with a code from the table', async (path, status, body) => {
+    const app = createServiceApp({ name: 'probe', logLevel: 'silent' });
+    const origin = await listenOnLoopback(app);
+    try {
+      const response = await request(`${origin}${path}`);
+      expect(response.statusCode).toBe(status);
+      expect(await response.body.json()).toEqual(body);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers a route that throws with 500 internal, and nothing of the error', async () => {
+    const app = createServiceApp({ name: 'probe', logLevel: 'silent' });
+    app.get('/broken', async () => {
+      throw new Error('the database password is hunter2');
+    });
+    const origin = await listenOnLoopback(app);
+    try {
+      const response = await request(`${origin}/broken`);
+      expect(response.statusCode).toBe(500);
+      expect(await response.body.json()).toEqual({ error: 'internal error', code: 'internal' });
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -28,6 +28,8 @@ export function toRpcError(error: unknown, request: FastifyRequest): RpcError {
         'payload_too_large',
         `the request body is over the limit of ${request.routeOptions.bodyLimit} bytes`,
       );
+    case 'FST_ERR_BAD_URL':
+      return new RpcError('malformed', 'the URL is not valid: it has a bad %-escape or character');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new RpcError(
         'unsupported_media_type',
