@@ -156,7 +156,8 @@ function run(
   options: SpawnOptions,
   onLine: (line: string) => void = () => {},
 ): ChildProcess {
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group per child: a stop reaches runsd and the app under it (and anything either started) at once.
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   running.add(child);
   child.on('exit', () => running.delete(child));
   for (const stream of [child.stdout, child.stderr]) {
@@ -169,14 +170,22 @@ function run(
   return child;
 }
 
-/** SIGTERM, then SIGKILL past Cloud Run's 10 s: a service drains, but is never left behind. */
+/** SIGTERM to the child's whole group, then SIGKILL past Cloud Run's 10 s: a service drains, but is never left behind. */
 async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const force = setTimeout(() => child.kill('SIGKILL'), 11_000);
+  signalGroup(child, 'SIGTERM');
+  const force = setTimeout(() => signalGroup(child, 'SIGKILL'), 11_000);
   await exited;
   clearTimeout(force);
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // The group has gone already.
+  }
 }
 
 async function stop(exitCode: number): Promise<void> {

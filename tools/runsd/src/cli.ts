@@ -144,7 +144,7 @@ function childEnv(context: RunsdContext, proxyUrl: string, project: string | und
     NO_PROXY: noProxy,
     no_proxy: noProxy,
     NODE_OPTIONS: [`--import=${preload}`, process.env.NODE_OPTIONS].filter(Boolean).join(' '),
-    [contextVariable]: JSON.stringify(context),
+    [contextVariable]: JSON.stringify({ ...context, runsdPid: process.pid }),
     ...(project === undefined ? {} : { GOOGLE_CLOUD_PROJECT: project }),
   };
 }

@@ -20,6 +20,7 @@ if (raw !== undefined && raw !== '') {
     createRouter(context, process.env),
     async () => new (commonJs(await import('undici')).Agent)(),
   );
+  if (context.runsdPid !== undefined && process.ppid === context.runsdPid) leaveWithParent(context.runsdPid);
   for (const name of ['undici.globalDispatcher.1', 'undici.globalDispatcher.2']) {
     Object.defineProperty(globalThis, Symbol.for(name), {
       value: dispatcher,
@@ -28,4 +29,20 @@ if (raw !== undefined && raw !== '') {
       configurable: false,
     });
   }
+}
+
+/**
+ * The app runsd started stops when runsd is gone. A runsd killed outright
+ * (SIGKILL, a crash) cannot pass a signal on, and its app would live on as
+ * an orphan holding its port. Reparented, the app sends itself SIGTERM, so it
+ * drains as it would on Cloud Run. Only runsd's own child watches: processes
+ * the app starts inherit NODE_OPTIONS, but their parent is the app.
+ */
+function leaveWithParent(parent: number): void {
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    process.kill(process.pid, 'SIGTERM');
+  }, 500);
+  watch.unref();
 }

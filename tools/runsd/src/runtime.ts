@@ -8,6 +8,8 @@ import { chooseTokenSource } from './token-sources.js';
 export interface RunsdContext {
   resolve: ResolveContext;
   targetOverride?: string | undefined;
+  /** runsd's own process id: the app it starts leaves with it (see the preload). */
+  runsdPid?: number;
 }
 
 export const contextVariable = 'RUNSD_CONTEXT';
