@@ -202,3 +202,64 @@ describe('a service not written yet', () => {
     }
   });
 });
+
+describe('responses outside their schema', () => {
+  /** The inventory service with an addItem that answers `item` changed by `spoil`, and its error log. */
+  async function serve(spoil: (item: Item) => Item, options: { checkResponses?: boolean } = {}) {
+    const logged: string[] = [];
+    const spoiled = Fastify({
+      logger: { level: 'error', stream: { write: (line: string) => void logged.push(line) } },
+    });
+    registerRpcServices(
+      spoiled,
+      [
+        inventoryServiceRoutes({
+          ...unimplementedInventoryService(),
+          addItem: ({ item }) => ({ item: spoil(item), total: 1 }),
+        }),
+      ],
+      options,
+    );
+    const origin = `${await listenOnLoopback(spoiled)}/oto/`;
+    const call = async () => {
+      const response = await request(`${origin}InventoryService.AddItem`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item: everyType }),
+      });
+      return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+    };
+    return { call, logged, close: () => spoiled.close() };
+  }
+
+  it.each([
+    [
+      'a value outside its enum',
+      (item: Item) => ({ ...item, spice: 'volcanic' as never }),
+      'Item.Spice must be equal to one of the allowed values',
+    ],
+    ['a fraction for an @integer', (item: Item) => ({ ...item, count: 5.5 }), 'Item.Count must be integer'],
+    ['a number under its @minimum', (item: Item) => ({ ...item, count: -5 }), 'Item.Count must be >= 0'],
+  ])('answers 500 internal for %s, and logs the field and the rule', async (_case, spoil, rule) => {
+    const server = await serve(spoil);
+    try {
+      expect(await server.call()).toEqual({ status: 500, body: { error: 'internal error', code: 'internal' } });
+      expect(server.logged.join('')).toContain(`InventoryService.AddItem answered outside its schema: ${rule}`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sends what the serializer makes of it when the check is off (RPC_CHECK_RESPONSES=false)', async () => {
+    process.env.RPC_CHECK_RESPONSES = 'false';
+    const server = await serve((item) => ({ ...item, count: -5.5 }));
+    delete process.env.RPC_CHECK_RESPONSES;
+    try {
+      const { status, body } = await server.call();
+      expect(status).toBe(200);
+      expect((body.item as Item).count).toBe(-5);
+    } finally {
+      await server.close();
+    }
+  });
+});

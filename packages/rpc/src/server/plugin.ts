@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { RpcError } from '../error.js';
 import { RequestContext, type RpcContext } from './context.js';
 import { sendRpcError } from './errors.js';
-import { compileValidator, type JsonSchema } from './validation.js';
+import { compileResponseValidator, compileValidator, describeValidationErrors, type JsonSchema } from './validation.js';
 
 /** One method as generated code describes it. */
 export interface RpcMethod {
@@ -24,6 +24,12 @@ export interface RpcServerOptions {
   basePath?: string;
   /** The largest request body accepted, in bytes. Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * Check every response against its schema before it is sent (a violation
+   * answers 500 internal and is logged with the field and the rule). Default:
+   * on, unless the environment says RPC_CHECK_RESPONSES=false.
+   */
+  checkResponses?: boolean;
 }
 
 export const defaultBodyLimit = 1024 * 1024;
@@ -46,7 +52,10 @@ export function registerRpcServices(
   return app.register(rpcPlugin, { ...options, services, prefix });
 }
 
-const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (app, { services, bodyLimit = defaultBodyLimit }) => {
+const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (
+  app,
+  { services, bodyLimit = defaultBodyLimit, checkResponses = process.env.RPC_CHECK_RESPONSES !== 'false' },
+) => {
   // Only JSON: Fastify's default text/plain parser would let a string body reach validation.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
@@ -59,13 +68,22 @@ const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (app, { services, bod
   for (const service of services) {
     for (const method of service.methods) {
       const url = `/${service.name}.${method.name}`;
+      const checkResponse = checkResponses ? compileResponseValidator(method.response) : undefined;
       routes.add(app.prefix + url);
       app.post(url, {
         bodyLimit,
         schema: { body: method.request, response: { 200: method.response } },
         handler: async (request, reply) => {
           // A handler that returns nothing answers `{}`; the response schema then decides if that is allowed.
-          return (await method.handler(request.body as never, new RequestContext(request, reply))) ?? {};
+          const response = (await method.handler(request.body as never, new RequestContext(request, reply))) ?? {};
+          if (checkResponse !== undefined && !checkResponse(response)) {
+            const { message } = describeValidationErrors(checkResponse.errors ?? [], method.response);
+            // The caller learns only that the call failed; the log says which field broke which rule.
+            throw new RpcError('internal', 'internal error', {
+              cause: new Error(`${service.name}.${method.name} answered outside its schema: ${message}`),
+            });
+          }
+          return response;
         },
       });
     }

@@ -33,6 +33,39 @@ export function compileValidator(schema: JsonSchema): ValidateFunction {
   return ajv().compile(schema);
 }
 
+let forResponses: Ajv | undefined;
+
+/**
+ * A check of what a handler returns against its response schema, before it is
+ * serialized: the serializer would turn -5.5 into -5 for an integer and pass
+ * a value outside an enum as it is, breaking the types the client promises.
+ * It changes nothing (undeclared fields are the serializer's to drop, so they
+ * are allowed here) and stops at the first failure.
+ */
+export function compileResponseValidator(schema: JsonSchema): ValidateFunction {
+  if (forResponses === undefined) {
+    forResponses = new Ajv({
+      allErrors: false,
+      removeAdditional: false,
+      coerceTypes: false,
+      useDefaults: false,
+      strict: true,
+    });
+    addFormats.default(forResponses, ['email', 'uuid', 'date-time']);
+  }
+  return forResponses.compile(allowingUndeclared(schema) as JsonSchema);
+}
+
+function allowingUndeclared(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(allowingUndeclared);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([key, value]) => !(key === 'additionalProperties' && value === false))
+      .map(([key, value]) => [key, allowingUndeclared(value)]),
+  );
+}
+
 /** Keeps error bodies small when a huge array fails everywhere. */
 const maxDetails = 20;
 

@@ -6,8 +6,9 @@ import { metadataHosts, type RunningProxy, startProxy } from '../src/proxy.js';
 import { Router } from '../src/router.js';
 import { TokenCache } from '../src/token-cache.js';
 
-// What the proxy sends upstream, byte for byte: every request body framed, whatever the method, so
-// that no bytes of one request can reach a shared keep-alive connection as the start of another.
+// The proxy's defences: every request body framed upstream, whatever the method, so that no bytes
+// of one request can reach a shared keep-alive connection as the start of another; an upstream
+// request that ends with its client; IPv6 literals; and no relaying to the metadata server.
 
 let upstream: Server;
 let upstreamOrigin: string;
