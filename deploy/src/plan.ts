@@ -1,5 +1,5 @@
 import { serviceAccountEmail, serviceAccountId } from '@taco-run/project/cloud-run-url';
-import type { Project, Service } from '@taco-run/project/services';
+import { type Project, type Service, serviceEnvironment } from '@taco-run/project/services';
 import type { DeployConfig } from './config.js';
 
 /**
@@ -211,7 +211,7 @@ function deployCommand(
 ): string[] {
   const env: Record<string, string> = {
     GOOGLE_CLOUD_PROJECT: projectId,
-    ...service.env,
+    ...serviceEnvironment(service),
     // Only a caller resolves short names to *.a.run.app URLs, so only a caller needs the hash.
     ...(service.calls.length > 0 ? { CLOUD_RUN_PROJECT_HASH: hashPlaceholder } : {}),
   };

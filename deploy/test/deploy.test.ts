@@ -286,7 +286,7 @@ describe('a project of its own', () => {
     const deploys = result.calls.filter((call) => call.startsWith('run deploy'));
     expect(deploys).toEqual([
       deployService('tacoserver', serverEnv),
-      `run deploy menuserver --image=${image('menuserver')} --region=us-central1 ${project} --service-account=${account('menuserver')} --allow-unauthenticated --set-env-vars=^@^GOOGLE_CLOUD_PROJECT=my-taco-project@GREETING=hola, amigos@CLOUD_RUN_PROJECT_HASH=stubhash --set-secrets=DB_PASSWORD=db-password:latest --memory=512Mi --cpu=1 --concurrency=40 --min-instances=1 --max-instances=5 --timeout=30 --startup-probe=httpGet.path=/healthz --quiet`,
+      `run deploy menuserver --image=${image('menuserver')} --region=us-central1 ${project} --service-account=${account('menuserver')} --allow-unauthenticated --set-env-vars=^@^GOOGLE_CLOUD_PROJECT=my-taco-project@GREETING=hola, amigos@REQUEST_TIMEOUT_SECONDS=30@CLOUD_RUN_PROJECT_HASH=stubhash --set-secrets=DB_PASSWORD=db-password:latest --memory=512Mi --cpu=1 --concurrency=40 --min-instances=1 --max-instances=5 --timeout=30 --startup-probe=httpGet.path=/healthz --quiet`,
       deployService('orders', clientEnv),
     ]);
     expect(result.calls.filter((call) => call.includes('add-iam-policy-binding'))).toEqual([

@@ -174,3 +174,13 @@ function project(root: string, services: Service[]): Project {
     callers: (name) => services.filter((service) => service.calls.includes(name)),
   };
 }
+
+/**
+ * The plain environment a service runs with, wherever it runs: its `env`, and
+ * REQUEST_TIMEOUT_SECONDS when `cloudRun.timeoutSeconds` sets one, so that the
+ * service stops waiting for a stalled request when Cloud Run would give up on it.
+ */
+export function serviceEnvironment(service: Service): Record<string, string> {
+  const timeout = service.cloudRun.timeoutSeconds;
+  return { ...service.env, ...(timeout === undefined ? {} : { REQUEST_TIMEOUT_SECONDS: String(timeout) }) };
+}

@@ -1,6 +1,8 @@
+import type { Duplex } from 'node:stream';
 import { RpcError } from '@taco-run/rpc';
 import { sendRpcError } from '@taco-run/rpc/server';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { parseEnv, seconds } from './config.js';
 import { CloudRunLogController, cloudLoggingOptions } from './logging.js';
 import { traceFromHeaders, traceLogFields } from './trace.js';
 
@@ -11,15 +13,43 @@ export interface ServiceAppOptions {
   logLevel?: string;
   /** The Google Cloud project, to link log lines to their trace. */
   project?: string | undefined;
+  /**
+   * How long a request may take to arrive, in seconds. Default: REQUEST_TIMEOUT_SECONDS, which
+   * the dev runner, the emulator and the deploy set from service.json's cloudRun.timeoutSeconds,
+   * else 290, under Cloud Run's default of 300.
+   */
+  requestTimeoutSeconds?: number;
 }
+
+/**
+ * Longer than Google's front end keeps an idle connection to a backend
+ * (600 s), so the front end, not the service, closes idle connections: a
+ * connection closed from this side as a request is sent on it fails that request.
+ */
+const keepAliveTimeout = 620_000;
 
 /**
  * A Fastify app that behaves as a Cloud Run service should: JSON log lines
  * for Cloud Logging with the caller's trace on every line of a request, one
  * `httpRequest` line per answer, and `GET /healthz` for the startup probe.
  */
-export function createServiceApp({ name, logLevel = 'info', project }: ServiceAppOptions): FastifyInstance {
+export function createServiceApp({
+  name,
+  logLevel = 'info',
+  project,
+  requestTimeoutSeconds = parseEnv({ REQUEST_TIMEOUT_SECONDS: seconds(290) }).REQUEST_TIMEOUT_SECONDS,
+}: ServiceAppOptions): FastifyInstance {
+  const requestTimeout = requestTimeoutSeconds * 1000;
   const app = Fastify({
+    // A client that stalls mid-request holds a connection no longer than a request may take, with headers
+    // due within a minute; the server checks both often enough to keep to a short timeout too.
+    requestTimeout,
+    keepAliveTimeout,
+    http: {
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)),
+    },
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, requestTimeoutSeconds),
     logger: cloudLoggingOptions(logLevel),
     logController: new CloudRunLogController(),
     // Binding the trace when the request's logger is made puts it on every line, with no per-line cost.
@@ -41,4 +71,27 @@ export function createServiceApp({ name, logLevel = 'info', project }: ServiceAp
   );
   app.get('/healthz', async () => ({ status: 'ok', service: name }));
   return app;
+}
+
+/**
+ * Errors Node meets before there is a request to route, answered in the
+ * protocol's shape: a request that did not arrive in time gets what Cloud Run
+ * answers a request over its timeout (504 deadline_exceeded), anything the
+ * parser refused 400 malformed. The connection closes either way.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, timeoutSeconds: number): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const body = JSON.stringify(
+    timedOut
+      ? { error: `the request did not arrive within ${timeoutSeconds} s`, code: 'deadline_exceeded' }
+      : { error: 'the request could not be parsed as HTTP', code: 'malformed' },
+  );
+  const status = timedOut ? '504 Gateway Timeout' : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

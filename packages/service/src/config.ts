@@ -56,6 +56,17 @@ export function milliseconds(fallback: number) {
     .transform(Number);
 }
 
+/** A whole number of seconds from 1 to 3600, Cloud Run's range for a request's timeout. */
+export function seconds(fallback: number) {
+  return z
+    .string()
+    .default(String(fallback))
+    .refine((value) => /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 3600, {
+      message: 'must be a whole number of seconds from 1 to 3600',
+    })
+    .transform(Number);
+}
+
 export const logLevel = z
   .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     message: 'must be one of trace, debug, info, warn, error, fatal, silent',

@@ -1,5 +1,5 @@
 export { createServiceApp, type ServiceAppOptions } from './app.js';
-export { ConfigError, httpUrl, logLevel, milliseconds, parseEnv, port } from './config.js';
+export { ConfigError, httpUrl, logLevel, milliseconds, parseEnv, port, seconds } from './config.js';
 export { CloudRunLogController, cloudLoggingOptions, logUserAgent } from './logging.js';
 export { start } from './main.js';
 export { type ServeOptions, serve } from './serve.js';

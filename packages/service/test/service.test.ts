@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -133,6 +135,47 @@ describe('a service app', () => {
       expect(await response.body.json()).toEqual({ error: 'internal error', code: 'internal' });
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('a stalled request', () => {
+  it('is answered 504 deadline_exceeded once its timeout passes, and its connection closed', async () => {
+    const app = createServiceApp({ name: 'probe', logLevel: 'silent', requestTimeoutSeconds: 1 });
+    app.post('/upload', async () => ({ ok: true }));
+    const origin = new URL(await listenOnLoopback(app));
+    try {
+      const socket = connect(Number(origin.port), origin.hostname);
+      await once(socket, 'connect');
+      // Headers and a length, then a part of the body, then nothing.
+      socket.write(
+        'POST /upload HTTP/1.1\r\nhost: probe\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"a":',
+      );
+      const started = Date.now();
+      let answer = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => {
+        answer += chunk;
+      });
+      await once(socket, 'close');
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(answer).toMatch(/^HTTP\/1\.1 504 Gateway Timeout\r\n/);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+        error: 'the request did not arrive within 1 s',
+        code: 'deadline_exceeded',
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('takes its timeout from REQUEST_TIMEOUT_SECONDS, and names the variable when it is wrong', () => {
+    process.env.REQUEST_TIMEOUT_SECONDS = 'soon';
+    try {
+      expect(() => createServiceApp({ name: 'probe' })).toThrow(
+        'REQUEST_TIMEOUT_SECONDS must be a whole number of seconds from 1 to 3600, got "soon"',
+      );
+    } finally {
+      delete process.env.REQUEST_TIMEOUT_SECONDS;
     }
   });
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { serviceAccountEmail } from '@taco-run/project/cloud-run-url';
-import type { Project } from '@taco-run/project/services';
+import { type Project, serviceEnvironment } from '@taco-run/project/services';
 import type { CloudServiceOptions } from './cloud.js';
 
 /**
@@ -23,6 +23,6 @@ export function cloudServices(
       owner,
     ],
     public: service.public,
-    env: { ...service.env, ...env[service.name] },
+    env: { ...serviceEnvironment(service), ...env[service.name] },
   }));
 }

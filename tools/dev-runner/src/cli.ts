@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { describeMissingSecrets, localSecrets } from '@taco-run/project/local-secrets';
-import { loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
+import { loadProject, ManifestError, type Project, type Service, serviceEnvironment } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 
 const usage = `dev-runner ${packageJson.version}: every service in services/ side by side, each under runsd in local mode, as the container runs it.
@@ -80,7 +80,7 @@ for (const [index, service] of project.services.entries()) {
   const prefix = label(service.name, colors[index % colors.length] ?? 0);
   const env = {
     ...process.env,
-    ...service.env,
+    ...serviceEnvironment(service),
     ...secrets[index]?.values,
     PORT: String(port),
     RUNSD_SERVICES: runsdServices,
