@@ -76,22 +76,29 @@ export function createServiceApp({
 /**
  * Errors Node meets before there is a request to route, answered in the
  * protocol's shape: a request that did not arrive in time gets what Cloud Run
- * answers a request over its timeout (504 deadline_exceeded), anything the
- * parser refused 400 malformed. The connection closes either way.
+ * answers a request over its timeout (504 deadline_exceeded); headers over
+ * Node's limit keep HTTP's own 431, as `malformed`; anything else the parser
+ * refused is 400 malformed. The connection closes either way.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, timeoutSeconds: number): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  const body = JSON.stringify(
-    timedOut
-      ? { error: `the request did not arrive within ${timeoutSeconds} s`, code: 'deadline_exceeded' }
-      : { error: 'the request could not be parsed as HTTP', code: 'malformed' },
-  );
-  const status = timedOut ? '504 Gateway Timeout' : '400 Bad Request';
+  const [status, body] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [
+          '504 Gateway Timeout',
+          { error: `the request did not arrive within ${timeoutSeconds} s`, code: 'deadline_exceeded' },
+        ]
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [
+            '431 Request Header Fields Too Large',
+            { error: "the request's headers are over the limit", code: 'malformed' },
+          ]
+        : ['400 Bad Request', { error: 'the request could not be parsed as HTTP', code: 'malformed' }];
+  const text = JSON.stringify(body);
   socket.end(
-    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
   );
 }
