@@ -14,6 +14,8 @@ export interface RouterOptions {
   context: ResolveContext;
   tokens: TokenCache;
   tokenSource: TokenSourceName;
+  /** Whether a target may be sent a token at all; default: every run.app target. */
+  mayReceiveToken?: (target: string) => boolean;
   /**
    * Sends requests for `*.run.app` targets to this origin instead, with the
    * real Host header and the real audience: how the local Cloud Run emulator
@@ -98,7 +100,7 @@ export class Router {
         target,
         origin: override ?? target,
         host: override === undefined ? undefined : new URL(target).host,
-        token: needsToken(target),
+        token: needsToken(target) && this.#mayReceive(target),
       };
     }
     if (this.#plans.size >= maxPlans) this.#plans.clear();
@@ -106,10 +108,24 @@ export class Router {
     return plan;
   }
 
+  #mayReceive(target: string): boolean {
+    if (this.#options.mayReceiveToken?.(target) ?? true) return true;
+    log(
+      'WARNING',
+      `no identity token for ${target}: your gcloud identity token is not bound to one service, so it goes only to the origins in RUNSD_USER_TOKEN_ORIGINS; list ${new URL(target).origin} there if you trust it, or set RUNSD_IMPERSONATE to a service account for tokens bound to each service`,
+    );
+    return false;
+  }
+
   #announce(target: string): void {
     if (this.#announced.has(target)) return;
     this.#announced.add(target);
-    log('INFO', `identity tokens for ${target} come from ${this.#options.tokenSource}`);
+    if (this.#options.tokenSource === 'gcloud') {
+      log(
+        'WARNING',
+        `sending your own gcloud identity token to ${target}: it is not bound to that service, so whoever runs it could call your other private services as you until it expires (an hour); RUNSD_IMPERSONATE=<service account> gets tokens bound to each service instead`,
+      );
+    } else log('INFO', `identity tokens for ${target} come from ${this.#options.tokenSource}`);
   }
 }
 

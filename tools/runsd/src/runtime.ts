@@ -16,11 +16,17 @@ export const contextVariable = 'RUNSD_CONTEXT';
 
 /** One router with its token cache, as the proxy and the preload each build it. */
 export function createRouter(context: RunsdContext, env: NodeJS.ProcessEnv): Router {
-  const { name, source } = chooseTokenSource(env, context.resolve.mode === 'cloud');
+  const { name, source, mayReceive } = chooseTokenSource(env, context.resolve.mode === 'cloud');
   const tokens = new TokenCache({
     source,
     onBackgroundError: (audience, error) =>
       log('WARNING', `refreshing the token for ${audience} failed; the current one is still valid: ${error.message}`),
   });
-  return new Router({ context: context.resolve, tokens, tokenSource: name, targetOverride: context.targetOverride });
+  return new Router({
+    context: context.resolve,
+    tokens,
+    tokenSource: name,
+    mayReceiveToken: mayReceive,
+    targetOverride: context.targetOverride,
+  });
 }

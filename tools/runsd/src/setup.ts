@@ -131,10 +131,16 @@ function checkUrl(url: string, where: string): string {
   return url;
 }
 
+/**
+ * The nearest file of that name from `from` up to the repository's root (the
+ * folder with .git or pnpm-workspace.yaml), and no further: a file above the
+ * project, someone else's, must not decide where its requests go.
+ */
 function findUp(name: string, from: string): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
     const candidate = join(dir, name);
     if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) return undefined;
+    const atRoot = existsSync(join(dir, '.git')) || existsSync(join(dir, 'pnpm-workspace.yaml'));
+    if (atRoot || dirname(dir) === dir) return undefined;
   }
 }

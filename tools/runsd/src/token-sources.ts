@@ -20,23 +20,68 @@ export function fixedToken(token: string): TokenSource {
   return async () => token;
 }
 
-/** On a laptop pointed at a real run.app URL: the developer's own identity, from gcloud. */
-export const gcloudTokens: TokenSource = () =>
-  new Promise((resolve, reject) => {
-    execFile('gcloud', ['auth', 'print-identity-token'], { timeout: 10_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`gcloud auth print-identity-token failed: ${stderr.trim() || error.message}`));
+/**
+ * On a laptop pointed at a real run.app URL: the developer's own identity,
+ * from gcloud. Its audience is gcloud's client, not the service, so it is
+ * good at every service the developer may call: it goes only where the
+ * developer said it may (RUNSD_USER_TOKEN_ORIGINS).
+ */
+export const gcloudTokens: TokenSource = () => gcloud(['auth', 'print-identity-token']);
+
+/**
+ * The same through a service account the developer may impersonate
+ * (RUNSD_IMPERSONATE): a token minted for one audience, which the service it
+ * is sent to cannot replay against another.
+ */
+export function impersonatedTokens(serviceAccount: string): TokenSource {
+  return (audience) =>
+    gcloud([
+      'auth',
+      'print-identity-token',
+      `--impersonate-service-account=${serviceAccount}`,
+      `--audiences=${audience}`,
+      '--include-email',
+    ]);
+}
+
+function gcloud(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('gcloud', args, { timeout: 10_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`gcloud ${args.slice(0, 2).join(' ')} failed: ${stderr.trim() || error.message}`));
       else resolve(stdout.trim());
     });
   });
+}
 
-export type TokenSourceName = 'metadata' | 'fixed' | 'gcloud';
+export type TokenSourceName = 'metadata' | 'fixed' | 'gcloud' | 'gcloud-impersonation';
 
-/** Which source runsd uses: a fixed token wins, then the metadata server on Cloud Run, then gcloud. */
-export function chooseTokenSource(
-  env: NodeJS.ProcessEnv,
-  onCloudRun: boolean,
-): { name: TokenSourceName; source: TokenSource } {
+export interface ChosenSource {
+  name: TokenSourceName;
+  source: TokenSource;
+  /** Whether a run.app target may be sent this source's tokens. */
+  mayReceive(target: string): boolean;
+}
+
+/**
+ * Which source runsd uses: a fixed token wins, then the metadata server on
+ * Cloud Run, then, on a laptop, gcloud: impersonating RUNSD_IMPERSONATE's
+ * account when it is set, else the developer's own token, for the origins in
+ * RUNSD_USER_TOKEN_ORIGINS only.
+ */
+export function chooseTokenSource(env: NodeJS.ProcessEnv, onCloudRun: boolean): ChosenSource {
+  const anywhere = () => true;
   const fixed = env.CLOUD_RUN_ID_TOKEN;
-  if (fixed !== undefined && fixed.trim() !== '') return { name: 'fixed', source: fixedToken(fixed.trim()) };
-  return onCloudRun ? { name: 'metadata', source: metadataTokens } : { name: 'gcloud', source: gcloudTokens };
+  if (fixed !== undefined && fixed.trim() !== '') {
+    return { name: 'fixed', source: fixedToken(fixed.trim()), mayReceive: anywhere };
+  }
+  if (onCloudRun) return { name: 'metadata', source: metadataTokens, mayReceive: anywhere };
+  const account = env.RUNSD_IMPERSONATE?.trim();
+  if (account) return { name: 'gcloud-impersonation', source: impersonatedTokens(account), mayReceive: anywhere };
+  const origins = new Set(
+    (env.RUNSD_USER_TOKEN_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim().replace(/\/+$/, ''))
+      .filter(Boolean),
+  );
+  return { name: 'gcloud', source: gcloudTokens, mayReceive: (target) => origins.has(new URL(target).origin) };
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -237,6 +237,69 @@ describe('local mode', () => {
       `runsd: RUNSD_TARGET_OVERRIDE is set: requests for *.run.app go to ${frontDoorOrigin}\nrunsd: identity tokens for https://remote-123.us-central1.run.app come from fixed\n`,
     );
     expect(result.stderr).not.toContain('debug-token-value');
+  });
+
+  describe("the developer's own gcloud token", () => {
+    const stub = fileURLToPath(new URL('./fixtures/', import.meta.url));
+    let log: string;
+    const calls = async () =>
+      (await readFile(log, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as string[]).join(' '));
+    const remote = (env: Record<string, string>) =>
+      run(['--', process.execPath, callFixture, 'http://remote/'], {
+        PATH: `${stub}:${process.env.PATH}`,
+        GCLOUD_STUB_LOG: log,
+        RUNSD_SERVICES: 'remote=https://remote-abc123-uc.a.run.app',
+        RUNSD_TARGET_OVERRIDE: frontDoorOrigin,
+        ...env,
+      });
+
+    beforeEach(async () => {
+      log = join(await mkdtemp(join(tmpdir(), 'gcloud-stub-')), 'calls.log');
+    });
+
+    it('goes to no run.app origin the developer has not listed, and runsd says why', async () => {
+      const result = await remote({});
+      expect(seen[0]).toMatchObject({ host: 'remote-abc123-uc.a.run.app', authorization: undefined });
+      expect(await calls()).toEqual([]);
+      expect(result.stderr).toContain(
+        'runsd: no identity token for https://remote-abc123-uc.a.run.app: your gcloud identity token is not bound to one service, so it goes only to the origins in RUNSD_USER_TOKEN_ORIGINS',
+      );
+    });
+
+    it('goes to a listed origin, with a warning in words about what it grants', async () => {
+      const result = await remote({ RUNSD_USER_TOKEN_ORIGINS: 'https://remote-abc123-uc.a.run.app' });
+      expect(seen[0]).toMatchObject({ authorization: 'Bearer header.stub-token-payload.signature' });
+      expect(await calls()).toEqual(['auth print-identity-token']);
+      expect(result.stderr).toContain(
+        'runsd: sending your own gcloud identity token to https://remote-abc123-uc.a.run.app: it is not bound to that service, so whoever runs it could call your other private services as you until it expires (an hour)',
+      );
+      expect(result.stderr).not.toContain('stub-token-payload');
+    });
+
+    it('is minted for the one audience through RUNSD_IMPERSONATE, and then goes to any run.app mapping', async () => {
+      await remote({ RUNSD_IMPERSONATE: 'dev-caller@my-project.iam.gserviceaccount.com' });
+      expect(seen[0]).toMatchObject({ authorization: 'Bearer header.stub-token-payload.signature' });
+      expect(await calls()).toEqual([
+        'auth print-identity-token --impersonate-service-account=dev-caller@my-project.iam.gserviceaccount.com --audiences=https://remote-abc123-uc.a.run.app --include-email',
+      ]);
+    });
+  });
+
+  it('looks for runsd.services.json no higher than the repository root', async () => {
+    const outer = await mkdtemp(join(tmpdir(), 'runsd-outer-'));
+    try {
+      // Someone else's file above the project: it must not decide where the project's requests go.
+      await writeFile(join(outer, 'runsd.services.json'), JSON.stringify({ tacoserver: 'http://evil.example' }));
+      await mkdir(join(outer, 'project/.git'), { recursive: true });
+      await mkdir(join(outer, 'project/app'));
+      const result = await run(['resolve', 'tacoserver'], { PATH: process.env.PATH }, join(outer, 'project/app'));
+      expect(result).toMatchObject({ code: 1, stdout: expect.stringContaining('no local address for "tacoserver"') });
+    } finally {
+      await rm(outer, { recursive: true, force: true });
+    }
   });
 
   it('answers an unmapped short name with a 502 that says how to map it', async () => {
