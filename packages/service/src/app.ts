@@ -3,7 +3,7 @@ import { RpcError } from '@taco-run/rpc';
 import { sendRpcError } from '@taco-run/rpc/server';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parseEnv, seconds } from './config.js';
-import { CloudRunLogController, cloudLoggingOptions } from './logging.js';
+import { CloudRunLogController, cloudLoggingOptions, stdoutLines } from './logging.js';
 import { traceFromHeaders, traceLogFields } from './trace.js';
 
 export interface ServiceAppOptions {
@@ -50,7 +50,7 @@ export function createServiceApp({
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)),
     },
     clientErrorHandler: (error, socket) => answerClientError(error, socket, requestTimeoutSeconds),
-    logger: cloudLoggingOptions(logLevel),
+    logger: { ...cloudLoggingOptions(logLevel), stream: stdoutLines },
     logController: new CloudRunLogController(),
     // Binding the trace when the request's logger is made puts it on every line, with no per-line cost.
     childLoggerFactory(logger, bindings, options, raw) {

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Logger, LoggerOptions } from 'pino';
 
@@ -70,4 +71,43 @@ export class CloudRunLogController extends LogController {
 export function logUserAgent(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
   request.log.info(`request from ${request.headers['user-agent'] ?? 'unknown'}`);
   done();
+}
+
+/** How long one log line may wait for a full pipe before it is dropped. */
+const fullPipePatience = 1_000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Where a service's log lines go: stdout, written at once, as pino's own
+ * synchronous destination does, but never waited on forever. A line waits
+ * out a full pipe (a slow reader) for a second at most, and a line nobody can
+ * read any more (the reader is gone) is dropped. pino's destination would
+ * retry that last case for ever in its exit handler, so a service whose
+ * stdout went away could not exit: Cloud Run never does that, a terminal or
+ * a supervisor does.
+ */
+export const stdoutLines = {
+  write(line: string): void {
+    // The common case, a pipe with room: one write of the string, no copy.
+    let written = 0;
+    try {
+      written = writeSync(1, line);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+    }
+    if (written < Buffer.byteLength(line)) writeRest(Buffer.from(line).subarray(written));
+  },
+};
+
+/** The part of a line a full pipe did not take: written as room comes, or dropped when patience runs out. */
+function writeRest(rest: Buffer): void {
+  const giveUp = Date.now() + fullPipePatience;
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(1, rest));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > giveUp) return;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
 }
