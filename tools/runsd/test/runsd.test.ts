@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { bearerToken, decodeBearer, type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
 import { runNode } from '@taco-run/project/testing';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
-import { startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { overloaded } from './overloaded.js';
@@ -397,40 +396,6 @@ describe('the process wrapper', () => {
     expect(result.stderr).toBe('runsd: cannot start no-such-command-xyz: command not found\n');
   });
 });
-
-describe('an app whose runsd is killed', () => {
-  it('stops on its own, draining as on SIGTERM, instead of living on as an orphan', async () => {
-    const bundle = fileURLToPath(new URL('../../../services/tacoserver/dist/main.js', import.meta.url));
-    const wrapped = await startService(
-      bundle,
-      { RUNSD_SERVICES: 'tacoserver=http://localhost:1' },
-      { wrapper: [runsd, '--'] },
-    );
-    const [app] = readFileSync(`/proc/${wrapped.pid}/task/${wrapped.pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    expect(app).toBeGreaterThan(0);
-    try {
-      process.kill(wrapped.pid, 'SIGKILL');
-      const deadline = Date.now() + 5_000;
-      while (alive(app as number) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(alive(app as number)).toBe(false);
-      expect(wrapped.lines.some((line) => line.includes('SIGTERM: draining'))).toBe(true);
-    } finally {
-      if (alive(app as number)) process.kill(app as number, 'SIGKILL');
-    }
-  });
-});
-
-/** Whether a process is still there (a zombie counts as gone: it has exited). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('runsd resolve', () => {
   it('prints the target in the cloud, both forms', async () => {
