@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { type Dispatcher, request } from 'undici';
 import { isRpcError, RpcError } from '../error.js';
 import { errorBodyLimit, errorFromResponse, parseSuccess } from './response.js';
@@ -45,6 +46,8 @@ export const defaultTimeout = 30_000;
 const baseHeaders: HeaderValues = {
   'content-type': 'application/json',
   accept: 'application/json',
+  // Uncompressed by default; a body a server compresses anyway (a caller may ask for it) is still read.
+  'accept-encoding': 'identity',
   // undici sends no User-Agent of its own; servers log this one (runsd prefixes its own).
   'user-agent': 'taco-run-rpc/0.1.0',
 };
@@ -144,6 +147,14 @@ export class RpcClient {
       ...timeouts,
     });
     const { statusCode } = response;
+    const encoding = response.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      // Rare (the client asks for identity), so decoded apart from the common path below.
+      const text = await decoded(response.body, String(encoding), statusCode < 300 ? undefined : errorBodyLimit);
+      debug?.(`${statusCode} in ${Math.round(performance.now() - started)} ms ${text}`);
+      if (statusCode >= 200 && statusCode < 300) return parseSuccess(statusCode, text, this.#origin + path);
+      throw errorFromResponse(statusCode, response.headers, text, this.#origin + path);
+    }
     if (statusCode >= 200 && statusCode < 300) {
       const text = await response.body.text();
       debug?.(`${statusCode} in ${Math.round(performance.now() - started)} ms ${text}`);
@@ -208,6 +219,30 @@ function deadlineExceeded(timeout: number): RpcError {
     'deadline_exceeded',
     timeout > 0 ? `no answer within ${timeout} ms` : "no answer within undici's timeout",
   );
+}
+
+/** A compressed body as text: gzip, deflate or br, as oto's Go server sends when asked (zlib, no dependency). */
+async function decoded(
+  body: Dispatcher.ResponseData['body'],
+  encoding: string,
+  limit: number | undefined,
+): Promise<string> {
+  const raw = Buffer.from(await body.arrayBuffer());
+  const method = encoding.trim().toLowerCase();
+  try {
+    const plain =
+      method === 'gzip' || method === 'x-gzip'
+        ? gunzipSync(raw)
+        : method === 'deflate'
+          ? inflateSync(raw)
+          : method === 'br'
+            ? brotliDecompressSync(raw)
+            : undefined;
+    if (plain === undefined) throw new Error(`the answer is encoded as ${encoding}, which the client cannot read`);
+    return (limit === undefined ? plain : plain.subarray(0, limit)).toString('utf8');
+  } catch (error) {
+    throw new RpcError('unknown', `the ${encoding} answer could not be decoded: ${(error as Error).message}`);
+  }
 }
 
 async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {

@@ -39,16 +39,29 @@ export function errorFromResponse(
   );
 }
 
-/** A 2xx body that is not JSON means something other than an RPC server answered. */
+/**
+ * A 2xx body as the method's response. One that is not JSON means something
+ * other than an RPC server answered. One with a non-empty `error` string is a
+ * failure, as oto's clients read it: an oto Go handler may report one that
+ * way, with 200. oto adds `error` to every response, so an empty one is
+ * dropped, not handed to a caller whose type does not have it.
+ */
 export function parseSuccess(status: number, text: string, url: string): unknown {
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw new RpcError('unknown', `${url} answered ${status} with a body that is not JSON`, {
       status,
       body: text.slice(0, keptBodyChars),
     });
   }
+  if (typeof body !== 'object' || body === null || !('error' in body)) return body;
+  const { error, ...rest } = body as { error: unknown; code?: unknown };
+  if (typeof error === 'string' && error !== '') {
+    throw new RpcError(isCode(rest.code) ? rest.code : 'unknown', error, { status });
+  }
+  return error === '' ? rest : body;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
