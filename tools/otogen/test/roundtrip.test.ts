@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { registerRpcServices } from '@taco-run/rpc/server';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -260,6 +263,36 @@ describe('responses outside their schema', () => {
       expect((body.item as Item).count).toBe(-5);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("the generated client reading an oto Go server's nulls", () => {
+  it('reads nil lists and maps as empty when required and absent when optional, and drops undeclared fields', async () => {
+    const goServer = createServer((request, response) => {
+      request.resume();
+      // What oto's otohttp writes for a response whose slices, maps and optional pointer are nil.
+      const body = request.url?.endsWith('FindItems')
+        ? '{"items":[{"sku":"TAC-1","name":"Tortillas","count":1,"price":0.5,"vegetarian":true,"storage":"pantry","tags":null,"attributes":null,"supplier":null}],"counts":null,"shelves":null,"error":""}'
+        : '{"item":{"sku":"TAC-1","name":"Tortillas","count":1,"price":0.5,"vegetarian":true,"storage":"pantry","tags":null,"attributes":null,"supplier":{"name":"Ana","email":"ana@example.com","id":null,"since":"2020"}},"total":1,"error":""}';
+      response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+    goServer.listen(0, '127.0.0.1');
+    await once(goServer, 'listening');
+    try {
+      const client = new InventoryServiceClient(`http://127.0.0.1:${(goServer.address() as AddressInfo).port}/oto/`);
+      const item = { sku: 'TAC-1', name: 'Tortillas', count: 1, price: 0.5, vegetarian: true, storage: 'pantry' };
+      await expect(client.findItems({})).resolves.toEqual({
+        items: [{ ...item, tags: [], attributes: {} }],
+        counts: {},
+        shelves: {},
+      });
+      await expect(client.addItem({ item: everyType })).resolves.toEqual({
+        item: { ...item, tags: [], attributes: {}, supplier: { name: 'Ana', email: 'ana@example.com' } },
+        total: 1,
+      });
+    } finally {
+      goServer.close();
     }
   });
 });

@@ -4,6 +4,7 @@ import { type Dispatcher, request } from 'undici';
 import { isRpcError, RpcError } from '../error.js';
 import { errorBodyLimit, errorFromResponse, parseSuccess } from './response.js';
 import { backoff, connectionCode, isRetryable, isTransportFailure, type RetryOptions, retryPolicy } from './retry.js';
+import { conform, type Shape } from './shape.js';
 
 export type HeaderValues = Record<string, string>;
 
@@ -39,6 +40,8 @@ export interface CallOptions {
 export interface MethodOptions {
   /** Tagged `@idempotent`: safe to send again after it may have reached the server. */
   idempotent?: boolean;
+  /** The response's shape: Go's nulls become empty lists and maps, and undeclared fields are left out. */
+  response?: Shape;
 }
 
 export const defaultTimeout = 30_000;
@@ -81,7 +84,7 @@ export class RpcClient {
     method: string,
     request: unknown,
     options: CallOptions = {},
-    { idempotent = false }: MethodOptions = {},
+    { idempotent = false, response }: MethodOptions = {},
   ): Promise<Response> {
     const path = this.#basePath + method;
     const body = JSON.stringify(request);
@@ -97,7 +100,8 @@ export class RpcClient {
       let error: RpcError;
       try {
         const sending = this.#send(path, body, headers, signal, remaining);
-        return (await (Number.isFinite(remaining) ? withDeadline(sending, remaining, timeout) : sending)) as Response;
+        const answer = await (Number.isFinite(remaining) ? withDeadline(sending, remaining, timeout) : sending);
+        return (response === undefined ? answer : conform(answer, response)) as Response;
       } catch (cause) {
         error = this.#toRpcError(cause, signal, timeout);
       }

@@ -9,3 +9,4 @@ export {
   RpcClient,
 } from './client.js';
 export type { RetryOptions } from './retry.js';
+export { conform, type FieldShape, type Shape } from './shape.js';

@@ -1,0 +1,43 @@
+/**
+ * What a response holds, as far as reading a peer's answer needs: each
+ * declared field, whether it may be absent, and the shape inside it. The
+ * generated client has one per response object, built from the definitions.
+ */
+export type Shape = { readonly [field: string]: FieldShape };
+
+/** `[kind, optional, shape of what is inside]`: the inner shape for objects, and for lists and maps of objects. */
+export type FieldShape = readonly [kind: 'value' | 'array' | 'map' | 'object', optional: boolean, inner?: Shape];
+
+/**
+ * A success body as the method's declared response. An oto Go server sends a
+ * nil slice or map as `null`: a required one becomes `[]` or `{}`, an optional
+ * one absent, so the types hold at run time. Fields the definitions do not
+ * declare (oto's empty `error`, a newer server's additions) are left out.
+ * Values are not otherwise checked: the server checks its own answers.
+ */
+export function conform(value: unknown, shape: Shape): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const source = value as Record<string, unknown>;
+  const result: Record<string, unknown> = {};
+  for (const field in shape) {
+    const item = source[field];
+    if (item === undefined) continue;
+    const [kind, optional, inner] = shape[field] as FieldShape;
+    if (item === null) {
+      if (optional) continue;
+      result[field] = kind === 'array' ? [] : kind === 'map' ? {} : null;
+    } else if (inner === undefined) {
+      result[field] = item;
+    } else if (kind === 'array') {
+      result[field] = Array.isArray(item) ? item.map((element) => conform(element, inner)) : item;
+    } else if (kind === 'map') {
+      result[field] =
+        typeof item === 'object' && !Array.isArray(item)
+          ? Object.fromEntries(Object.entries(item).map(([key, entry]) => [key, conform(entry, inner)]))
+          : item;
+    } else {
+      result[field] = conform(item, inner);
+    }
+  }
+  return result;
+}
