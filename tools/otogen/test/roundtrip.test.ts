@@ -169,7 +169,8 @@ describe('the inventory fixture over raw HTTP', () => {
   });
 
   it('checks rules on optional request fields when they are present', async () => {
-    const response = await raw('InventoryService.FindItems', { limit: 0 });
+    // (0 would be read as Go's zero value for an unset field, and so as absent: see below.)
+    const response = await raw('InventoryService.FindItems', { limit: -3 });
     expect(response.body).toMatchObject({
       code: 'invalid_argument',
       details: [{ path: 'limit', message: 'FindItemsRequest.Limit must be >= 1' }],
@@ -294,5 +295,52 @@ describe("the generated client reading an oto Go server's nulls", () => {
     } finally {
       goServer.close();
     }
+  });
+});
+
+describe('the server reading what an oto Go client sends', () => {
+  it('reads nil lists and maps, nil pointers and zero values that would break a rule as absent', async () => {
+    // A Go struct with every field set or left at its zero value, as encoding/json writes it.
+    const fromGo = {
+      item: {
+        sku: 'TAC-0002',
+        name: 'Salsa verde',
+        count: 0,
+        price: 0,
+        vegetarian: false,
+        storage: 'fridge',
+        tags: null,
+        attributes: null,
+        supplier: { name: '', email: '', id: '' },
+        spice: '',
+      },
+    };
+    const added = await raw('InventoryService.AddItem', fromGo);
+    expect(added.status).toBe(200);
+    // count 0, price 0 and vegetarian false keep their meaning: they break no rule.
+    expect((added.body as { item: Item }).item).toEqual({
+      sku: 'TAC-0002',
+      name: 'Salsa verde',
+      count: 0,
+      price: 0,
+      vegetarian: false,
+      storage: 'fridge',
+      tags: [],
+      attributes: {},
+    });
+    const found = await raw('InventoryService.FindItems', { storages: null, limit: 0 });
+    expect(found.status).toBe(200);
+  });
+
+  it('still rejects a wrong value, and a required list sent as null is empty, then judged by its rules', async () => {
+    expect(await raw('InventoryService.FindItems', { limit: 500 })).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_argument' },
+    });
+    const supplier = { name: '', email: 'not an email' };
+    expect(await raw('InventoryService.AddItem', { item: { ...everyType, supplier } })).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_argument' },
+    });
   });
 });

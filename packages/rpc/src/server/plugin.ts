@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { RpcError } from '../error.js';
 import { RequestContext, type RpcContext } from './context.js';
 import { sendRpcError } from './errors.js';
+import { compileGoReading } from './go-shapes.js';
 import { compileResponseValidator, compileValidator, describeValidationErrors, type JsonSchema } from './validation.js';
 
 /** One method as generated code describes it. */
@@ -69,10 +70,16 @@ const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (
     for (const method of service.methods) {
       const url = `/${service.name}.${method.name}`;
       const checkResponse = checkResponses ? compileResponseValidator(method.response) : undefined;
+      const readGo = compileGoReading(method.request);
       routes.add(app.prefix + url);
       app.post(url, {
         bodyLimit,
         schema: { body: method.request, response: { 200: method.response } },
+        // An oto Go client's nulls and zero values, read as it means them before the body is validated.
+        preValidation: (request, _reply, done) => {
+          request.body = readGo(request.body);
+          done();
+        },
         handler: async (request, reply) => {
           // A handler that returns nothing answers `{}`; the response schema then decides if that is allowed.
           const response = (await method.handler(request.body as never, new RequestContext(request, reply))) ?? {};
