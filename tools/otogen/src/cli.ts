@@ -16,6 +16,8 @@ usage:
                                      nothing and exit 1 naming each file that differs from what the
                                      definitions give
   otogen model [definition.ts ...]   print the JSON model (default: the first target's definitions)
+  otogen go                          print the first target's API as oto definitions (definitions.go,
+                                     which generate also writes), for a Go team to run oto on
 
 options:
   --config <file>                    default: otogen.config.json in the working directory if there is
@@ -48,6 +50,13 @@ async function main(argv: string[]): Promise<number> {
     const paths = rest.length > 0 ? rest : ((await loadConfig(root, configPath)).targets[0]?.definitions ?? []);
     const model = parseDefinitions(await readDefinitions(paths, root));
     process.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
+    return 0;
+  }
+  if (command === 'go') {
+    if (values.check || rest.length > 0) return reportUsageError(commandLine, 'go takes no arguments or --check');
+    const [target] = (await loadConfig(root, configPath)).targets;
+    const go = (await generateTarget(target ?? defaultTarget, root)).find((file) => file.path === 'definitions.go');
+    process.stdout.write(go?.text ?? '');
     return 0;
   }
   if (command === 'generate') {

@@ -5,6 +5,7 @@ import type { Model } from './model.js';
 import { type DefinitionFile, parseDefinitions } from './parser.js';
 import { renderApiMarkdown } from './render/api-md.js';
 import { renderClient } from './render/client.js';
+import { renderGo } from './render/go.js';
 import { renderIndex } from './render/index.js';
 import { renderOpenApi } from './render/openapi.js';
 import { renderSchemas } from './render/schemas.js';
@@ -72,6 +73,8 @@ export function render(model: Model, target: Target): GeneratedFile[] {
     { path: 'docs/openapi.json', text: renderOpenApi(model, { ...docs, version: target.version ?? '0.1.0' }) },
     // The model itself, as `otogen model` prints it: the tools learn the APIs and their methods from it.
     { path: 'model.json', text: `${JSON.stringify(model, null, 2)}\n` },
+    // The same API as oto definitions, for Go teams: `otogen go` prints it.
+    { path: 'definitions.go', text: renderGo(model, { title: docs.title }) },
   ];
 }
 

@@ -31,6 +31,7 @@ describe('generated output', () => {
       'docs/API.md',
       'docs/openapi.json',
       'model.json',
+      'definitions.go',
     ]);
   });
 });
@@ -57,7 +58,7 @@ describe('the otogen command, in a project without otogen.config.json', () => {
   it('generates every definitions file into packages/generated, and then passes --check', async () => {
     expect(await run('generate')).toEqual({
       code: 0,
-      stdout: 'otogen: wrote 8 files to packages/generated from packages/definitions/src\n',
+      stdout: 'otogen: wrote 9 files to packages/generated from packages/definitions/src\n',
       stderr: '',
     });
     const index = await readFile(join(work, 'packages/generated/src/index.ts'), 'utf8');
@@ -103,10 +104,11 @@ describe('the otogen command, in a project without otogen.config.json', () => {
       'otogen: packages/generated/docs/API.md is stale; run `pnpm generate`',
       'otogen: packages/generated/docs/openapi.json is stale; run `pnpm generate`',
       'otogen: packages/generated/model.json is stale; run `pnpm generate`',
+      'otogen: packages/generated/definitions.go is stale; run `pnpm generate`',
     ]);
 
     const generate = await run('generate');
-    expect(generate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^otogen: wrote 8 files/) });
+    expect(generate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^otogen: wrote 9 files/) });
     expect(await readFile(join(work, 'packages/generated/src/types.ts'), 'utf8')).toContain(
       'Name is what guests call it.',
     );
