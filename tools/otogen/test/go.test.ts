@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,33 +23,39 @@ function jsonNames(go: string): Record<string, string[]> {
 }
 
 describe('definitions.go', () => {
-  it('names every field as the JSON Schemas do, with omitempty on exactly the optional ones', async () => {
-    for (const [definitions, go] of [
-      [
-        'tools/otogen/test/fixtures/inventory/definitions.ts',
-        'tools/otogen/test/fixtures/inventory/generated/definitions.go',
-      ],
-      ['tools/otogen/test/fixtures/kitchen/definitions/menu.ts', undefined],
-    ] as [string, string | undefined][]) {
-      const files = [{ fileName: definitions, text: await readFile(join(root, definitions), 'utf8') }];
-      if (definitions.includes('kitchen')) {
-        const orders = 'tools/otogen/test/fixtures/kitchen/definitions/orders.ts';
-        files.push({ fileName: orders, text: await readFile(join(root, orders), 'utf8') });
-      }
-      const model = parseDefinitions(files);
-      const rendered = render(model, { definitions: [definitions], out: 'out' });
-      const text =
-        go === undefined
-          ? (rendered.find((file) => file.path === 'definitions.go')?.text ?? '')
-          : await readFile(join(root, go), 'utf8');
-      const expected = Object.fromEntries(
-        model.objects.map((object) => [
-          object.name,
-          object.fields.map((field) => (field.optional ? `${field.name},omitempty` : field.name)),
+  it.each([
+    ['taco', 'packages/generated'],
+    ['inventory', 'tools/otogen/test/fixtures/inventory/generated'],
+  ])('names every %s field as its JSON Schema does, with omitempty on exactly the optional ones', async (_api, out) => {
+    const go = await readFile(join(root, out, 'definitions.go'), 'utf8');
+    const openapi = JSON.parse(await readFile(join(root, out, 'docs/openapi.json'), 'utf8')) as {
+      components: {
+        schemas: Record<string, { type?: string; properties?: Record<string, unknown>; required?: string[] }>;
+      };
+    };
+    const expected = Object.fromEntries(
+      Object.entries(openapi.components.schemas)
+        .filter(([name, schema]) => schema.type === 'object' && name !== 'Error')
+        .map(([name, schema]) => [
+          name,
+          Object.keys(schema.properties ?? {}).map((field) =>
+            schema.required?.includes(field) ? field : `${field},omitempty`,
+          ),
         ]),
-      );
-      expect(jsonNames(text)).toEqual(expected);
-    }
+    );
+    expect(jsonNames(go)).toEqual(expected);
+  });
+
+  it('renders two definitions files that share a type as one package', () => {
+    const files = ['menu.ts', 'orders.ts'].map((file) => {
+      const fileName = `tools/otogen/test/fixtures/kitchen/definitions/${file}`;
+      return { fileName, text: readFileSync(join(root, fileName), 'utf8') };
+    });
+    const go = render(parseDefinitions(files), { definitions: [], out: 'out' }).find(
+      (file) => file.path === 'definitions.go',
+    )?.text;
+    expect(go).toContain('\tPlaceOrder(PlaceOrderRequest) PlaceOrderResponse');
+    expect(go).toContain('\tDishes []Dish `json:"dishes"`');
   });
 
   it('keeps an acronym field on the wire as it is named, where oto alone would lower its first letter', async () => {
