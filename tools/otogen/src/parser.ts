@@ -261,11 +261,22 @@ class Parser {
     const docs = this.#docs(node, source, new Set());
     const fields: Field[] = [];
     const seen = new Set<string>();
+    // definitions.go names a field by its name with the first letter raised: `id` and `Id` would be one Go field.
+    const goNames = new Map<string, string>();
     for (const member of node.members) {
       const field = this.#field(node.name.text, member, source);
       if (field === undefined) continue;
+      const goName = capitalize(field.name);
       if (seen.has(field.name)) this.#problem(source, member, `${node.name.text}.${field.name} is declared twice`);
+      else if (goNames.has(goName)) {
+        this.#problem(
+          source,
+          member,
+          `${node.name.text}.${field.name} and ${node.name.text}.${goNames.get(goName)} would both be ${goName} in Go (definitions.go); rename one`,
+        );
+      }
       seen.add(field.name);
+      goNames.set(goName, field.name);
       fields.push(field);
     }
     return { name: node.name.text, comment: docs.comment, fields };

@@ -196,6 +196,11 @@ describe('unsupported definitions are build errors at file:line', () => {
       'bad.ts:8: In.s has @pattern [a-, which is not a valid regular expression',
     ],
     [
+      'two fields that are one field in Go',
+      'export interface In {\n  id: string;\n  Id: string;\n}',
+      'bad.ts:8: In.Id and In.id would both be Id in Go (definitions.go); rename one',
+    ],
+    [
       'an unknown format',
       'export interface In {\n  /** @format url */\n  s: string;\n}',
       'bad.ts:8: In.s has @format url; supported formats are email, uuid, date-time',
