@@ -51,7 +51,8 @@ export function resolveHost(host: string, context: ResolveContext): Resolution {
       return { kind: 'error', reason: `"${name}" has too many labels; use <service>.<region>.run.internal` };
     }
     region = second;
-    if (!isKnownRegion(region) && context.mode === 'cloud') {
+    // In local mode too: a typo that works on a laptop would fail only in the cloud.
+    if (!isKnownRegion(region)) {
       return { kind: 'error', reason: `unknown region "${region}" in "${name}"` };
     }
   } else if (labels.length === 2) {

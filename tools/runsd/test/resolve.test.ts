@@ -137,6 +137,11 @@ describe('resolveHost', () => {
           'no local address for "burritos"; map it with RUNSD_SERVICES="burritos=http://localhost:<port>" or in runsd.services.json',
       },
     ],
+    [
+      'tacoserver.mars-west1.run.internal',
+      local,
+      { kind: 'error', reason: 'unknown region "mars-west1" in "tacoserver.mars-west1.run.internal"' },
+    ],
     ['localhost', local, { kind: 'passthrough' }],
   ])('%s (%s mode)', (host, context, expected) => {
     expect(resolveHost(host, context)).toEqual(expected);

@@ -93,6 +93,10 @@ function describe(error: ErrorObject, root: JsonSchema): ErrorDetail & { message
     failure = 'is required';
   } else if (isEmptinessRule(error)) {
     failure = 'is required';
+  } else if (error.keyword === 'enum') {
+    // Ajv says only "must be equal to one of the allowed values"; the caller wants to know which.
+    const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+    failure = `must be one of ${allowed.map((value) => JSON.stringify(value)).join(', ')}`;
   } else {
     failure = error.message ?? 'is invalid';
   }
