@@ -1,5 +1,5 @@
 import { type HeaderMap, withRunsdHeaders } from './headers.js';
-import { log } from './log.js';
+import { type Level, log } from './log.js';
 import { needsToken, type ResolveContext, resolveHost } from './resolve.js';
 import type { TokenCache } from './token-cache.js';
 import type { TokenSourceName } from './token-sources.js';
@@ -16,6 +16,8 @@ export interface RouterOptions {
   tokenSource: TokenSourceName;
   /** Whether a target may be sent a token at all; default: every run.app target. */
   mayReceiveToken?: (target: string) => boolean;
+  /** Where the router's few lines go: runsd's stderr, or a test's list. */
+  log?: (severity: Level, message: string) => void;
   /**
    * Sends requests for `*.run.app` targets to this origin instead, with the
    * real Host header and the real audience: how the local Cloud Run emulator
@@ -56,6 +58,10 @@ export class Router {
 
   constructor(options: RouterOptions) {
     this.#options = options;
+  }
+
+  #log(severity: Level, message: string): void {
+    (this.#options.log ?? log)(severity, message);
   }
 
   /**
@@ -110,7 +116,7 @@ export class Router {
 
   #mayReceive(target: string): boolean {
     if (this.#options.mayReceiveToken?.(target) ?? true) return true;
-    log(
+    this.#log(
       'WARNING',
       `no identity token for ${target}: your gcloud identity token is not bound to one service, so it goes only to the origins in RUNSD_USER_TOKEN_ORIGINS; list ${new URL(target).origin} there if you trust it, or set RUNSD_IMPERSONATE to a service account for tokens bound to each service`,
     );
@@ -121,11 +127,11 @@ export class Router {
     if (this.#announced.has(target)) return;
     this.#announced.add(target);
     if (this.#options.tokenSource === 'gcloud') {
-      log(
+      this.#log(
         'WARNING',
         `sending your own gcloud identity token to ${target}: it is not bound to that service, so whoever runs it could call your other private services as you until it expires (an hour); RUNSD_IMPERSONATE=<service account> gets tokens bound to each service instead`,
       );
-    } else log('INFO', `identity tokens for ${target} come from ${this.#options.tokenSource}`);
+    } else this.#log('INFO', `identity tokens for ${target} come from ${this.#options.tokenSource}`);
   }
 }
 

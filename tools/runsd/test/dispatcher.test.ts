@@ -44,8 +44,12 @@ function router(options: { retryFor?: number } = {}) {
     tokens: new TokenCache({ source: metadataTokens, retryFor: options.retryFor ?? 5_000, initialDelay: 10 }),
     tokenSource: 'metadata',
     targetOverride: frontDoorOrigin,
+    log: (severity, message) => void logged.push(`${severity} ${message}`),
   });
 }
+
+/** What the routers said, kept here rather than printed among the test results. */
+const logged: string[] = [];
 
 beforeAll(async () => {
   metadata = await startMetadataServer();
@@ -124,7 +128,13 @@ describe('the in-process dispatcher', () => {
       projectHash: 'abc123',
     } as const;
     const dispatcher = new RunsdDispatcher(
-      new Router({ context, tokens, tokenSource: 'metadata', targetOverride: frontDoorOrigin }),
+      new Router({
+        context,
+        tokens,
+        tokenSource: 'metadata',
+        targetOverride: frontDoorOrigin,
+        log: (severity, message) => void logged.push(`${severity} ${message}`),
+      }),
       new Agent(),
     ).asDispatcher();
     await (await request('http://tacoserver/', { dispatcher })).body.dump();
