@@ -11,3 +11,8 @@ export function rssMb(pid: number): number {
 export function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
+
+/** The PIDs a process started (Linux keeps them per thread; the main thread's list is enough here). */
+export function children(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, heldBody, type ServiceProcess, startService } from '@taco-run/service/process';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
+import { children } from './helpers.js';
 
 // Case 4: autocannon drives 100 connections at tacoclient → tacoserver, both under runsd,
 // and tacoserver's runsd gets SIGTERM mid-load. Every request tacoserver accepted (its
@@ -16,11 +16,6 @@ const runsd = [join('tools/runsd/dist/runsd.js'), '--'];
 
 function join(path: string): string {
   return `${root}${path}`;
-}
-
-/** The PIDs a process started (Linux keeps them per thread; the main thread's list is enough here). */
-function children(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 // The slow uploads' own User-Agent, so the test can wait for tacoserver to have accepted

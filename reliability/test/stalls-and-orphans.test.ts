@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, startService } from '@taco-run/service/process';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { children } from './helpers.js';
 
 // Case 8: how tacoserver ends when the world around it misbehaves: clients that stall mid-upload,
 // a runsd that is killed outright, and a stdout whose reader goes away. Each ends within bounds,
@@ -78,10 +79,7 @@ describe('stalls and orphans', () => {
       { RUNSD_SERVICES: 'tacoserver=http://localhost:1' },
       { wrapper: [runsd, '--'] },
     );
-    const [app] = readFileSync(`/proc/${wrapped.pid}/task/${wrapped.pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .map(Number);
+    const [app] = children(wrapped.pid);
     try {
       expect(alive(app as number)).toBe(true);
       process.kill(wrapped.pid, 'SIGKILL');

@@ -38,8 +38,25 @@ export function localSecrets(
   return { values, missing };
 }
 
+/**
+ * Every service's local secret values, by service name, and what is missing,
+ * as the lines to print before refusing to start anything (undefined when
+ * nothing is). The dev runner and the emulator both start services this way.
+ */
+export function projectSecrets(
+  root: string,
+  services: readonly Service[],
+  env: NodeJS.ProcessEnv,
+): { values: Record<string, Record<string, string>>; missing: string | undefined } {
+  const found = services.map((service) => ({ service, ...localSecrets(root, service, env) }));
+  return {
+    values: Object.fromEntries(found.map(({ service, values }) => [service.name, values])),
+    missing: describeMissingSecrets(found.map(({ service, missing }) => ({ service, names: missing }))),
+  };
+}
+
 /** One line for the services whose secrets are missing, or undefined when none are. */
-export function describeMissingSecrets(
+function describeMissingSecrets(
   missing: readonly { service: Service; names: readonly string[] }[],
 ): string | undefined {
   const lines = missing

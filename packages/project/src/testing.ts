@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import { type AddressInfo, createServer } from 'node:net';
 
 /** How a command ended: its exit code and all it printed. */
 export interface Finished {
@@ -27,13 +25,4 @@ export function runNode(
   });
 }
 
-/** A port nothing listens on right now: the system's pick for a listener on port 0, released. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+export { freePort } from './ports.js';

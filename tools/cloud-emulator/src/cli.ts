@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
-import { describeMissingSecrets, localSecrets } from '@taco-run/project/local-secrets';
+import { projectSecrets } from '@taco-run/project/local-secrets';
 import { loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 import { startCloud } from './cloud.js';
@@ -72,8 +72,7 @@ async function start(root: string, projectHash: string | undefined): Promise<num
   if (missingBundle !== undefined) {
     throw new Error(`${missingBundle} is missing; run \`pnpm build\` from the repository root first`);
   }
-  const secrets = project.services.map((service) => ({ service, ...localSecrets(root, service, process.env) }));
-  const missing = describeMissingSecrets(secrets.map(({ service, missing }) => ({ service, names: missing })));
+  const { values: secrets, missing } = projectSecrets(root, project.services, process.env);
   if (missing !== undefined) {
     process.stderr.write(`cloud-emulator: secrets are missing, so nothing was started:\n${missing}\n`);
     return 1;
@@ -91,7 +90,7 @@ async function start(root: string, projectHash: string | undefined): Promise<num
     services: cloudServices(project, {
       projectId,
       owner,
-      env: Object.fromEntries(secrets.map(({ service, values }) => [service.name, values])),
+      env: secrets,
     }),
     onLine: (service, line) => process.stdout.write(`${service.padEnd(width)} | ${line}\n`),
   });

@@ -1,11 +1,10 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
-import { describeMissingSecrets, localSecrets } from '@taco-run/project/local-secrets';
+import { projectSecrets } from '@taco-run/project/local-secrets';
+import { freePort } from '@taco-run/project/ports';
 import { loadProject, ManifestError, type Project, type Service, serviceEnvironment } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -55,8 +54,7 @@ const ports = await choosePorts(project.services, {
   offset: Number(offsetText ?? 0),
   free: values['free-ports'] === true,
 });
-const secrets = project.services.map((service) => ({ service, ...localSecrets(root, service, process.env) }));
-const missing = describeMissingSecrets(secrets.map(({ service, missing }) => ({ service, names: missing })));
+const { values: secrets, missing } = projectSecrets(root, project.services, process.env);
 if (missing !== undefined) {
   process.stderr.write(`dev-runner: secrets are missing, so nothing was started:\n${missing}\n`);
   process.exit(1);
@@ -81,7 +79,7 @@ for (const [index, service] of project.services.entries()) {
   const env = {
     ...process.env,
     ...serviceEnvironment(service),
-    ...secrets[index]?.values,
+    ...secrets[service.name],
     PORT: String(port),
     RUNSD_SERVICES: runsdServices,
   };
@@ -136,17 +134,6 @@ async function choosePorts(
   const ports = new Map<string, number>();
   for (const service of services) ports.set(service.name, free ? await freePort() : service.port + offset);
   return ports;
-}
-
-/** A port nothing listens on right now: the system's pick for a listener on port 0. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 function run(
