@@ -9,9 +9,10 @@ import { serviceBundle } from '../services/bundle.js';
  */
 export default async function setup(): Promise<void> {
   const root = fileURLToPath(new URL('..', import.meta.url));
+  // Silent, without the one line per build `pnpm build` prints: the test run prints only its own output.
   await build({ config: `${root}tools/runsd/tsup.config.ts`, silent: true });
   await build({ config: `${root}deploy/tsup.config.ts`, silent: true });
   for (const service of loadProject(root).services) {
-    await build({ ...serviceBundle(`${root}${service.dir}`), silent: true });
+    await build(serviceBundle(`${root}${service.dir}`, { silent: true }));
   }
 }

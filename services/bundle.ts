@@ -1,16 +1,19 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Options } from 'tsup';
-import { nodeBundle } from '../scripts/node-bundle.js';
+import { nodeBundle, oneLineReport } from '../scripts/node-bundle.js';
 
 /**
  * How a service is bundled: one self-contained ESM file, dist/main.js, with
  * every dependency inside, so the container image needs the bundle and Node
  * and nothing else. `pnpm build`, the tests and the Dockerfile all use this.
  */
-export function serviceBundle(serviceDir: string): Options {
+export function serviceBundle(serviceDir: string, flags: Options = {}): Options {
   return nodeBundle({
     entry: { main: join(serviceDir, 'src/main.ts') },
     outDir: join(serviceDir, 'dist'),
     sourcemap: true,
+    // dist/main.js wherever the build runs from (tsup would pick .mjs from a folder whose package.json is not ESM).
+    outExtension: () => ({ js: '.js' }),
+    ...oneLineReport(basename(serviceDir), flags),
   });
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'tsup';
-import { nodeBundle } from '../../scripts/node-bundle.js';
+import { nodeBundle, oneLineReport } from '../../scripts/node-bundle.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -9,7 +9,7 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
  * to itself and hands to Node apps, with the chunks they share. Minified:
  * runsd is on every cold start's path, and compiling less code starts faster.
  */
-export default defineConfig(
+export default defineConfig((flags) =>
   nodeBundle({
     entry: { runsd: here('./src/cli.ts'), preload: here('./src/preload.ts') },
     outDir: here('./dist'),
@@ -17,5 +17,6 @@ export default defineConfig(
     splitting: true,
     minify: true,
     sourcemap: true,
+    ...oneLineReport('runsd', flags),
   }),
 );

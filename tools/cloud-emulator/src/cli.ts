@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { projectSecrets } from '@taco-run/project/local-secrets';
+import { linePrinter } from '@taco-run/project/log-lines';
 import { loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 import { startCloud } from './cloud.js';
@@ -15,7 +16,8 @@ const owner = 'developer@example.com';
 const usage = `cloud-emulator ${packageJson.version}: the services as they run on Cloud Run (private, authenticated, under runsd), on this machine.
 
 usage:
-  cloud-emulator [start] [--project-hash <hash> | --deterministic]   (pnpm dev:cloud) start everything; Ctrl-C stops it
+  cloud-emulator [start] [--project-hash <hash> | --deterministic] [--json]
+                                                                     (pnpm dev:cloud) start everything; Ctrl-C stops it
   cloud-emulator token [service]                                     (pnpm --silent emulator:token) print your identity
                                                                      token for a service of the running emulator (default:
                                                                      the one service that no other calls)
@@ -23,6 +25,7 @@ usage:
 options:
   --project-hash <hash>  the cloud hash services call each other with (default: emu4tacos0)
   --deterministic        use https://<svc>-<project number>.<region>.run.app instead of the hash
+  --json                 show the services' log lines as they write them (also LOG_FORMAT=json)
   -h, --help             this text
   --version              the emulator's version`;
 
@@ -30,7 +33,7 @@ const commandLine = {
   name: 'cloud-emulator',
   version: packageJson.version,
   usage,
-  options: { 'project-hash': { type: 'string' }, deterministic: { type: 'boolean' } },
+  options: { 'project-hash': { type: 'string' }, deterministic: { type: 'boolean' }, json: { type: 'boolean' } },
   positionals: true,
 } satisfies CommandLine<Options>;
 
@@ -40,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const [command = 'start', ...extra] = positionals;
   if (command === 'token') {
-    if (values.deterministic || values['project-hash'] !== undefined) {
+    if (values.deterministic || values['project-hash'] !== undefined || values.json) {
       return reportUsageError(commandLine, 'token takes no options; they go with start');
     }
     if (extra.length > 1) return reportUsageError(commandLine, `unexpected argument "${extra[1]}"`);
@@ -55,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   if (projectHash !== undefined && !/^[a-z\d]+$/.test(projectHash)) {
     return reportUsageError(commandLine, `--project-hash must be lowercase letters and digits, got "${projectHash}"`);
   }
-  return start(process.cwd(), projectHash);
+  return start(process.cwd(), projectHash, values.json === true || process.env.LOG_FORMAT === 'json');
 }
 
 /**
@@ -64,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
  * of its own, and admits exactly the callers the manifests declare, plus the
  * developer, who owns the project. Ctrl-C stops everything.
  */
-async function start(root: string, projectHash: string | undefined): Promise<number> {
+async function start(root: string, projectHash: string | undefined, json: boolean): Promise<number> {
   const project = loadProject(root);
   const runsd = join(root, 'tools/runsd/dist/runsd.js');
   const bundles = [runsd, ...project.services.map((service) => join(root, service.dir, 'dist/main.js'))];
@@ -81,7 +84,11 @@ async function start(root: string, projectHash: string | undefined): Promise<num
   process.stdout.write(
     'cloud-emulator: starting the metadata servers, the front door and every service under runsd...\n',
   );
-  const width = Math.max(...project.services.map((service) => service.name.length));
+  const print = linePrinter({
+    names: project.services.map((service) => service.name),
+    json,
+    color: process.stdout.isTTY && !process.env.NO_COLOR,
+  });
   const cloud = await startCloud({
     runsd,
     projectHash,
@@ -92,7 +99,7 @@ async function start(root: string, projectHash: string | undefined): Promise<num
       owner,
       env: secrets,
     }),
-    onLine: (service, line) => process.stdout.write(`${service.padEnd(width)} | ${line}\n`),
+    onLine: (service, line) => process.stdout.write(`${print(service, line)}\n`),
   });
   const entries = entryServices(project);
   await writeState(root, {

@@ -1,22 +1,28 @@
-import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { projectSecrets } from '@taco-run/project/local-secrets';
+import { linePrinter } from '@taco-run/project/log-lines';
 import { freePort } from '@taco-run/project/ports';
 import { loadProject, ManifestError, type Project, type Service, serviceEnvironment } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
+import { Builder, type BuildResult } from './builder.js';
+import { definitionPaths, regenerate } from './definitions.js';
+import { ServiceProcess } from './service-process.js';
+import { isFolder, watchFolders } from './watcher.js';
 
 const usage = `dev-runner ${packageJson.version}: every service in services/ side by side, each under runsd in local mode, as the container runs it.
 
 usage:
-  dev-runner [--watch] [--port-offset <n> | --free-ports]
-      (pnpm start) run the built bundles; with --watch (pnpm dev), rebuild and restart
-      a service on every change to its code or the packages. Ctrl-C stops everything.
+  dev-runner [--watch] [--json] [--port-offset <n> | --free-ports]
+      (pnpm start) run the built bundles; with --watch (pnpm dev), build them first, then on
+      every change regenerate the definitions' code, rebuild and restart what changed.
+      Ctrl-C stops everything.
 
 options:
-  --watch                rebuild and restart on change
+  --watch                build, then rebuild and restart on change
+  --json                 show the services' log lines as they write them (also LOG_FORMAT=json)
   --port-offset <n>      listen on each service.json port plus n (a second copy beside the first)
   --free-ports           listen on free ports instead of the service.json ones (tests, CI)
   -h, --help             this text
@@ -29,11 +35,13 @@ const commandLine = {
   name: 'dev-runner',
   version: packageJson.version,
   usage,
-  options: { watch: { type: 'boolean' }, 'port-offset': { type: 'string' }, 'free-ports': { type: 'boolean' } },
+  options: {
+    watch: { type: 'boolean' },
+    json: { type: 'boolean' },
+    'port-offset': { type: 'string' },
+    'free-ports': { type: 'boolean' },
+  },
 } satisfies CommandLine<Options>;
-
-/** ANSI colours for the prefixes, one per service in turn. */
-const colors = [35, 36, 33, 32, 34, 31];
 
 const parsed = parseCommandLine(commandLine, process.argv.slice(2));
 if (typeof parsed === 'number') process.exit(parsed);
@@ -64,56 +72,218 @@ const runsdServices = project.services
   .map((service) => `${service.name}=http://localhost:${ports.get(service.name)}`)
   .join(',');
 
-const width = Math.max(...project.services.map((service) => service.name.length));
-const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
-/** Every process started here, so that a stop reaches each one and waits for it. */
-const running = new Set<ChildProcess>();
-let stopping = false;
+const print = linePrinter({
+  names: project.services.map((service) => service.name),
+  json: values.json === true || process.env.LOG_FORMAT === 'json',
+  color: process.stdout.isTTY && !process.env.NO_COLOR,
+});
+const say = (line: string) => process.stdout.write(`dev-runner: ${line}\n`);
 
-for (const [index, service] of project.services.entries()) {
-  const port = ports.get(service.name);
-  const serves = service.serves.length === 0 ? '' : ` (serves ${service.serves.join(', ')})`;
-  process.stdout.write(`dev-runner: ${service.name} on http://localhost:${port}${serves}\n`);
-  const cwd = join(root, service.dir);
-  const prefix = label(service.name, colors[index % colors.length] ?? 0);
-  const env = {
-    ...process.env,
-    ...serviceEnvironment(service),
-    ...secrets[service.name],
-    PORT: String(port),
-    RUNSD_SERVICES: runsdServices,
-  };
-  let app: ChildProcess | undefined;
-  const startApp = async () => {
-    if (app) await terminate(app);
-    if (stopping) return;
-    // Under runsd, as in the container: `runsd -- node dist/main.js`.
-    app = run(prefix, process.execPath, [runsd, '--', process.execPath, '--enable-source-maps', 'dist/main.js'], {
-      cwd,
-      env,
-    });
-    app.on('exit', (code, signal) => {
-      process.stdout.write(`${prefix} exited with ${signal ?? code}\n`);
-      // Without --watch there is nothing to wait for once a service is gone.
-      if (!watch && !stopping) void stop(code ?? 1);
-    });
-  };
-  if (watch) {
-    // tsup rebuilds on change; each successful build restarts the service from here, so this
-    // process owns (and so stops) every service process, not tsup.
-    const build = run(
-      prefix,
-      join(root, 'node_modules/.bin/tsup'),
-      ['--config', '../tsup.service.config.ts', '--watch', 'src/**/*.ts', '--watch', '../../packages/*/src/**/*.ts'],
-      { cwd, env: process.env },
-      (line) => {
-        if (line.includes('Build success')) void startApp();
+/** What the dev runner knows of each service: its process, and what its last build was made from. */
+interface Running {
+  service: Service;
+  port: number;
+  process: ServiceProcess;
+  /** Every file its bundle was built from: a change to one of them rebuilds it. */
+  inputs: Set<string>;
+  /** The bundle's hash: a rebuild that gives the same bundle restarts nothing. */
+  bundleHash?: string;
+  /** The last build failed. */
+  broken: boolean;
+  crashed: boolean;
+}
+
+let stopping = false;
+const running = project.services.map((service): Running => {
+  const port = ports.get(service.name) ?? service.port;
+  const entry: Running = {
+    service,
+    port,
+    inputs: new Set(),
+    broken: false,
+    crashed: false,
+    process: new ServiceProcess({
+      cwd: join(root, service.dir),
+      env: {
+        ...process.env,
+        ...serviceEnvironment(service),
+        ...secrets[service.name],
+        PORT: String(port),
+        RUNSD_SERVICES: runsdServices,
       },
-    );
-    build.on('exit', () => !stopping && void stop(1));
-  } else {
-    void startApp();
+      // Under runsd, as in the container: `runsd -- node dist/main.js`.
+      command: process.execPath,
+      args: [runsd, '--', process.execPath, '--enable-source-maps', 'dist/main.js'],
+      port,
+      onLine: (line) => process.stdout.write(`${print(service.name, line)}\n`),
+      onUnexpectedExit: (code, signal) => {
+        if (stopping) return;
+        const how = signal === null ? `exit code ${code}` : signal;
+        if (!watch) {
+          // Without --watch there is nothing to wait for once a service is gone.
+          say(`${service.name} stopped (${how}); stopping the others`);
+          void stop(code ?? 1);
+          return;
+        }
+        entry.crashed = true;
+        say(`${service.name} crashed (${how}); the others keep running, and it restarts on the next change`);
+      },
+    }),
+  };
+  return entry;
+});
+
+const builder = new Builder(new URL('./build-worker.js', import.meta.url));
+let closeWatcher = () => {};
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+if (watch) await startWatching();
+else {
+  for (const entry of running) {
+    say(`${entry.service.name} on http://localhost:${entry.port}${servesNote(entry.service)}`);
+    void entry.process.restart();
   }
+}
+
+/**
+ * `pnpm dev`: the generated code brought up to date with the definitions,
+ * every service built (one line each) and started as soon as its bundle is
+ * ready; then every change handled as it comes. (`pnpm dev` builds runsd.)
+ */
+async function startWatching(): Promise<void> {
+  const generated = await regenerate(root);
+  if (!generated.ok) reportDefinitionProblems(generated.problems);
+  else if (generated.written.length > 0) say(`regenerated ${generated.written.length} files in ${generated.ms} ms`);
+  await Promise.all(
+    running.map(async (entry) => {
+      const result = await build(entry);
+      if (stopping) return;
+      if (!result.ok) {
+        say(`${entry.service.name} failed to build; it starts once it builds:\n${indent(result.errors)}`);
+        return;
+      }
+      say(
+        `${entry.service.name} built in ${result.ms} ms, on http://localhost:${entry.port}${servesNote(entry.service)}`,
+      );
+      await entry.process.restart();
+    }),
+  );
+  const definitions = await definitionPaths(root);
+  const folders = new Set([
+    ...project.services.map((service) => join(root, service.dir, 'src')),
+    ...packageSourceFolders(),
+    ...definitions.map((path) => (isFolder(path) ? path : dirname(path))),
+  ]);
+  const isDefinition = (path: string) =>
+    definitions.some((definition) => path === definition || path.startsWith(`${definition}${sep}`));
+  const watcher = watchFolders([...folders], (paths) => handleChanges(paths, isDefinition));
+  closeWatcher = () => watcher.close();
+}
+
+/** Files a batch already handled (generated code written here, say), by the modification time they had then. */
+const handled = new Map<string, number>();
+
+async function handleChanges(changed: Set<string>, isDefinition: (path: string) => boolean): Promise<void> {
+  const started = performance.now();
+  const paths = new Set([...changed].filter((path) => handled.get(path) !== modifiedAt(path)));
+  if (paths.size === 0) return;
+  let regeneratedIn: number | undefined;
+  if ([...paths].some(isDefinition)) {
+    const generated = await regenerate(root);
+    if (!generated.ok) {
+      reportDefinitionProblems(generated.problems);
+      return;
+    }
+    regeneratedIn = generated.ms;
+    for (const file of generated.written) {
+      const path = join(root, file);
+      paths.add(path);
+      handled.set(path, modifiedAt(path));
+    }
+  }
+  const affected = running.filter(
+    (entry) =>
+      entry.crashed ||
+      [...paths].some((path) => entry.inputs.has(path) || path.startsWith(join(root, entry.service.dir, 'src', sep))),
+  );
+  await Promise.all(
+    affected.map(async (entry) => {
+      const previous = entry.bundleHash;
+      const result = await build(entry);
+      if (stopping) return;
+      if (!result.ok) {
+        say(
+          `${entry.service.name} failed to build; it keeps running on its last good build:\n${indent(result.errors)}`,
+        );
+        return;
+      }
+      if (entry.bundleHash === previous && entry.process.running) {
+        // Silence would leave the last error on screen as if it still held.
+        if (result.fixed)
+          say(`${entry.service.name} builds again, the same bundle as the one running (${result.ms} ms)`);
+        return;
+      }
+      entry.crashed = false;
+      await entry.process.restart();
+      const ready = await entry.process.ready();
+      if (!ready || stopping) return;
+      const steps = [regeneratedIn === undefined ? '' : `regenerate ${regeneratedIn} ms, `, `build ${result.ms} ms`];
+      say(
+        `${entry.service.name} restarted, answering ${seconds(performance.now() - started)} after the change (${steps.join('')})`,
+      );
+    }),
+  );
+}
+
+/** Builds a service, and notes what its bundle was made from and what it holds. `fixed`: the last build had failed. */
+async function build(entry: Running): Promise<BuildResult & { fixed: boolean }> {
+  const result = await builder.build(join(root, entry.service.dir));
+  if (result.inputs.length > 0) entry.inputs = new Set(result.inputs);
+  if (result.ok) entry.bundleHash = fileHash(join(root, entry.service.dir, 'dist/main.js'));
+  const fixed = entry.broken && result.ok;
+  entry.broken = !result.ok;
+  return { ...result, fixed };
+}
+
+function reportDefinitionProblems(problems: readonly string[]): void {
+  say(
+    `the definitions have ${problems.length} problem(s); the services keep running on the last good code:\n${indent(problems)}`,
+  );
+}
+
+/** The project's shared code, packages/<name>/src: the services bundle it. */
+function packageSourceFolders(): string[] {
+  const packages = join(root, 'packages');
+  if (!isFolder(packages)) return [];
+  return readdirSync(packages)
+    .map((name) => join(packages, name, 'src'))
+    .filter(isFolder);
+}
+
+function modifiedAt(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+}
+
+function fileHash(path: string): string | undefined {
+  try {
+    return createHash('sha1').update(readFileSync(path)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+function indent(lines: readonly string[]): string {
+  return lines.map((line) => `  ${line}`).join('\n');
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function servesNote(service: Service): string {
+  return service.serves.length === 0 ? '' : ` (serves ${service.serves.join(', ')})`;
 }
 
 /** The project's services, or an exit with the manifests' problems: nothing starts when they are wrong. */
@@ -136,68 +306,11 @@ async function choosePorts(
   return ports;
 }
 
-function run(
-  prefix: string,
-  command: string,
-  args: string[],
-  options: SpawnOptions,
-  onLine: (line: string) => void = () => {},
-): ChildProcess {
-  // A process group per child: a stop reaches runsd and the app under it (and anything either started) at once.
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  running.add(child);
-  child.on('exit', () => running.delete(child));
-  for (const stream of [child.stdout, child.stderr]) {
-    if (stream === null) continue;
-    createInterface({ input: stream }).on('line', (line) => {
-      onLine(line);
-      process.stdout.write(`${prefix} ${readable(line)}\n`);
-    });
-  }
-  return child;
-}
-
-/** SIGTERM to the child's whole group, then SIGKILL past Cloud Run's 10 s: a service drains, but is never left behind. */
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  signalGroup(child, 'SIGTERM');
-  const force = setTimeout(() => signalGroup(child, 'SIGKILL'), 11_000);
-  await exited;
-  clearTimeout(force);
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, signal);
-  } catch {
-    // The group has gone already.
-  }
-}
-
+/** Ctrl-C, or a service gone under `pnpm start`: every service drains and stops, then the dev runner exits. */
 async function stop(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await Promise.all([...running].map(terminate));
+  closeWatcher();
+  await Promise.all([...running.map((entry) => entry.process.stop()), builder.close()]);
   process.exit(exitCode);
-}
-
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
-
-function label(name: string, color: number): string {
-  const text = name.padEnd(width);
-  return useColor ? `\x1b[${color}m${text} |\x1b[0m` : `${text} |`;
-}
-
-/** A Cloud Logging JSON line as `12:00:01 INFO  message {rest}`; anything else as it came. */
-function readable(line: string): string {
-  if (!line.startsWith('{')) return line;
-  try {
-    const { severity = '', time = '', message = '', ...rest } = JSON.parse(line) as Record<string, unknown>;
-    const extra = Object.keys(rest).length === 0 ? '' : ` ${JSON.stringify(rest)}`;
-    return `${String(time).slice(11, 19)} ${String(severity).padEnd(5)} ${message}${extra}`;
-  } catch {
-    return line;
-  }
 }

@@ -9,6 +9,7 @@ import { runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRunner } from './runner.js';
 
 // The command behind `pnpm dev` and `pnpm start`, run as `pnpm start` runs it, on free ports.
 
@@ -47,53 +48,27 @@ describe('dev-runner', () => {
 
 describe('dev-runner with --free-ports', () => {
   it('runs every service under runsd, tacoclient reaches tacoserver by its short name, and Ctrl-C stops both', async () => {
-    // A process group of its own, so that whatever happens here, nothing it started outlives the test.
-    const runner = spawn(process.execPath, [cli, '--free-ports'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true,
-    });
-    const output: string[] = [];
-    const wake = new Set<() => void>();
-    createInterface({ input: runner.stdout }).on('line', (line) => {
-      output.push(line);
-      for (const waiter of wake) waiter();
-    });
-    /** The first line so far, or to come, that matches. */
-    const waitFor = (match: RegExp) =>
-      new Promise<RegExpExecArray>((resolve, reject) => {
-        const check = () => {
-          const found = output.map((line) => match.exec(line)).find((result) => result !== null);
-          if (found === undefined) return;
-          wake.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          wake.delete(check);
-          reject(new Error(`the dev runner printed no ${match} in 15 s:\n${output.join('\n')}`));
-        }, 15_000);
-        wake.add(check);
-        check();
-      });
+    const runner = startRunner(cli, ['--free-ports'], { cwd: root });
     try {
-      const [, port] = await waitFor(/^dev-runner: tacoclient on http:\/\/localhost:(\d+)$/);
+      const [, port] = await runner.waitFor(/^dev-runner: tacoclient on http:\/\/localhost:(\d+)$/);
       expect(Number(port)).not.toBe(8081);
-      await waitFor(/^tacoclient \| .*listening/);
-      await waitFor(/^tacoserver \| .*listening/);
+      await runner.waitFor(/^tacoclient \| .*listening/);
+      await runner.waitFor(/^tacoserver \| .*listening/);
       const response = await request(`http://127.0.0.1:${port}/`);
       expect(await response.body.text()).toBe('Sammy Sosa has consumed 2 tacos');
-      const exited = once(runner, 'close');
-      runner.kill('SIGINT');
-      expect(await exited).toEqual([0, null]);
-      expect(output).toEqual(expect.arrayContaining(['tacoserver | exited with 0', 'tacoclient | exited with 0']));
-      expect(output.some((line) => /^tacoserver \| .*POST \/oto\/TacoService\.EatTaco 200/.test(line))).toBe(true);
+      // One readable access line per service, each with its method, path, status and latency.
+      await runner.waitFor(/^tacoserver \| \d\d:\d\d:\d\d INFO {2}POST \/oto\/TacoService\.EatTaco 200 [\d.]+ ms$/);
+      await runner.waitFor(/^tacoclient \| \d\d:\d\d:\d\d INFO {2}GET \/ 200 [\d.]+ ms$/);
+      // Ctrl-C: every service drains, and the runner exits 0.
+      expect(await runner.interrupt()).toEqual([0, null]);
+      expect(runner.output).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^tacoserver \| .* drained; exiting$/)]),
+      );
+      expect(runner.output).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^tacoclient \| .* drained; exiting$/)]),
+      );
     } finally {
-      try {
-        process.kill(-(runner.pid as number), 'SIGKILL');
-      } catch {
-        // The group is gone already: the runner stopped everything it started.
-      }
+      runner.kill();
     }
   });
 

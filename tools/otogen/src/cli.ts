@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import packageJson from '../package.json' with { type: 'json' };
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { DefinitionError } from './errors.js';
 import { FormatError } from './format.js';
-import { defaultTarget, generateTarget, readDefinitions, staleFiles, type Target } from './generate.js';
+import { defaultTarget, generateTarget, readDefinitions, staleFiles, writeFiles } from './generate.js';
 import { parseDefinitions } from './parser.js';
 
 const usage = `otogen ${packageJson.version}: TypeScript API definitions to a server, a client, schemas and docs.
@@ -33,10 +31,6 @@ const commandLine = {
   options: { config: { type: 'string' }, check: { type: 'boolean' } },
   positionals: true,
 } satisfies CommandLine<Options>;
-
-interface Config {
-  targets: Target[];
-}
 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(commandLine, argv);
@@ -76,53 +70,16 @@ async function generate(config: Config, root: string, check: boolean): Promise<n
       stale += differing.length;
       continue;
     }
-    for (const file of files) {
-      const path = join(root, target.out, file.path);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, file.text);
-    }
-    process.stdout.write(
-      `otogen: wrote ${files.length} files to ${target.out} from ${target.definitions.join(', ')}\n`,
-    );
+    const written = await writeFiles(target, files, root);
+    const what =
+      written.length === 0
+        ? `${target.out} is up to date`
+        : `wrote ${written.length} of ${files.length} files to ${target.out}`;
+    process.stdout.write(`otogen: ${what} from ${target.definitions.join(', ')}\n`);
   }
   if (check && stale === 0) process.stdout.write(`otogen: ${config.targets.length} targets up to date\n`);
   return stale === 0 ? 0 : 1;
 }
-
-/** The config named by --config, else otogen.config.json if there is one, else the default target. */
-async function loadConfig(root: string, given: string | undefined): Promise<Config> {
-  const path = given ?? 'otogen.config.json';
-  let text: string;
-  try {
-    text = await readFile(join(root, path), 'utf8');
-  } catch {
-    if (given === undefined) {
-      if (!existsSync(join(root, defaultTarget.definitions[0] ?? ''))) {
-        throw new ConfigError(
-          `no ${defaultTarget.definitions[0]} here; run otogen from the project's root or pass --config`,
-        );
-      }
-      return { targets: [defaultTarget] };
-    }
-    throw new ConfigError(`cannot read ${path}`);
-  }
-  let config: Partial<Config>;
-  try {
-    config = JSON.parse(text) as Partial<Config>;
-  } catch (error) {
-    throw new ConfigError(`${path} is not JSON: ${(error as Error).message}`);
-  }
-  if (
-    !Array.isArray(config.targets) ||
-    config.targets.some((t) => !Array.isArray(t.definitions) || typeof t.out !== 'string')
-  ) {
-    throw new ConfigError(`${path} must be {"targets": [{"definitions": ["file.ts"], "out": "folder"}]}`);
-  }
-  return config as Config;
-}
-
-/** A problem with otogen.config.json, not a bug: said in one line, without a stack. */
-class ConfigError extends Error {}
 
 main(process.argv.slice(2)).then(
   (code) => {

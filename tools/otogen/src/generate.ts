@@ -1,5 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { formatFiles } from './format.js';
 import type { Model } from './model.js';
 import { type DefinitionFile, parseDefinitions } from './parser.js';
@@ -102,4 +102,21 @@ export async function staleFiles(target: Target, files: readonly GeneratedFile[]
     }
   }
   return stale;
+}
+
+/**
+ * Writes the files whose text differs from what is on disk, and only those,
+ * so that a watcher (`pnpm dev`'s) sees a change exactly where the generated
+ * code changed. Returns their paths relative to root.
+ */
+export async function writeFiles(target: Target, files: readonly GeneratedFile[], root: string): Promise<string[]> {
+  const written: string[] = [];
+  for (const file of files) {
+    const path = join(root, target.out, file.path);
+    if ((await readFile(path, 'utf8').catch(() => undefined)) === file.text) continue;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, file.text);
+    written.push(relative(root, path));
+  }
+  return written;
 }

@@ -1,4 +1,13 @@
+export { type Config, ConfigError, loadConfig } from './config.js';
 export { DefinitionError, type DefinitionProblem } from './errors.js';
-export { type GeneratedFile, generateTarget, readDefinitions, render, staleFiles, type Target } from './generate.js';
+export {
+  type GeneratedFile,
+  generateTarget,
+  readDefinitions,
+  render,
+  staleFiles,
+  type Target,
+  writeFiles,
+} from './generate.js';
 export * from './model.js';
 export { type DefinitionFile, parseDefinitions } from './parser.js';
