@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ const commands: [string, string, string[]][] = [
   ['cloud-emulator', 'tools/cloud-emulator', []],
   ['deploy', 'deploy', ['all', '--dry-run']],
   ['new-service', 'tools/scaffold', ['menuserver']],
+  // The docs it writes say where each API is served.
+  ['otogen', 'tools/otogen', ['generate']],
 ];
 let work: string;
 
@@ -71,6 +73,8 @@ describe.each(cases)('a project with %s', (_case, manifests, problem) => {
       await mkdir(join(work, 'services', name), { recursive: true });
       await writeFile(join(work, 'services', name, 'service.json'), JSON.stringify(manifest));
     }
+    await mkdir(join(work, 'packages/definitions/src'), { recursive: true });
+    await cp(join(root, 'packages/definitions/src/taco.ts'), join(work, 'packages/definitions/src/taco.ts'));
     await mkdir(join(work, 'packages/generated'), { recursive: true });
     await writeFile(
       join(work, 'packages/generated/model.json'),

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
+import { ManifestError } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { DefinitionError } from './errors.js';
@@ -90,6 +91,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`otogen: the definitions have ${error.problems.length} problem(s):\n${error.message}\n`);
     } else if (error instanceof ConfigError || error instanceof FormatError) {
       process.stderr.write(`otogen: ${error.message}\n`);
+    } else if (error instanceof ManifestError) {
+      // The docs say where each API is served, from the manifests: a wrong one is said as every command says it.
+      process.stderr.write(`${error.problems.map((problem) => `otogen: ${problem}`).join('\n')}\n`);
     } else {
       process.stderr.write(`otogen: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     }

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { formatFiles } from './format.js';
+import { type ApiHost, apiHosts } from './hosts.js';
 import type { Model } from './model.js';
 import { type DefinitionFile, parseDefinitions } from './parser.js';
 import { renderApiMarkdown } from './render/api-md.js';
@@ -56,12 +57,16 @@ export async function readDefinitions(paths: readonly string[], root: string): P
   return Promise.all(files.map(async (fileName) => ({ fileName, text: await readFile(join(root, fileName), 'utf8') })));
 }
 
-/** Every file of a target, rendered from the model. Pure: the same model gives the same bytes. */
-export function render(model: Model, target: Target): GeneratedFile[] {
+/**
+ * Every file of a target, rendered from the model and, for the docs, the
+ * services that serve its APIs. Pure: the same input gives the same bytes.
+ */
+export function render(model: Model, target: Target, hosts: readonly ApiHost[] = []): GeneratedFile[] {
   const runtime = target.runtime ?? '@taco-run/rpc';
   const docs = {
     basePath: target.basePath ?? '/oto/',
     title: target.title ?? model.services.map((service) => service.name).join(', '),
+    hosts,
   };
   return [
     { path: 'src/types.ts', text: renderTypes(model) },
@@ -81,7 +86,7 @@ export function render(model: Model, target: Target): GeneratedFile[] {
 /** A target's files as they are committed: rendered, then formatted by the project's own rules. */
 export async function generateTarget(target: Target, root: string): Promise<GeneratedFile[]> {
   const model = parseDefinitions(await readDefinitions(target.definitions, root));
-  return formatFiles(render(model, target), target.out, root);
+  return formatFiles(render(model, target, apiHosts(root, model)), target.out, root);
 }
 
 /** What differs between the generated files and what is on disk, as paths relative to root. */

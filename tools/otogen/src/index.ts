@@ -9,5 +9,6 @@ export {
   type Target,
   writeFiles,
 } from './generate.js';
+export { type ApiHost, apiHosts } from './hosts.js';
 export * from './model.js';
 export { type DefinitionFile, parseDefinitions } from './parser.js';

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registerRpcServices } from '@taco-run/rpc/server';
@@ -98,6 +99,28 @@ describe('the inventory fixture through its generated client', () => {
     await expect(new AuditServiceClient(base).ping({})).resolves.toEqual({ now: '2026-11-25T12:00:00Z' });
   });
 });
+
+describe("the docs' examples", () => {
+  it("pass the server's own validation for every method", async () => {
+    const openapi = JSON.parse(
+      await readFile(new URL('./fixtures/inventory/generated/docs/openapi.json', import.meta.url), 'utf8'),
+    ) as { paths: Record<string, { post: { operationId: string; requestBody: RequestExample } }> };
+    const operations = Object.values(openapi.paths).map(({ post }) => post);
+    expect(operations.map((operation) => operation.operationId).sort()).toEqual([
+      'AuditService.Ping',
+      'InventoryService.AddItem',
+      'InventoryService.FindItems',
+    ]);
+    for (const { operationId, requestBody } of operations) {
+      const { status, body } = await raw(operationId, requestBody.content['application/json'].example);
+      expect({ operationId, status, body }).toMatchObject({ operationId, status: 200 });
+    }
+  });
+});
+
+interface RequestExample {
+  content: { 'application/json': { example: unknown } };
+}
 
 describe('the inventory fixture over raw HTTP', () => {
   it('strips unknown fields at every depth', async () => {

@@ -202,7 +202,7 @@ function test({ name, serves, calls, basePath }: NewService, model: Model): stri
     const response = await request(\`\${origin}${basePath}${api.name}.${method.name}\`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(${JSON.stringify(exampleObject(model, method.inputObject))}),
+      body: JSON.stringify(${JSON.stringify(exampleObject(model, method.inputObject) ?? {})}),
     });
     // The route is there: a request the schema accepts reaches the stub; one it rejects says why.
     expect(response.statusCode).not.toBe(404);
