@@ -192,20 +192,22 @@ async function handleChanges(changed: Set<string>, isDefinition: (path: string) 
   let regeneratedIn: number | undefined;
   if ([...paths].some(isDefinition)) {
     const generated = await regenerate(root);
-    if (!generated.ok) {
-      reportDefinitionProblems(generated.problems);
-      return;
-    }
-    regeneratedIn = generated.ms;
-    for (const file of generated.written) {
-      const path = join(root, file);
-      paths.add(path);
-      handled.set(path, modifiedAt(path));
+    // Nothing was written then: the other changes of the batch still go through.
+    if (!generated.ok) reportDefinitionProblems(generated.problems);
+    else {
+      regeneratedIn = generated.ms;
+      for (const file of generated.written) {
+        const path = join(root, file);
+        paths.add(path);
+        handled.set(path, modifiedAt(path));
+      }
     }
   }
   const affected = running.filter(
     (entry) =>
+      // A failed build read no inputs to go by.
       entry.crashed ||
+      entry.broken ||
       [...paths].some((path) => entry.inputs.has(path) || path.startsWith(join(root, entry.service.dir, 'src', sep))),
   );
   await Promise.all(
