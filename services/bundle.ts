@@ -12,6 +12,14 @@ export function serviceBundle(serviceDir: string, flags: Options = {}): Options 
     entry: { main: join(serviceDir, 'src/main.ts') },
     outDir: join(serviceDir, 'dist'),
     sourcemap: true,
+    esbuildOptions: (options) => {
+      // Frames are mapped lazily at run time (packages/service/src/stack-traces.ts), to paths from the
+      // repository's root: the map says where it was built (from dist up to the root and back, so
+      // that tools that resolve sources against the map's own place still find them), and carries
+      // no source text, which nothing reads.
+      options.sourceRoot = `../../../services/${basename(serviceDir)}/dist/`;
+      options.sourcesContent = false;
+    },
     // dist/main.js wherever the build runs from (tsup would pick .mjs from a folder whose package.json is not ESM).
     outExtension: () => ({ js: '.js' }),
     ...oneLineReport(basename(serviceDir), flags),

@@ -37,9 +37,7 @@ describe('deploy/Dockerfile', () => {
       'RUN pnpm --filter @taco-run/runsd --filter "./services/${build_target}" build && node deploy/assemble-image.mjs "${build_target}" /out',
     );
     expect(text).toMatch(/^USER node$/m);
-    expect(text).toMatch(
-      /^ENTRYPOINT \["node", "\/app\/runsd\/runsd.js", "--", "node", "--enable-source-maps", "\/app\/service\/main.js"\]$/m,
-    );
+    expect(text).toMatch(/^ENTRYPOINT \["node", "\/app\/runsd\/runsd.js", "--", "node", "\/app\/service\/main.js"\]$/m);
   });
 
   it('keeps node_modules, tests and local state out of the build context', async () => {

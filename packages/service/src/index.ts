@@ -3,4 +3,5 @@ export { ConfigError, httpUrl, logLevel, milliseconds, parseEnv, port, seconds }
 export { CloudRunLogController, cloudLoggingOptions, logUserAgent } from './logging.js';
 export { start } from './main.js';
 export { type ServeOptions, serve } from './serve.js';
+export { mapStackTracesOnDemand } from './stack-traces.js';
 export { type TraceContext, traceFromHeaders, traceLogFields } from './trace.js';

@@ -46,12 +46,17 @@ async function run(job: BuildJob): Promise<BuildOutcome> {
   };
   const quiet: Options = {
     esbuildPlugins: [recordInputs],
-    esbuildOptions: (options) => {
-      options.logLevel = 'silent';
-    },
   };
+  const bundle = serviceBundle(job.service, { silent: true });
   try {
-    await build({ ...serviceBundle(job.service, { silent: true }), ...quiet });
+    await build({
+      ...bundle,
+      ...quiet,
+      esbuildOptions: (options, context) => {
+        bundle.esbuildOptions?.(options, context);
+        options.logLevel = 'silent';
+      },
+    });
     return { id: job.id, ok: true, inputs };
   } catch (error) {
     return { id: job.id, ok: false, errors: describe(error), inputs };

@@ -113,7 +113,7 @@ const running = project.services.map((service): Running => {
       },
       // Under runsd, as in the container: `runsd -- node dist/main.js`.
       command: process.execPath,
-      args: [runsd, '--', process.execPath, '--enable-source-maps', 'dist/main.js'],
+      args: [runsd, '--', process.execPath, 'dist/main.js'],
       port,
       onLine: (line) => process.stdout.write(`${print(service.name, line)}\n`),
       onUnexpectedExit: (code, signal) => {

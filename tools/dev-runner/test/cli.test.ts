@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
@@ -68,7 +65,7 @@ describe('dev-runner with --free-ports', () => {
         expect.arrayContaining([expect.stringMatching(/^tacoclient \| .* drained; exiting$/)]),
       );
     } finally {
-      runner.kill();
+      await runner.kill();
     }
   });
 
@@ -127,26 +124,12 @@ describe('dev-runner and secrets', () => {
       [{}, 'given hola from-the-file'],
       [{ DB_PASSWORD: 'from-the-environment' }, 'given hola from-the-environment'],
     ] as const) {
-      const runner = spawn(process.execPath, [cli, '--free-ports'], {
-        cwd: work,
-        env: { PATH: process.env.PATH, ...env },
-        stdio: ['ignore', 'pipe', 'inherit'],
-        detached: true,
-      });
+      const runner = startRunner(cli, ['--free-ports'], { cwd: work, env: { PATH: process.env.PATH, ...env } });
       try {
-        const lines = createInterface({ input: runner.stdout });
-        let given: string | undefined;
-        for await (const line of lines) {
-          given = /^vault \| (given .*)$/.exec(line)?.[1];
-          if (given !== undefined) break;
-        }
+        const [, given] = await runner.waitFor(/^vault \| (given .*)$/);
         expect(given).toBe(expected);
       } finally {
-        // Drained, so the runner's last lines cannot hold its exit up.
-        runner.stdout.resume();
-        const closed = once(runner, 'close');
-        runner.kill('SIGINT');
-        await closed;
+        await runner.kill();
       }
     }
   });

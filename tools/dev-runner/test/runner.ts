@@ -11,7 +11,7 @@ export interface StartedRunner {
   /** Ctrl-C, and how it exited. */
   interrupt(): Promise<[number | null, NodeJS.Signals | null]>;
   /** Whatever happens in the test, nothing the runner started outlives it. */
-  kill(): void;
+  kill(): Promise<void>;
 }
 
 export function startRunner(
@@ -61,7 +61,14 @@ export function startRunner(
       child.kill('SIGINT');
       return closed;
     },
-    kill: () => {
+    kill: async () => {
+      // The runner first, so that it stops the services it started (each in a process group of its
+      // own, which a kill of the runner's group would not reach); then whatever is left of its group.
+      if (child.exitCode === null && child.signalCode === null) {
+        const closed = once(child, 'close');
+        child.kill('SIGTERM');
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 12_000))]);
+      }
       try {
         process.kill(-(child.pid as number), 'SIGKILL');
       } catch {

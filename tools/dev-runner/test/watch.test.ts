@@ -149,7 +149,7 @@ describe('pnpm dev (dev-runner --watch)', () => {
       // Ctrl-C stops everything, and that is a success.
       expect(await runner.interrupt()).toEqual([0, null]);
     } finally {
-      runner.kill();
+      await runner.kill();
     }
   });
 });
