@@ -6,6 +6,7 @@ import { type RpcContext, type RpcServerOptions, type RpcService, registerRpcSer
 import type { FastifyInstance } from 'fastify';
 import { EatTacoRequestSchema, EatTacoResponseSchema } from './schemas.js';
 import type { EatTacoRequest, EatTacoResponse } from './types.js';
+import { checkEatTacoResponse, validateEatTacoRequest } from './validators.js';
 
 /**
  * TacoService is a service for eating tacos.
@@ -26,6 +27,8 @@ export function tacoServiceRoutes(impl: TacoService): RpcService {
         name: 'EatTaco',
         request: EatTacoRequestSchema,
         response: EatTacoResponseSchema,
+        validate: validateEatTacoRequest,
+        checkResponse: checkEatTacoResponse,
         handler: (request: EatTacoRequest, context: RpcContext) => impl.eatTaco(request, context),
       },
     ],

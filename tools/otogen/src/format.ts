@@ -25,7 +25,7 @@ export async function formatFiles(
 }
 
 /** The kinds of file otogen writes, all of which Biome formats. */
-const formatted = /\.(ts|json|md)$/;
+const formatted = /\.(ts|js|json|md)$/;
 
 /** The formatter failed: a setup problem (Biome missing, a broken biome.json), said without a stack. */
 export class FormatError extends Error {

@@ -12,6 +12,7 @@ import { renderOpenApi } from './render/openapi.js';
 import { renderSchemas } from './render/schemas.js';
 import { renderServer } from './render/server.js';
 import { renderTypes } from './render/types.js';
+import { renderValidators } from './render/validators.js';
 
 /** One set of definitions and where its generated package lives (a row of otogen.config.json). */
 export interface Target {
@@ -72,6 +73,7 @@ export function render(model: Model, target: Target, hosts: readonly ApiHost[] =
     { path: 'src/types.ts', text: renderTypes(model) },
     { path: 'src/schemas.ts', text: renderSchemas(model, runtime) },
     { path: 'src/server.ts', text: renderServer(model, runtime) },
+    ...validatorFiles(model, runtime),
     { path: 'src/client.ts', text: renderClient(model, runtime) },
     { path: 'src/index.ts', text: renderIndex(model, runtime) },
     { path: 'docs/API.md', text: renderApiMarkdown(model, docs) },
@@ -80,6 +82,15 @@ export function render(model: Model, target: Target, hosts: readonly ApiHost[] =
     { path: 'model.json', text: `${JSON.stringify(model, null, 2)}\n` },
     // The same API as oto definitions, for Go teams: `otogen go` prints it.
     { path: 'definitions.go', text: renderGo(model, { title: docs.title }) },
+  ];
+}
+
+/** validators.js, the request validators and response checks compiled ahead of time, and its declarations. */
+function validatorFiles(model: Model, runtime: string): GeneratedFile[] {
+  const { js, dts } = renderValidators(model, runtime);
+  return [
+    { path: 'src/validators.js', text: js },
+    { path: 'src/validators.d.ts', text: dts },
   ];
 }
 

@@ -26,6 +26,8 @@ describe('generated output', () => {
       'src/types.ts',
       'src/schemas.ts',
       'src/server.ts',
+      'src/validators.js',
+      'src/validators.d.ts',
       'src/client.ts',
       'src/index.ts',
       'docs/API.md',
@@ -58,7 +60,7 @@ describe('the otogen command, in a project without otogen.config.json', () => {
   it('generates every definitions file into packages/generated, and then passes --check', async () => {
     expect(await run('generate')).toEqual({
       code: 0,
-      stdout: 'otogen: wrote 9 of 9 files to packages/generated from packages/definitions/src\n',
+      stdout: 'otogen: wrote 11 of 11 files to packages/generated from packages/definitions/src\n',
       stderr: '',
     });
     const index = await readFile(join(work, 'packages/generated/src/index.ts'), 'utf8');
@@ -106,6 +108,8 @@ describe('the otogen command, in a project without otogen.config.json', () => {
     expect(stale.stderr.split('\n').filter(Boolean)).toEqual([
       'otogen: packages/generated/src/types.ts is stale; run `pnpm generate`',
       'otogen: packages/generated/src/schemas.ts is stale; run `pnpm generate`',
+      // The precompiled validators embed the schemas: a changed schema makes them stale too.
+      'otogen: packages/generated/src/validators.js is stale; run `pnpm generate`',
       'otogen: packages/generated/docs/API.md is stale; run `pnpm generate`',
       'otogen: packages/generated/docs/openapi.json is stale; run `pnpm generate`',
       'otogen: packages/generated/model.json is stale; run `pnpm generate`',
@@ -113,7 +117,7 @@ describe('the otogen command, in a project without otogen.config.json', () => {
     ]);
 
     const generate = await run('generate');
-    expect(generate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^otogen: wrote 6 of 9 files/) });
+    expect(generate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^otogen: wrote 7 of 11 files/) });
     expect(await readFile(join(work, 'packages/generated/src/types.ts'), 'utf8')).toContain(
       'Name is what guests call it.',
     );

@@ -1,3 +1,5 @@
+/** A compiled validator (Ajv's), such as the generated validators.js exports. */
+export type { ValidateFunction as Validator } from 'ajv';
 export type { Code } from '../codes.js';
 export { isRpcError, RpcError } from '../error.js';
 export type { RpcContext } from './context.js';
@@ -9,4 +11,11 @@ export {
   type RpcService,
   registerRpcServices,
 } from './plugin.js';
-export type { JsonSchema } from './validation.js';
+export {
+  compileValidator,
+  type JsonSchema,
+  responseCheckSchema,
+  validatorFormats,
+  validatorOptions,
+} from './validation.js';
+export { ajvRuntime } from './validator-runtime.js';

@@ -14,17 +14,32 @@ export interface JsonSchema {
   [keyword: string]: unknown;
 }
 
+/**
+ * How requests are validated. Fastify's default Ajv coerces types
+ * (`{"name": 5}` would pass as "5"), which a typed RPC must not do: these
+ * options reject wrong types, strip unknown fields (the schemas say
+ * `additionalProperties: false`) and report every failure. otogen compiles
+ * the generated schemas ahead of time with exactly these (validators.js), so
+ * a service compiles nothing at start-up; the compiler here serves whatever
+ * comes without precompiled code.
+ */
+export const validatorOptions = {
+  allErrors: true,
+  removeAdditional: true,
+  coerceTypes: false,
+  useDefaults: false,
+  strict: true,
+} as const;
+
+/** The `format`s the generator emits, from ajv-formats. */
+export const validatorFormats = ['email', 'uuid', 'date-time'] as const;
+
 let shared: Ajv | undefined;
 
-/**
- * Fastify's default Ajv coerces types (`{"name": 5}` would pass as "5"), which
- * a typed RPC must not do. This one rejects wrong types, strips unknown fields
- * (the schemas say `additionalProperties: false`) and reports every failure.
- */
 function ajv(): Ajv {
   if (shared === undefined) {
-    shared = new Ajv({ allErrors: true, removeAdditional: true, coerceTypes: false, useDefaults: false, strict: true });
-    addFormats.default(shared, ['email', 'uuid', 'date-time']);
+    shared = new Ajv(validatorOptions);
+    addFormats.default(shared, [...validatorFormats]);
   }
   return shared;
 }
@@ -33,27 +48,21 @@ export function compileValidator(schema: JsonSchema): ValidateFunction {
   return ajv().compile(schema);
 }
 
-let forResponses: Ajv | undefined;
-
 /**
  * A check of what a handler returns against its response schema, before it is
  * serialized: the serializer would turn -5.5 into -5 for an integer and pass
  * a value outside an enum as it is, breaking the types the client promises.
- * It changes nothing (undeclared fields are the serializer's to drop, so they
- * are allowed here) and stops at the first failure.
+ * It changes nothing: undeclared fields are the serializer's to drop, so the
+ * schema it checks against allows them, and with no `additionalProperties:
+ * false` left, the validator's stripping has nothing to strip.
  */
 export function compileResponseValidator(schema: JsonSchema): ValidateFunction {
-  if (forResponses === undefined) {
-    forResponses = new Ajv({
-      allErrors: false,
-      removeAdditional: false,
-      coerceTypes: false,
-      useDefaults: false,
-      strict: true,
-    });
-    addFormats.default(forResponses, ['email', 'uuid', 'date-time']);
-  }
-  return forResponses.compile(allowingUndeclared(schema) as JsonSchema);
+  return compileValidator(responseCheckSchema(schema));
+}
+
+/** A response schema as the response check reads it: undeclared fields allowed at every depth. */
+export function responseCheckSchema(schema: JsonSchema): JsonSchema {
+  return allowingUndeclared(schema) as JsonSchema;
 }
 
 function allowingUndeclared(schema: unknown): unknown {

@@ -1,14 +1,17 @@
 import type { Model, Service } from '../model.js';
 import { schemaName } from './schemas.js';
 import { docComment, header, lowerFirst } from './text.js';
+import { responseCheckName, validatorName } from './validators.js';
 
 /** server.ts: per service, the interface to implement and the Fastify routes that serve it. */
 export function renderServer(model: Model, runtime: string): string {
   const schemas = new Set<string>();
   const types = new Set<string>();
+  const validators = new Set<string>();
   for (const method of model.services.flatMap((service) => service.methods)) {
     schemas.add(schemaName(method.inputObject)).add(schemaName(method.outputObject));
     types.add(method.inputObject).add(method.outputObject);
+    validators.add(validatorName(method.inputObject)).add(responseCheckName(method.outputObject));
   }
   const parts = [
     header(model.sources),
@@ -18,6 +21,7 @@ export function renderServer(model: Model, runtime: string): string {
       `import { type RpcContext, type RpcServerOptions, type RpcService, registerRpcServices } from '${runtime}/server';`,
       `import { ${[...schemas].sort().join(', ')} } from './schemas.js';`,
       `import type { ${[...types].sort().join(', ')} } from './types.js';`,
+      `import { ${[...validators].sort().join(', ')} } from './validators.js';`,
     ].join('\n'),
     ...model.services.map(renderService),
   ];
@@ -36,6 +40,8 @@ function renderService(service: Service): string {
       `        name: '${method.name}',`,
       `        request: ${schemaName(method.inputObject)},`,
       `        response: ${schemaName(method.outputObject)},`,
+      `        validate: ${validatorName(method.inputObject)},`,
+      `        checkResponse: ${responseCheckName(method.outputObject)},`,
       `        handler: (request: ${method.inputObject}, context: RpcContext) => impl.${method.nameLowerCamel}(request, context),`,
       '      },',
     ].join('\n'),
