@@ -3,11 +3,17 @@
 //   <out>/runsd/runsd.js, preload.js and chunks     the entrypoint (tools/runsd/dist as it is)
 //   <out>/service/main.js, its map and any chunks  the service (services/<name>/dist as it is)
 //   <out>/package.json                             {"type": "module"}: the bundles are ESM
-// The Dockerfile runs it, and so does the test that starts this exact layout.
-import { existsSync } from 'node:fs';
+//   <out>/compile-cache/                           V8's code cache of both, on Node versions that make one
+// The Dockerfile runs it, and so do the test that starts this exact layout and `pnpm bench`.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, writeFile } from 'node:fs/promises';
+import module from 'node:module';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageCommand } from './image-command.mjs';
 
 const [service, out] = process.argv.slice(2);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -32,3 +38,65 @@ for (const [from, to] of [
 }
 await writeFile(join(out, 'package.json'), `${JSON.stringify({ private: true, type: 'module' }, null, 2)}\n`);
 process.stdout.write(`assemble-image: ${service} laid out in ${out}\n`);
+process.stdout.write(`assemble-image: ${await writeCompileCache()}\n`);
+
+/**
+ * V8's compiled code for runsd and the service, made by starting them as the
+ * ENTRYPOINT does until the service answers /healthz, so that a cold start
+ * on Cloud Run reads code instead of compiling it. Node (22.1 and later)
+ * writes it on exit into <out>/compile-cache, with paths relative to that
+ * folder (NODE_COMPILE_CACHE_PORTABLE), so it holds wherever the layout is
+ * copied; the Dockerfile points NODE_COMPILE_CACHE there. It is only ever an
+ * optimization: a Node without the feature, or a service that cannot start
+ * here (a secret it needs, say), gives an image without it, said in one line.
+ */
+async function writeCompileCache() {
+  if (typeof module.enableCompileCache !== 'function') {
+    return `Node ${process.version} makes no compile cache; the image ships none`;
+  }
+  const port = await freePort();
+  const manifest = JSON.parse(readFileSync(join(root, 'services', service, 'service.json'), 'utf8'));
+  // Exactly what the image runs (its ENTRYPOINT and ENV, NODE_COMPILE_CACHE among them), here.
+  const { command, args, env } = imageCommand(out, process.execPath);
+  const cache = env.NODE_COMPILE_CACHE ?? join(out, 'compile-cache');
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH, ...manifest.env, ...env, LOG_LEVEL: 'warn', PORT: String(port) },
+    stdio: 'ignore',
+  });
+  const exited = once(child, 'exit');
+  const answered = await answersHealth(port, exited);
+  child.kill('SIGTERM');
+  await exited;
+  const files = existsSync(cache) ? readdirSync(cache, { recursive: true }).length : 0;
+  if (!answered)
+    return `no compile cache: the service did not answer /healthz here, so the image ships ${files ? 'a partial one' : 'none'}`;
+  return `compile cache for Node ${process.version} written to ${cache}`;
+}
+
+async function answersHealth(port, exited) {
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const giveUp = Date.now() + 15_000;
+  while (!gone && Date.now() < giveUp) {
+    const status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { runNode } from '@taco-run/project/testing';
 import { startService } from '@taco-run/service/process';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageCommand } from '../image-command.mjs';
 
 // What the image ships, without a Docker engine: the Dockerfile lints clean, and the
 // layout its build stage assembles (with the same script) starts and answers.
@@ -72,9 +74,11 @@ describe('the image layout', () => {
     });
   });
 
-  it('holds only the bundles and a package.json', async () => {
+  it('holds only the bundles, a package.json and, on a Node that makes one, the compile cache', async () => {
     const dir = layouts.tacoserver;
-    expect((await readdir(dir)).sort()).toEqual(['package.json', 'runsd', 'service']);
+    expect((await readdir(dir)).sort()).toEqual(
+      [...(makesCompileCache ? ['compile-cache'] : []), 'package.json', 'runsd', 'service'].sort(),
+    );
     expect(await readdir(join(dir, 'runsd'))).toEqual(expect.arrayContaining(['preload.js', 'runsd.js']));
     expect((await readdir(join(dir, 'runsd'))).every((file) => file.endsWith('.js') || file.endsWith('.js.map'))).toBe(
       true,
@@ -84,16 +88,8 @@ describe('the image layout', () => {
 
   it('starts as the ENTRYPOINT does, runsd -- node main.js, and the two images answer the curl line', async () => {
     // Outside node_modules' reach: the bundles must be all they need.
-    const tacoserver = await startService(
-      join(layouts.tacoserver, 'service/main.js'),
-      { NODE_ENV: 'production' },
-      { wrapper: [join(layouts.tacoserver, 'runsd/runsd.js'), '--'] },
-    );
-    const tacoclient = await startService(
-      join(layouts.tacoclient, 'service/main.js'),
-      { NODE_ENV: 'production', RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },
-      { wrapper: [join(layouts.tacoclient, 'runsd/runsd.js'), '--'] },
-    );
+    const tacoserver = await startLayout(layouts.tacoserver);
+    const tacoclient = await startLayout(layouts.tacoclient, { RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` });
     try {
       const health = await request(`${tacoserver.origin}/healthz`);
       expect(health.statusCode).toBe(200);
@@ -105,4 +101,30 @@ describe('the image layout', () => {
       expect(await tacoserver.stop()).toBe(0);
     }
   });
+
+  it.skipIf(!makesCompileCache)('starts from the compile cache it ships, runsd and the service both', async () => {
+    // Node says what it reads from the cache on stderr when asked to.
+    const service = await startLayout(layouts.tacoserver, { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' });
+    try {
+      const reads = service.stderr.filter((line) => line.includes('reading cache from'));
+      for (const file of ['runsd/runsd.js', 'runsd/preload.js', 'service/main.js']) {
+        expect(reads).toContainEqual(
+          expect.stringMatching(new RegExp(`file://${layouts.tacoserver}/${file}\\.\\.\\..*success`)),
+        );
+      }
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+  });
 });
+
+/** Node 22.1 and later write V8's compile cache; Node 20, which also runs these tests, does not. */
+const makesCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+/** A layout started as the image starts it: deploy/Dockerfile's ENTRYPOINT and ENV, read by imageCommand. */
+function startLayout(layout: string, env: Record<string, string> = {}) {
+  const { args, env: imageEnv } = imageCommand(layout, process.execPath);
+  const bundle = args.at(-1) ?? '';
+  // ENTRYPOINT is [runsd, --, node, main.js]: the wrapper is everything before `node main.js`.
+  return startService(bundle, { ...imageEnv, ...env }, { wrapper: args.slice(0, -2) });
+}
