@@ -76,8 +76,19 @@ export function peakRssMb(pid: number): number {
 
 export interface ColdStart {
   ms: number;
-  /** Peak RSS of the process spawned (runsd itself, when it wraps the service), in MB. */
+  /** Peak RSS of the spawned process (runsd itself, when it wraps the service), in MB. */
   rssMb: number;
+  /** Peak RSS of the service: the spawned process, or its child when runsd wraps it, in MB. */
+  serviceRssMb: number;
+}
+
+/** The process's children, from Linux's /proc. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** From spawn to the first 200 on /healthz, polling every 2 ms; then the process is stopped by its PID. */
@@ -105,11 +116,31 @@ export async function coldStart(
     }
     const ms = performance.now() - started;
     // It answered, so it was spawned and has a pid.
-    return { ms, rssMb: peakRssMb(child.pid as number) };
+    const pid = child.pid as number;
+    const [service] = childrenOf(pid);
+    return { ms, rssMb: peakRssMb(pid), serviceRssMb: peakRssMb(service ?? pid) };
   } finally {
     child.kill('SIGTERM');
     await exited;
   }
+}
+
+/** From spawn to exit, and the peak RSS the process reports of itself on stdout (`process.resourceUsage().maxRSS`, kB). */
+export async function runToExit(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ ms: number; rssMb: number }> {
+  const started = performance.now();
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const [code] = await once(child, 'exit');
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}`);
+  return { ms, rssMb: Number(out) / 1024 };
 }
 
 /** Rounds that alternate the order of the contenders, so no one always runs first or last. */
