@@ -1,3 +1,4 @@
+import { builtinModules, createRequire } from 'node:module';
 import type { Options } from 'tsup';
 
 /**
@@ -12,14 +13,61 @@ export function nodeBundle(options: Options): Options {
     platform: 'node',
     target: 'node20',
     noExternal: [/.*/],
-    // Fastify and friends are CommonJS and require() Node's builtins; an ESM bundle needs a require to give them.
+    // Fastify and friends are CommonJS and require() Node's builtins; an ESM bundle needs a require to give them
+    // (taken as builtinsWithoutEsmFacade takes builtins, without an import).
     banner: {
-      js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+      js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
     },
     clean: true,
+    // tsup would strip `node:` and mark builtins external before builtinsWithoutEsmFacade sees them.
+    removeNodeProtocol: false,
     ...options,
+    esbuildPlugins: [builtinsWithoutEsmFacade, ...(options.esbuildPlugins ?? [])],
   };
 }
+
+/** esbuild's plugin type, as tsup takes it (esbuild itself is tsup's dependency, not the repository's). */
+type Plugin = NonNullable<Options['esbuildPlugins']>[number];
+
+const builtins = new Set(builtinModules.filter((name) => !name.startsWith('_')));
+const requireBuiltin = createRequire(import.meta.url);
+
+/**
+ * Node's builtins, imported from ES modules without Node's ES module facade.
+ * An `import` of a builtin makes Node build a facade that reads every export,
+ * lazy getters included, and some of those load a whole subsystem: on Node
+ * 26, `import 'node:http'` loads Node's own undici (for http.WebSocket) and
+ * costs about 30 ms, more than a `node -e 0`. Here such an import becomes
+ * `process.getBuiltinModule()` (Node 20.16 and later), which hands over the
+ * module as `require` does, with its exports named, except the getters below,
+ * which stay unread until used through the module itself.
+ */
+const heavyGetters: Record<string, readonly string[]> = {
+  http: ['WebSocket', 'CloseEvent', 'MessageEvent'],
+  crypto: ['webcrypto', 'subtle', 'getRandomValues'],
+  tls: ['rootCertificates'],
+};
+
+const builtinsWithoutEsmFacade: Plugin = {
+  name: 'builtins-without-esm-facade',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, ({ path, kind }) => {
+      const name = path.replace(/^node:/, '');
+      if (kind !== 'import-statement' || !builtins.has(name)) return undefined;
+      return { path: name, namespace: 'node-builtin' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, ({ path }) => {
+      const heavy = heavyGetters[path] ?? [];
+      const exports = Object.keys(requireBuiltin(`node:${path}`)).filter(
+        (key) => /^[A-Za-z_$][\w$]*$/.test(key) && key !== 'default' && !heavy.includes(key),
+      );
+      return {
+        contents: `const builtin = process.getBuiltinModule(${JSON.stringify(`node:${path}`)});\nexport default builtin;\nexport const { ${exports.join(', ')} } = builtin;\n`,
+        loader: 'js',
+      };
+    });
+  },
+};
 
 /**
  * tsup quiet but for one line per build, `tacoserver built in 412 ms`, in

@@ -125,7 +125,7 @@ export async function coldStart(
   }
 }
 
-/** From spawn to exit, and the peak RSS the process reports of itself on stdout (`process.resourceUsage().maxRSS`, kB). */
+/** From spawn to exit, and the peak RSS the process prints of itself on stdout, in kB. */
 export async function runToExit(
   command: string,
   args: string[],

@@ -44,14 +44,11 @@ async function run(job: BuildJob): Promise<BuildOutcome> {
       });
     },
   };
-  const quiet: Options = {
-    esbuildPlugins: [recordInputs],
-  };
   const bundle = serviceBundle(job.service, { silent: true });
   try {
     await build({
       ...bundle,
-      ...quiet,
+      esbuildPlugins: [...(bundle.esbuildPlugins ?? []), recordInputs],
       esbuildOptions: (options, context) => {
         bundle.esbuildOptions?.(options, context);
         options.logLevel = 'silent';

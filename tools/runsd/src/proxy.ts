@@ -6,7 +6,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type HeaderMap, toHeaderMap } from './headers.js';
 import type { Router } from './router.js';
@@ -54,7 +54,7 @@ export async function startProxy(
   port = 0,
   { refused = metadataHosts(process.env) }: { refused?: ReadonlySet<string> } = {},
 ): Promise<RunningProxy> {
-  const upstream = { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) };
+  const upstream = new Upstream();
   const server: Server = createServer((request, response) => {
     handle(router, upstream, refused, request, response).catch((error: Error) =>
       fail(response, 502, `runsd proxy: ${error.message}\n`),
@@ -79,11 +79,33 @@ export async function startProxy(
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        upstream.http.destroy();
-        upstream.https.destroy();
+        upstream.destroy();
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The proxy's agents upstream. node:https is loaded on the first https
+ * forward: TLS and crypto are most of what loading it costs, and runsd's
+ * start-up, on every cold start, needs neither.
+ */
+class Upstream {
+  readonly http = new HttpAgent(agentOptions);
+  #https: { agent: HttpsAgent; request: typeof import('node:https').request } | undefined;
+
+  https(): { agent: HttpsAgent; request: typeof import('node:https').request } {
+    if (this.#https === undefined) {
+      const https = process.getBuiltinModule('node:https');
+      this.#https = { agent: new https.Agent(agentOptions), request: https.request };
+    }
+    return this.#https;
+  }
+
+  destroy(): void {
+    this.http.destroy();
+    this.#https?.agent.destroy();
+  }
 }
 
 /**
@@ -99,7 +121,7 @@ export function metadataHosts(env: NodeJS.ProcessEnv): ReadonlySet<string> {
 
 async function handle(
   router: Router,
-  upstream: { http: HttpAgent; https: HttpsAgent },
+  upstream: Upstream,
   refused: ReadonlySet<string>,
   request: IncomingMessage,
   response: ServerResponse,
@@ -125,7 +147,7 @@ async function handle(
     route.kind === 'passthrough' ? [url, { ...headers, host: url.host }] : [new URL(route.origin), route.headers];
   const outgoing = framed(request, routed);
   const secure = origin.protocol === 'https:';
-  const forward = (secure ? httpsRequest : httpRequest)({
+  const forward = (secure ? upstream.https().request : httpRequest)({
     protocol: origin.protocol,
     // The URL keeps an IPv6 literal in brackets; a socket wants the address alone.
     hostname: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -133,7 +155,7 @@ async function handle(
     method: request.method,
     path: url.pathname + url.search,
     headers: outgoing,
-    agent: secure ? upstream.https : upstream.http,
+    agent: secure ? upstream.https().agent : upstream.http,
   });
   forward.on('response', (answer) => {
     response.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers as HeaderMap));

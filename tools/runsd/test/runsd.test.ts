@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -211,6 +213,50 @@ describe("the app's GOOGLE_CLOUD_PROJECT", () => {
 });
 
 describe('local mode', () => {
+  it('forwards through the proxy to an https URL (node:https, which runsd loads on first use)', async () => {
+    // A server with a certificate of its own; runsd trusts it as Node trusts any extra CA.
+    const folder = await mkdtemp(join(tmpdir(), 'runsd-tls-'));
+    const [key, cert] = [join(folder, 'key.pem'), join(folder, 'cert.pem')];
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const server = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (request, response) =>
+      response.end(`over TLS: ${request.url}\n`),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const result = await run(['--', 'sh', '-c', `curl -s --noproxy '' -x "$HTTP_PROXY" http://secure/tls`], {
+        PATH: process.env.PATH,
+        RUNSD_SERVICES: `secure=${origin}`,
+        NODE_EXTRA_CA_CERTS: cert,
+      });
+      expect(result).toMatchObject({ code: 0, stdout: 'over TLS: /tls\n' });
+    } finally {
+      server.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   it('maps short names from RUNSD_SERVICES and sends no token to a local URL', async () => {
     const result = await run(['--', process.execPath, callFixture, 'http://tacoserver/local'], {
       PATH: process.env.PATH,
