@@ -230,7 +230,12 @@ async function handleChanges(changed: Set<string>, isDefinition: (path: string) 
       entry.crashed = false;
       await entry.process.restart();
       const ready = await entry.process.ready();
-      if (!ready || stopping) return;
+      if (stopping) return;
+      if (!ready) {
+        // A crash says so itself; a service that runs without answering /healthz is said here.
+        if (entry.process.running) say(`${entry.service.name} restarted, but does not answer /healthz`);
+        return;
+      }
       const steps = [regeneratedIn === undefined ? '' : `regenerate ${regeneratedIn} ms, `, `build ${result.ms} ms`];
       say(
         `${entry.service.name} restarted, answering ${seconds(performance.now() - started)} after the change (${steps.join('')})`,
