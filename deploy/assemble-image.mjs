@@ -65,8 +65,11 @@ async function writeCompileCache() {
   });
   const exited = once(child, 'exit');
   const answered = await answersHealth(port, exited);
+  // It drains and exits on SIGTERM, writing the cache as it goes; one that does not is not waited for past Cloud Run's 10 s.
   child.kill('SIGTERM');
+  const force = setTimeout(() => child.kill('SIGKILL'), 11_000);
   await exited;
+  clearTimeout(force);
   const files = existsSync(cache) ? readdirSync(cache, { recursive: true }).length : 0;
   if (!answered)
     return `no compile cache: the service did not answer /healthz here, so the image ships ${files ? 'a partial one' : 'none'}`;
