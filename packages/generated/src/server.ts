@@ -5,6 +5,7 @@ import { RpcError } from '@taco-run/rpc';
 import { type RpcContext, type RpcServerOptions, type RpcService, registerRpcServices } from '@taco-run/rpc/server';
 import type { FastifyInstance } from 'fastify';
 import { EatTacoRequestSchema, EatTacoResponseSchema } from './schemas.js';
+import { serializeEatTacoResponse } from './serializers.js';
 import type { EatTacoRequest, EatTacoResponse } from './types.js';
 import { checkEatTacoResponse, validateEatTacoRequest } from './validators.js';
 
@@ -29,6 +30,7 @@ export function tacoServiceRoutes(impl: TacoService): RpcService {
         response: EatTacoResponseSchema,
         validate: validateEatTacoRequest,
         checkResponse: checkEatTacoResponse,
+        serialize: serializeEatTacoResponse,
         handler: (request: EatTacoRequest, context: RpcContext) => impl.eatTaco(request, context),
       },
     ],

@@ -10,6 +10,7 @@ import { renderGo } from './render/go.js';
 import { renderIndex } from './render/index.js';
 import { renderOpenApi } from './render/openapi.js';
 import { renderSchemas } from './render/schemas.js';
+import { renderSerializers } from './render/serializers.js';
 import { renderServer } from './render/server.js';
 import { renderTypes } from './render/types.js';
 import { renderValidators } from './render/validators.js';
@@ -74,6 +75,7 @@ export function render(model: Model, target: Target, hosts: readonly ApiHost[] =
     { path: 'src/schemas.ts', text: renderSchemas(model, runtime) },
     { path: 'src/server.ts', text: renderServer(model, runtime) },
     ...validatorFiles(model, runtime),
+    ...serializerFiles(model, runtime),
     { path: 'src/client.ts', text: renderClient(model, runtime) },
     { path: 'src/index.ts', text: renderIndex(model, runtime) },
     { path: 'docs/API.md', text: renderApiMarkdown(model, docs) },
@@ -91,6 +93,15 @@ function validatorFiles(model: Model, runtime: string): GeneratedFile[] {
   return [
     { path: 'src/validators.js', text: js },
     { path: 'src/validators.d.ts', text: dts },
+  ];
+}
+
+/** serializers.js, the response serializers compiled ahead of time, and its declarations. */
+function serializerFiles(model: Model, runtime: string): GeneratedFile[] {
+  const { js, dts } = renderSerializers(model, runtime);
+  return [
+    { path: 'src/serializers.js', text: js },
+    { path: 'src/serializers.d.ts', text: dts },
   ];
 }
 

@@ -28,6 +28,8 @@ describe('generated output', () => {
       'src/server.ts',
       'src/validators.js',
       'src/validators.d.ts',
+      'src/serializers.js',
+      'src/serializers.d.ts',
       'src/client.ts',
       'src/index.ts',
       'docs/API.md',
@@ -60,7 +62,7 @@ describe('the otogen command, in a project without otogen.config.json', () => {
   it('generates every definitions file into packages/generated, and then passes --check', async () => {
     expect(await run('generate')).toEqual({
       code: 0,
-      stdout: 'otogen: wrote 11 of 11 files to packages/generated from packages/definitions/src\n',
+      stdout: 'otogen: wrote 13 of 13 files to packages/generated from packages/definitions/src\n',
       stderr: '',
     });
     const index = await readFile(join(work, 'packages/generated/src/index.ts'), 'utf8');
@@ -117,7 +119,7 @@ describe('the otogen command, in a project without otogen.config.json', () => {
     ]);
 
     const generate = await run('generate');
-    expect(generate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^otogen: wrote 7 of 11 files/) });
+    expect(generate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^otogen: wrote 7 of 13 files/) });
     expect(await readFile(join(work, 'packages/generated/src/types.ts'), 'utf8')).toContain(
       'Name is what guests call it.',
     );

@@ -16,6 +16,7 @@ import {
   inventoryServiceRoutes,
   unimplementedInventoryService,
 } from './fixtures/inventory/generated/src/index.js';
+import { serializeAddItemResponse } from './fixtures/inventory/generated/src/serializers.js';
 import { checkAddItemResponse, validateAddItemRequest } from './fixtures/inventory/generated/src/validators.js';
 
 // The generator is general: a second API with nested types, enums, maps, optional
@@ -101,13 +102,19 @@ describe('the inventory fixture through its generated client', () => {
   });
 });
 
-describe('precompiled validators', () => {
+describe('precompiled validators and serializers', () => {
   it('come with every generated method, as validators.js exports them', () => {
     const { methods } = inventoryServiceRoutes(inventory);
     const addItem = methods.find((method) => method.name === 'AddItem');
     expect(addItem?.validate).toBe(validateAddItemRequest);
     expect(addItem?.checkResponse).toBe(checkAddItemResponse);
-    expect(methods.every((method) => method.validate !== undefined && method.checkResponse !== undefined)).toBe(true);
+    expect(addItem?.serialize).toBe(serializeAddItemResponse);
+    expect(
+      methods.every(
+        (method) =>
+          method.validate !== undefined && method.checkResponse !== undefined && method.serialize !== undefined,
+      ),
+    ).toBe(true);
   });
 
   it('are what the server runs, for requests and for responses', async () => {
@@ -127,11 +134,20 @@ describe('precompiled validators', () => {
     registerRpcServices(server, [
       {
         ...routes,
-        methods: routes.methods.map((method) => ({
-          ...method,
-          validate: method.validate && noting(`validate ${method.name}`, method.validate),
-          checkResponse: method.checkResponse && noting(`check ${method.name}`, method.checkResponse),
-        })),
+        methods: routes.methods.map((method) => {
+          const { serialize } = method;
+          return {
+            ...method,
+            validate: method.validate && noting(`validate ${method.name}`, method.validate),
+            checkResponse: method.checkResponse && noting(`check ${method.name}`, method.checkResponse),
+            serialize:
+              serialize &&
+              ((response: unknown) => {
+                calls.push(`serialize ${method.name}`);
+                return serialize(response);
+              }),
+          };
+        }),
       },
     ]);
     const origin = await listenOnLoopback(server);
@@ -144,11 +160,11 @@ describe('precompiled validators', () => {
         });
       const ok = await send({ item: everyType });
       expect(ok.statusCode).toBe(200);
-      await ok.body.dump();
       const rejected = await send({ item: { ...everyType, count: -1 } });
       expect(rejected.statusCode).toBe(400);
       expect(await rejected.body.json()).toMatchObject({ code: 'invalid_argument', details: [{ path: 'item.count' }] });
-      expect(calls).toEqual(['validate AddItem', 'check AddItem', 'validate AddItem']);
+      expect(await ok.body.json()).toEqual({ item: everyType, total: expect.any(Number) });
+      expect(calls).toEqual(['validate AddItem', 'check AddItem', 'serialize AddItem', 'validate AddItem']);
     } finally {
       await server.close();
     }

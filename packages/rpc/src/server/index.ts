@@ -11,6 +11,7 @@ export {
   type RpcService,
   registerRpcServices,
 } from './plugin.js';
+export { serializerRuntime } from './serializer-runtime.js';
 export {
   compileValidator,
   type JsonSchema,

@@ -1,5 +1,6 @@
 import type { Model, Service } from '../model.js';
 import { schemaName } from './schemas.js';
+import { serializerName } from './serializers.js';
 import { docComment, header, lowerFirst } from './text.js';
 import { responseCheckName, validatorName } from './validators.js';
 
@@ -8,10 +9,12 @@ export function renderServer(model: Model, runtime: string): string {
   const schemas = new Set<string>();
   const types = new Set<string>();
   const validators = new Set<string>();
+  const serializers = new Set<string>();
   for (const method of model.services.flatMap((service) => service.methods)) {
     schemas.add(schemaName(method.inputObject)).add(schemaName(method.outputObject));
     types.add(method.inputObject).add(method.outputObject);
     validators.add(validatorName(method.inputObject)).add(responseCheckName(method.outputObject));
+    serializers.add(serializerName(method.outputObject));
   }
   const parts = [
     header(model.sources),
@@ -21,6 +24,7 @@ export function renderServer(model: Model, runtime: string): string {
       `import { type RpcContext, type RpcServerOptions, type RpcService, registerRpcServices } from '${runtime}/server';`,
       `import { ${[...schemas].sort().join(', ')} } from './schemas.js';`,
       `import type { ${[...types].sort().join(', ')} } from './types.js';`,
+      `import { ${[...serializers].sort().join(', ')} } from './serializers.js';`,
       `import { ${[...validators].sort().join(', ')} } from './validators.js';`,
     ].join('\n'),
     ...model.services.map(renderService),
@@ -42,6 +46,7 @@ function renderService(service: Service): string {
       `        response: ${schemaName(method.outputObject)},`,
       `        validate: ${validatorName(method.inputObject)},`,
       `        checkResponse: ${responseCheckName(method.outputObject)},`,
+      `        serialize: ${serializerName(method.outputObject)},`,
       `        handler: (request: ${method.inputObject}, context: RpcContext) => impl.${method.nameLowerCamel}(request, context),`,
       '      },',
     ].join('\n'),

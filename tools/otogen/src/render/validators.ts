@@ -84,7 +84,7 @@ function withRuntime(code: string): string {
 }
 
 /** Every type's schema as the runtime builds it in schemas.ts: nested types spread in, with the field's description. */
-function resolvedSchemas(model: Model): Map<string, JsonSchema> {
+export function resolvedSchemas(model: Model): Map<string, JsonSchema> {
   const schemas = new Map<string, JsonSchema>();
   for (const enumType of model.enums) schemas.set(enumType.name, enumSchema(enumType) as JsonSchema);
   for (const object of objectsInDependencyOrder(model)) {
@@ -97,7 +97,7 @@ function resolvedSchemas(model: Model): Map<string, JsonSchema> {
   return schemas;
 }
 
-function schemaOf(schemas: Map<string, JsonSchema>, name: string): JsonSchema {
+export function schemaOf(schemas: Map<string, JsonSchema>, name: string): JsonSchema {
   const schema = schemas.get(name);
   if (schema === undefined) throw new Error(`no schema for ${name}`);
   return schema;
