@@ -9,6 +9,7 @@ import { runNode } from '@taco-run/project/testing';
 import { startService } from '@taco-run/service/process';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageNodeMajor } from '../../tools/otogen/src/render/serializers.js';
 import { imageCommand } from '../image-command.mjs';
 
 // What the image ships, without a Docker engine: the Dockerfile lints clean, and the
@@ -33,6 +34,8 @@ describe('deploy/Dockerfile', () => {
     const majors = [...text.matchAll(/^FROM node:(\d+)-slim/gm)].map((match) => match[1]);
     expect(majors).toHaveLength(2);
     expect(new Set(majors).size).toBe(1);
+    // otogen writes the precompiled serializers for this Node.
+    expect(majors[0]).toBe(String(imageNodeMajor));
     expect(text).toContain('RUN pnpm install --frozen-lockfile');
     expect(text).toContain(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own build argument, as written in it

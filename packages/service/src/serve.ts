@@ -28,12 +28,14 @@ export async function serve(
   app.addHook('onSend', async (_request, reply) => {
     if (stopping) reply.header('connection', 'close');
   });
-  await app.listen({ port, host, listenTextResolver: (address) => `${name} listening at ${address}` });
+  let listening: Promise<unknown> = Promise.resolve();
 
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, `${signal}: draining in-flight requests`);
+    // A stop that comes while the server is still starting waits for it, then drains as any other.
+    await listening.catch(() => {});
     const timer = setTimeout(() => {
       app.log.error(`still draining after ${drainTimeout} ms; exiting with requests cut off`);
       process.exit(1);
@@ -49,7 +51,12 @@ export async function serve(
       clearTimeout(timer);
     }
   };
-  // SIGHUP too: runsd passes it on (a closed terminal sends it), and by default it would kill mid-request.
+  // Before listening, not after: the "listening" line goes out before listen() returns, and a
+  // signal in between (a supervisor that stops what it just saw start) would otherwise kill the
+  // process outright. SIGHUP too: runsd passes it on (a closed terminal sends it), and by default
+  // it would kill mid-request.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, (name) => void stop(name));
+  listening = app.listen({ port, host, listenTextResolver: (address) => `${name} listening at ${address}` });
+  await listening;
   return (app.server.address() as AddressInfo).port;
 }

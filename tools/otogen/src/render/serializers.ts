@@ -59,8 +59,8 @@ function asFunctionBody(code: string): string {
   return body.replace(/^(\s*)module\.exports = /m, '$1return ');
 }
 
-/** The Node major the serializers are written for: the image's (deploy/Dockerfile's FROM). */
-const imageNodeMajor = 26;
+/** The Node major the serializers are written for: the image's (deploy/Dockerfile's FROM; a test keeps the two equal). */
+export const imageNodeMajor = 26;
 
 type FastJson = (schema: unknown, options: { mode: 'standalone' }) => string;
 let forTheImage: FastJson | undefined;
