@@ -69,12 +69,8 @@ const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, parseJson);
 
-  // Generated services bring their validators compiled: nothing is compiled at start-up.
-  const precompiled = new Map<unknown, ValidateFunction>();
-  for (const method of services.flatMap((service) => service.methods)) {
-    if (method.validate !== undefined) precompiled.set(method.request, method.validate);
-  }
-  app.setValidatorCompiler(({ schema }) => precompiled.get(schema) ?? compileValidator(schema as JsonSchema));
+  // For methods without precompiled validators (see precompiledCompilers).
+  app.setValidatorCompiler(({ schema }) => compileValidator(schema as JsonSchema));
   app.setErrorHandler((error, request, reply) => sendRpcError(error, request, reply));
 
   const routes = new Set<string>();
@@ -89,7 +85,7 @@ const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (
       app.post(url, {
         bodyLimit,
         schema: { body: method.request, response: { 200: method.response } },
-        ...serializerOf(method),
+        ...precompiledCompilers(method),
         // An oto Go client's nulls and zero values, read as it means them before the body is validated.
         preValidation: (request, _reply, done) => {
           request.body = readGo(request.body);
@@ -130,10 +126,20 @@ const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (
   });
 };
 
-/** A route option that hands Fastify the method's precompiled serializer, when it has one. */
-function serializerOf(method: RpcMethod): { serializerCompiler?: () => (response: unknown) => string } {
-  const { serialize } = method;
-  return serialize === undefined ? {} : { serializerCompiler: () => serialize };
+/**
+ * Route options that hand Fastify the method's precompiled validator and
+ * serializer, when it has them (generated services do), so that the route
+ * compiles nothing at start-up; without them the scope's compilers serve.
+ */
+function precompiledCompilers(method: RpcMethod): {
+  validatorCompiler?: () => ValidateFunction;
+  serializerCompiler?: () => (response: unknown) => string;
+} {
+  const { validate, serialize } = method;
+  return {
+    ...(validate === undefined ? {} : { validatorCompiler: () => validate }),
+    ...(serialize === undefined ? {} : { serializerCompiler: () => serialize }),
+  };
 }
 
 function normalizeBasePath(basePath: string): string {
