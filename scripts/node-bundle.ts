@@ -27,7 +27,7 @@ export function nodeBundle(options: Options): Options {
 }
 
 /** esbuild's plugin type, as tsup takes it (esbuild itself is tsup's dependency, not the repository's). */
-type Plugin = NonNullable<Options['esbuildPlugins']>[number];
+export type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
 const builtins = new Set(builtinModules.filter((name) => !name.startsWith('_')));
 const requireBuiltin = createRequire(import.meta.url);
@@ -48,7 +48,7 @@ const heavyGetters: Record<string, readonly string[]> = {
   tls: ['rootCertificates'],
 };
 
-const builtinsWithoutEsmFacade: Plugin = {
+const builtinsWithoutEsmFacade: EsbuildPlugin = {
   name: 'builtins-without-esm-facade',
   setup(build) {
     build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, ({ path, kind }) => {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import { build, type Options } from 'tsup';
+import { build } from 'tsup';
+import type { EsbuildPlugin } from '../../../scripts/node-bundle.js';
 import { serviceBundle } from '../../../services/bundle.js';
 
 /**
@@ -20,9 +21,6 @@ export type BuildOutcome =
   | { id: number; ok: true; inputs: string[] }
   | { id: number; ok: false; errors: string[]; inputs: string[] };
 
-/** esbuild's plugin type, as tsup takes it (esbuild itself is tsup's dependency, not ours). */
-type Plugin = NonNullable<Options['esbuildPlugins']>[number];
-
 /** The part of an esbuild error message that says where. */
 interface Message {
   text: string;
@@ -36,7 +34,7 @@ parentPort?.on('message', (job: BuildJob) => {
 async function run(job: BuildJob): Promise<BuildOutcome> {
   let inputs: string[] = [];
   // Every file the bundle read, from esbuild's metafile: what a change must touch to need this build again.
-  const recordInputs: Plugin = {
+  const recordInputs: EsbuildPlugin = {
     name: 'record-inputs',
     setup(build) {
       build.onEnd((result) => {

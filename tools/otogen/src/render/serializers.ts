@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { serializerRuntime } from '@taco-run/rpc/server';
 import type { Model } from '../model.js';
+import { requiresFromRuntime } from './precompiled.js';
 import { header } from './text.js';
 import { resolvedSchemas, schemaOf } from './validators.js';
 
@@ -46,14 +47,12 @@ export function renderSerializers(model: Model, runtime: string): { js: string; 
 
 /** A standalone module's code as the body of a function that returns what the module exports. */
 function asFunctionBody(code: string): string {
-  const body = code.replace(/^\s*'use strict'\s*$/m, '').replace(/require\('([^']+)'\)/g, (_call, module: string) => {
-    if (!Object.hasOwn(serializerRuntime, module)) {
-      throw new Error(
-        `fast-json-stringify's precompiled code needs "${module}", which serializerRuntime does not provide`,
-      );
-    }
-    return `serializerRuntime[${JSON.stringify(module)}]`;
-  });
+  const body = requiresFromRuntime(
+    code.replace(/^\s*'use strict'\s*$/m, ''),
+    serializerRuntime,
+    'serializerRuntime',
+    'fast-json-stringify',
+  );
   if (!/^\s*module\.exports = /m.test(body))
     throw new Error("fast-json-stringify's standalone code has no module.exports");
   return body.replace(/^(\s*)module\.exports = /m, '$1return ');

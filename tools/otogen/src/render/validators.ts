@@ -10,6 +10,7 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
 import type { Model } from '../model.js';
 import { enumSchema, objectSchema, objectsInDependencyOrder } from './json-schema.js';
+import { requiresFromRuntime } from './precompiled.js';
 import { header } from './text.js';
 
 /** What validators.js exports for a request object: its validator. */
@@ -56,7 +57,7 @@ export function renderValidators(model: Model, runtime: string): { js: string; d
     '',
     `import { ajvRuntime } from '${runtime}/server';`,
     '',
-    withRuntime(code),
+    requiresFromRuntime(code, ajvRuntime, 'ajvRuntime', 'Ajv'),
     '',
   ].join('\n');
   const dts = [
@@ -67,20 +68,6 @@ export function renderValidators(model: Model, runtime: string): { js: string; d
     ...docs.flatMap(([name, doc]) => [`/** ${doc} */`, `export declare const ${name}: Validator;`, '']),
   ].join('\n');
   return { js, dts };
-}
-
-/**
- * Ajv's standalone code `require`s its run-time helpers; here each comes from
- * the runtime's table instead, so the code is an ES module whose only import
- * is the runtime package.
- */
-function withRuntime(code: string): string {
-  return code.replace(/require\("([^"]+)"\)/g, (_call, module: string) => {
-    if (!Object.hasOwn(ajvRuntime, module)) {
-      throw new Error(`Ajv's precompiled code needs "${module}", which ajvRuntime does not provide`);
-    }
-    return `ajvRuntime[${JSON.stringify(module)}]`;
-  });
 }
 
 /** Every type's schema as the runtime builds it in schemas.ts: nested types spread in, with the field's description. */
