@@ -1,4 +1,4 @@
-import { builtinModules, createRequire } from 'node:module';
+import { builtinModules } from 'node:module';
 import type { Options } from 'tsup';
 
 /**
@@ -30,24 +30,18 @@ export function nodeBundle(options: Options): Options {
 export type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
 const builtins = new Set(builtinModules.filter((name) => !name.startsWith('_')));
-const requireBuiltin = createRequire(import.meta.url);
 
 /**
  * Node's builtins, imported from ES modules without Node's ES module facade.
  * An `import` of a builtin makes Node build a facade that reads every export,
  * lazy getters included, and some of those load a whole subsystem: on Node
  * 26, `import 'node:http'` loads Node's own undici (for http.WebSocket) and
- * costs about 30 ms, more than a `node -e 0`. Here such an import becomes
- * `process.getBuiltinModule()` (Node 20.16 and later), which hands over the
- * module as `require` does, with its exports named, except the getters below,
- * which stay unread until used through the module itself.
+ * costs about 30 ms, more than a `node -e 0`, and `import 'node:fs'` loads
+ * fs/promises and readline. Here such an import becomes a CommonJS module
+ * holding `process.getBuiltinModule()`'s answer (Node 20.16 and later), and
+ * esbuild turns each named import of it into a property read where it is
+ * used, so a getter runs only when the code that needs it does.
  */
-const heavyGetters: Record<string, readonly string[]> = {
-  http: ['WebSocket', 'CloseEvent', 'MessageEvent'],
-  crypto: ['webcrypto', 'subtle', 'getRandomValues'],
-  tls: ['rootCertificates'],
-};
-
 const builtinsWithoutEsmFacade: EsbuildPlugin = {
   name: 'builtins-without-esm-facade',
   setup(build) {
@@ -56,16 +50,10 @@ const builtinsWithoutEsmFacade: EsbuildPlugin = {
       if (kind !== 'import-statement' || !builtins.has(name)) return undefined;
       return { path: name, namespace: 'node-builtin' };
     });
-    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, ({ path }) => {
-      const heavy = heavyGetters[path] ?? [];
-      const exports = Object.keys(requireBuiltin(`node:${path}`)).filter(
-        (key) => /^[A-Za-z_$][\w$]*$/.test(key) && key !== 'default' && !heavy.includes(key),
-      );
-      return {
-        contents: `const builtin = process.getBuiltinModule(${JSON.stringify(`node:${path}`)});\nexport default builtin;\nexport const { ${exports.join(', ')} } = builtin;\n`,
-        loader: 'js',
-      };
-    });
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, ({ path }) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${path}`)});\n`,
+      loader: 'js',
+    }));
   },
 };
 

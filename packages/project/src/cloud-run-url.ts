@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { regionCodes } from './regions.js';
 
 /** Where a Cloud Run service lives: its region and its project, by number and, when known, by cloud hash. */
@@ -49,7 +48,8 @@ function tooLong(label: string): ServiceUrl {
 export function serviceAccountId(service: string): string {
   if (service.length >= 6 && service.length <= 30) return service;
   if (service.length < 6) return `${service}-run-sa`;
-  const digest = createHash('sha256').update(service).digest('hex').slice(0, 4);
+  // node:crypto is loaded here, not imported: runsd's preload resolves URLs with this module on every cold start.
+  const digest = process.getBuiltinModule('node:crypto').createHash('sha256').update(service).digest('hex').slice(0, 4);
   return `${service.slice(0, 25).replace(/-+$/, '')}-${digest}`;
 }
 
