@@ -11,9 +11,13 @@ export interface MetadataOptions {
   key?: SigningKey;
 }
 
-/** A fault for the next N requests: slow answers, 500s, or connections dropped as if the server were down. */
+/**
+ * A fault for the next N requests: slow answers, answers held until the test
+ * lets them go, 500s, or connections dropped as if the server were down.
+ */
 export type Fault =
   | { kind: 'slow'; delayMs: number; requests: number }
+  | { kind: 'held'; until: Promise<unknown>; requests: number }
   | { kind: 'error'; requests: number }
   | { kind: 'down'; requests: number };
 
@@ -65,7 +69,8 @@ export async function startMetadataServer(options: MetadataOptions = {}): Promis
       }
       if (current.kind === 'error')
         return reply.code(500).type('text/plain').send('metadata emulator: injected fault\n');
-      await new Promise((resolve) => setTimeout(resolve, current.delayMs));
+      if (current.kind === 'held') await current.until;
+      else await new Promise((resolve) => setTimeout(resolve, current.delayMs));
     }
     if (request.url.startsWith('/computeMetadata/') && request.headers['metadata-flavor'] !== 'Google') {
       return reply.code(403).type('text/plain').send('Missing required header "Metadata-Flavor": "Google"\n');

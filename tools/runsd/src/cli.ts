@@ -1,11 +1,13 @@
-import { spawn } from 'node:child_process';
+import { type StdioOptions, spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import type { Writable } from 'node:stream';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
+import { contextFd, sendContext } from './handoff.js';
 import { log } from './log.js';
 import { startProxy } from './proxy.js';
-import { resolveHost } from './resolve.js';
+import { type ResolveContext, resolveHost } from './resolve.js';
 import { contextVariable, createRouter, type RunsdContext } from './runtime.js';
-import { buildContext, projectForApp, SetupError } from './setup.js';
+import { completeCloudSetup, needsProject, type PendingCloud, projectForApp, readSetup, SetupError } from './setup.js';
 import { version } from './version.js';
 
 const usage = `runsd ${version}: calls to http://<service>/ reach Cloud Run services, with an identity token.
@@ -27,7 +29,8 @@ environment:
   CLOUD_RUN_ID_TOKEN      a fixed identity token, for debugging
   GCE_METADATA_HOST       the metadata server (gcp-metadata's own variable)
   GOOGLE_CLOUD_PROJECT    passed on as set; on Cloud Run, when unset, runsd sets it for the app
-                          from the metadata server (Cloud Logging needs it to link traces)`;
+                          from the metadata server (Cloud Logging needs it to link traces),
+                          and the app starts once it is known`;
 
 const commandLine = {
   name: 'runsd',
@@ -78,39 +81,57 @@ function parseArguments(argv: string[]): Arguments | number {
 async function main(argv: string[]): Promise<number> {
   const args = parseArguments(argv);
   if (typeof args === 'number') return args;
-  // Asked alongside the region, but reported after it: when the metadata server is down,
-  // the one line runsd prints is the setup error, not this warning too.
-  const projectLookup =
-    args.resolve === undefined ? projectForApp(process.env).catch((error: Error) => error) : undefined;
-  const resolve = await buildContext({ projectHash: args.projectHash, servicesFile: args.services }, process.env);
-  const context: RunsdContext = { resolve, targetOverride: process.env.RUNSD_TARGET_OVERRIDE || undefined };
-  if (context.targetOverride !== undefined && args.resolve === undefined) {
-    // Meant for the emulator and tests: said out loud, so it cannot go unnoticed in a real deployment.
-    log('WARNING', `RUNSD_TARGET_OVERRIDE is set: requests for *.run.app go to ${context.targetOverride}`);
-  }
-
+  const setup = readSetup({ projectHash: args.projectHash, servicesFile: args.services }, process.env);
   if (args.resolve !== undefined) {
-    const result = resolveHost(args.resolve, resolve);
-    if (result.kind === 'service') process.stdout.write(`${result.target}\n`);
-    else if (result.kind === 'passthrough')
-      process.stdout.write(`${args.resolve} is not a service name; runsd leaves it alone\n`);
-    else process.stdout.write(`cannot resolve "${args.resolve}": ${result.reason}\n`);
-    return result.kind === 'service' ? 0 : 1;
+    return explain(args.resolve, setup.mode === 'cloud-pending' ? await completeCloudSetup(setup) : setup);
   }
-
-  const project = await projectLookup;
-  if (project instanceof Error) log('WARNING', project.message);
+  // The app's environment is fixed when it starts, so when runsd has to find
+  // its GOOGLE_CLOUD_PROJECT, the whole set-up comes first. Otherwise (and
+  // `pnpm deploy:all` sets the variable) the app starts at once, and the
+  // metadata server is asked while it loads.
+  let context = setup;
+  let project: string | undefined;
+  if (setup.mode === 'cloud-pending' && needsProject(process.env)) {
+    const projectLookup = projectForApp(process.env).catch((error: Error) => error);
+    // Asked alongside the region, but reported after it: when the metadata server is down,
+    // the one line runsd prints is the setup error, not this warning too.
+    context = await completeCloudSetup(setup);
+    const found = await projectLookup;
+    if (found instanceof Error) log('WARNING', found.message);
+    else project = found;
+  }
+  const targetOverride = process.env.RUNSD_TARGET_OVERRIDE || undefined;
+  if (targetOverride !== undefined) {
+    // Meant for the emulator and tests: said out loud, so it cannot go unnoticed in a real deployment.
+    log('WARNING', `RUNSD_TARGET_OVERRIDE is set: requests for *.run.app go to ${targetOverride}`);
+  }
+  const source = contextSource(context);
   const proxyPort = parsePort(args.proxyPort ?? process.env.RUNSD_PROXY_PORT);
-  const proxy = await startProxy(createRouter(context, process.env), proxyPort);
+  const proxy = await startProxy(createRouter(source, targetOverride, process.env), proxyPort);
   const [program = '', ...programArgs] = args.command;
-  const child = spawn(program, programArgs, {
-    stdio: 'inherit',
-    env: childEnv(context, proxy.url, project instanceof Error ? undefined : project),
-  });
+  const handed = context.mode === 'cloud-pending' ? { ...context, fd: contextFd } : context;
+  const stdio: StdioOptions = handed.mode === 'cloud-pending' ? ['inherit', 'inherit', 'inherit', 'pipe'] : 'inherit';
+  const child = spawn(program, programArgs, { stdio, env: childEnv(handed, targetOverride, proxy.url, project) });
 
   // Every signal is passed on, not just the first: the app decides when it is done.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => child.kill(signal));
+  }
+  let setupFailed = false;
+  if (typeof source === 'function') {
+    // Null when the command could not be started: its error is reported below.
+    const pipe = child.stdio[contextFd] as Writable | null;
+    source().then(
+      (resolved) => pipe && sendContext(pipe, resolved),
+      (error: Error) => {
+        // The app cannot reach any service without the context: it is stopped as Cloud Run would stop it.
+        setupFailed = true;
+        log('ERROR', `${error.message}; stopping the app`);
+        pipe?.destroy();
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      },
+    );
   }
   return new Promise<number>((resolveExit) => {
     child.on('error', (error: NodeJS.ErrnoException) => {
@@ -118,12 +139,42 @@ async function main(argv: string[]): Promise<number> {
       void proxy.close().then(() => resolveExit(127));
     });
     child.on('exit', (code, signal) => {
-      void proxy.close().then(() => resolveExit(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));
+      const status = setupFailed ? 1 : (code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
+      void proxy.close().then(() => resolveExit(status));
     });
   });
 }
 
-function childEnv(context: RunsdContext, proxyUrl: string, project: string | undefined): NodeJS.ProcessEnv {
+/** `runsd resolve <host>`: where the host goes, or why it cannot. */
+function explain(host: string, context: ResolveContext): number {
+  const result = resolveHost(host, context);
+  if (result.kind === 'service') process.stdout.write(`${result.target}\n`);
+  else if (result.kind === 'passthrough')
+    process.stdout.write(`${host} is not a service name; runsd leaves it alone\n`);
+  else process.stdout.write(`cannot resolve "${host}": ${result.reason}\n`);
+  return result.kind === 'service' ? 0 : 1;
+}
+
+/**
+ * The context for runsd's own router: at hand in local mode; in the cloud, the
+ * metadata server's answer, asked once, by whichever comes first of runsd
+ * (once the app has started) and a request through the proxy.
+ */
+function contextSource(context: ResolveContext | PendingCloud): ResolveContext | (() => Promise<ResolveContext>) {
+  if (context.mode !== 'cloud-pending') return context;
+  let asked: Promise<ResolveContext> | undefined;
+  return () => {
+    asked ??= completeCloudSetup(context);
+    return asked;
+  };
+}
+
+function childEnv(
+  context: ResolveContext | PendingCloud,
+  targetOverride: string | undefined,
+  proxyUrl: string,
+  project: string | undefined,
+): NodeJS.ProcessEnv {
   const metadataHost = process.env.GCE_METADATA_HOST?.split(':')[0];
   const noProxy = [
     'localhost',
@@ -137,6 +188,7 @@ function childEnv(context: RunsdContext, proxyUrl: string, project: string | und
     .filter((host): host is string => host !== undefined && host !== '')
     .join(',');
   const preload = new URL('./preload.js', import.meta.url).href;
+  const handed: RunsdContext = { resolve: context, targetOverride, runsdPid: process.pid };
   return {
     ...process.env,
     HTTP_PROXY: proxyUrl,
@@ -144,7 +196,7 @@ function childEnv(context: RunsdContext, proxyUrl: string, project: string | und
     NO_PROXY: noProxy,
     no_proxy: noProxy,
     NODE_OPTIONS: [`--import=${preload}`, process.env.NODE_OPTIONS].filter(Boolean).join(' '),
-    [contextVariable]: JSON.stringify({ ...context, runsdPid: process.pid }),
+    [contextVariable]: JSON.stringify(handed),
     ...(project === undefined ? {} : { GOOGLE_CLOUD_PROJECT: project }),
   };
 }

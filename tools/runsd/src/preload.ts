@@ -1,6 +1,9 @@
 import { commonJs } from './commonjs.js';
 import { RunsdDispatcher } from './dispatcher.js';
+import { receiveContext } from './handoff.js';
+import type { ResolveContext } from './resolve.js';
 import { contextVariable, createRouter, type RunsdContext } from './runtime.js';
+import type { PendingCloud } from './setup.js';
 
 /**
  * Loaded into a Node child with `--import` (runsd puts it in NODE_OPTIONS).
@@ -16,11 +19,18 @@ import { contextVariable, createRouter, type RunsdContext } from './runtime.js';
 const raw = process.env[contextVariable];
 if (raw !== undefined && raw !== '') {
   const context = JSON.parse(raw) as RunsdContext;
+  // Only runsd's own child holds runsd's end of things: the context's pipe, and runsd as its parent.
+  const started = context.runsdPid !== undefined && process.ppid === context.runsdPid;
+  const { resolve } = context;
   const dispatcher = new RunsdDispatcher(
-    createRouter(context, process.env),
+    createRouter(
+      resolve.mode === 'cloud-pending' ? contextToCome(context, resolve, started) : resolve,
+      context.targetOverride,
+      process.env,
+    ),
     async () => new (commonJs(await import('undici')).Agent)(),
   );
-  if (context.runsdPid !== undefined && process.ppid === context.runsdPid) leaveWithParent(context.runsdPid);
+  if (started && context.runsdPid !== undefined) leaveWithParent(context.runsdPid);
   for (const name of ['undici.globalDispatcher.1', 'undici.globalDispatcher.2']) {
     Object.defineProperty(globalThis, Symbol.for(name), {
       value: dispatcher,
@@ -29,6 +39,26 @@ if (raw !== undefined && raw !== '') {
       configurable: false,
     });
   }
+}
+
+/**
+ * The cloud context while runsd is still asking the metadata server for it.
+ * The app runsd started reads it from the pipe as soon as it comes, and puts
+ * it in RUNSD_CONTEXT for the processes it starts later. A process started
+ * in between (a grandchild, or an app behind a shell that did not `exec`)
+ * asks the metadata server itself, when its first call to a service needs it.
+ */
+function contextToCome(context: RunsdContext, pending: PendingCloud, started: boolean): () => Promise<ResolveContext> {
+  if (!started || pending.fd === undefined) {
+    return () => import('./setup.js').then(({ completeCloudSetup }) => completeCloudSetup(pending));
+  }
+  const received = receiveContext(pending.fd).then((resolve) => {
+    process.env[contextVariable] = JSON.stringify({ ...context, resolve });
+    return resolve;
+  });
+  // Reported by the call that needs the context; until one does, a failure is runsd's to report, and it stops the app.
+  received.catch(() => {});
+  return () => received;
 }
 
 /**

@@ -29,11 +29,21 @@ export type Resolution =
   /** Meant as a short name but not resolvable: the app gets a 502 with the reason. */
   | { kind: 'error'; reason: string };
 
-const passthrough: Resolution = { kind: 'passthrough' };
+const passthrough = { kind: 'passthrough' } as const;
 /** Hosts that are never services, whatever the mode. */
 const reserved = new Set(['localhost', 'metadata', 'metadata.google.internal']);
 /** Cloud Run service names: lowercase letters, digits and hyphens, starting with a letter. */
 const serviceName = /^[a-z]([a-z\d-]*[a-z\d])?$/;
+
+/**
+ * What a host says about itself, before any context: a short name (with the
+ * region it names, if any), or already a resolution. Only a short name needs
+ * to know where runsd runs, so everything else is decided while runsd may
+ * still be asking the metadata server.
+ */
+export type Reading =
+  | { kind: 'name'; service: string; region: string | undefined }
+  | Exclude<Resolution, { kind: 'service' }>;
 
 /**
  * Maps a request's host to where it should go. Pure, so it is tested against
@@ -41,6 +51,11 @@ const serviceName = /^[a-z]([a-z\d-]*[a-z\d])?$/;
  * names; anything else with a dot, IPs and the metadata hosts pass through.
  */
 export function resolveHost(host: string, context: ResolveContext): Resolution {
+  const reading = readHost(host);
+  return reading.kind === 'name' ? resolveName(reading, context) : reading;
+}
+
+export function readHost(host: string): Reading {
   const name = stripPort(host).toLowerCase().replace(/\.$/, '');
   if (name === '' || reserved.has(name) || isIp(name)) return passthrough;
   const labels = name.split('.');
@@ -63,6 +78,13 @@ export function resolveHost(host: string, context: ResolveContext): Resolution {
     return passthrough;
   }
   if (!serviceName.test(service)) return passthrough;
+  return { kind: 'name', service, region };
+}
+
+export function resolveName(
+  { service, region }: Extract<Reading, { kind: 'name' }>,
+  context: ResolveContext,
+): Resolution {
   return context.mode === 'local'
     ? local(service, region, context.services)
     : cloud(service, region ?? context.region, context);

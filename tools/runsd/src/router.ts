@@ -1,6 +1,6 @@
 import { type HeaderMap, withRunsdHeaders } from './headers.js';
 import { type Level, log } from './log.js';
-import { needsToken, type ResolveContext, resolveHost } from './resolve.js';
+import { needsToken, type Resolution, type ResolveContext, readHost, resolveName } from './resolve.js';
 import type { TokenCache } from './token-cache.js';
 import type { TokenSourceName } from './token-sources.js';
 
@@ -11,7 +11,14 @@ export type Route =
   | { kind: 'fail'; status: 502 | 503; message: string };
 
 export interface RouterOptions {
-  context: ResolveContext;
+  /**
+   * Where short names go, or how to learn it: in the cloud, runsd starts the
+   * app before the metadata server has told it the region, and the first
+   * request for a short name waits for the answer. Hosts that are not short
+   * names never wait. A failed answer fails the requests that needed it, and
+   * the next such request asks again.
+   */
+  context: ResolveContext | (() => Promise<ResolveContext>);
   tokens: TokenCache;
   tokenSource: TokenSourceName;
   /** Whether a target may be sent a token at all; default: every run.app target. */
@@ -55,9 +62,13 @@ export class Router {
   readonly #options: RouterOptions;
   readonly #announced = new Set<string>();
   readonly #plans = new Map<string, Plan>();
+  /** The context, or while it is on its way, how to learn it. */
+  #context: RouterOptions['context'];
+  #arriving: Promise<void> | undefined;
 
   constructor(options: RouterOptions) {
     this.#options = options;
+    this.#context = options.context;
   }
 
   #log(severity: Level, message: string): void {
@@ -71,6 +82,7 @@ export class Router {
    */
   route(host: string, headers: unknown): Route | Promise<Route> {
     const plan = this.#plan(host);
+    if (plan === undefined) return this.#afterContext(host, headers);
     if (plan.kind !== 'forward') return plan;
     const forward = (token: string | undefined): Route => ({
       kind: 'forward',
@@ -88,10 +100,37 @@ export class Router {
     }));
   }
 
-  #plan(host: string): Plan {
+  #afterContext(host: string, headers: unknown): Promise<Route> {
+    const learn = this.#context;
+    if (typeof learn !== 'function') return Promise.resolve(this.route(host, headers));
+    this.#arriving ??= learn().then(
+      (context) => {
+        this.#context = context;
+      },
+      (error: Error) => {
+        this.#arriving = undefined;
+        throw error;
+      },
+    );
+    return this.#arriving.then(
+      () => this.route(host, headers),
+      (error: Error): Route => ({
+        kind: 'fail',
+        status: 503,
+        message: `runsd: cannot route "${host}": ${error.message}\n`,
+      }),
+    );
+  }
+
+  /** The host's plan, or undefined for a short name while the context has not arrived. */
+  #plan(host: string): Plan | undefined {
     let plan = this.#plans.get(host);
     if (plan !== undefined) return plan;
-    const resolution = resolveHost(host, this.#options.context);
+    const reading = readHost(host);
+    let resolution: Resolution;
+    if (reading.kind !== 'name') resolution = reading;
+    else if (typeof this.#context !== 'function') resolution = resolveName(reading, this.#context);
+    else return undefined;
     if (resolution.kind === 'passthrough') plan = resolution;
     else if (resolution.kind === 'error')
       plan = { kind: 'fail', status: 502, message: `runsd: cannot resolve "${host}": ${resolution.reason}\n` };

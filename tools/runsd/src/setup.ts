@@ -14,15 +14,28 @@ export interface SetupOptions {
 }
 
 /**
- * Works out where runsd runs. With K_SERVICE set (Cloud Run sets it) the
- * region and project number come from the metadata server; otherwise short
+ * Cloud mode before the metadata server has answered: what runsd knows
+ * without asking it. runsd starts the app in this state and hands it the
+ * full context when the answer comes; `fd` is the descriptor the app reads
+ * it from (see handoff.ts).
+ */
+export interface PendingCloud {
+  mode: 'cloud-pending';
+  projectHash?: string | undefined;
+  fd?: number;
+}
+
+/**
+ * Works out where runsd runs, as far as it can without a network call. With
+ * K_SERVICE set (Cloud Run sets it), the region and project number are still
+ * to come from the metadata server (completeCloudSetup); otherwise short
  * names map to local URLs from RUNSD_SERVICES or runsd.services.json.
  */
-export async function buildContext(
+export function readSetup(
   options: SetupOptions,
   env: NodeJS.ProcessEnv,
   cwd = process.cwd(),
-): Promise<ResolveContext> {
+): ResolveContext | PendingCloud {
   if (env.K_SERVICE !== undefined && env.K_SERVICE !== '') {
     const projectHash = options.projectHash ?? env.CLOUD_RUN_PROJECT_HASH;
     if (projectHash !== undefined && !/^[a-z\d]+$/.test(projectHash)) {
@@ -30,10 +43,25 @@ export async function buildContext(
         `CLOUD_RUN_PROJECT_HASH must be lowercase letters and digits (the part after "<service>-" in a *.a.run.app URL), got "${projectHash}"`,
       );
     }
-    const { region, projectNumber } = await regionFromMetadata();
-    return { mode: 'cloud', region, projectNumber, projectHash: projectHash || undefined };
+    return { mode: 'cloud-pending', projectHash: projectHash || undefined };
   }
   return { mode: 'local', services: localServices(options.servicesFile, env, cwd) };
+}
+
+/** The cloud context, from the region and project number the metadata server gives. */
+export async function completeCloudSetup({ projectHash }: PendingCloud): Promise<ResolveContext> {
+  const { region, projectNumber } = await regionFromMetadata();
+  return { mode: 'cloud', region, projectNumber, projectHash };
+}
+
+/** Both steps at once, for whoever needs the whole context before going on. */
+export async function buildContext(
+  options: SetupOptions,
+  env: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+): Promise<ResolveContext> {
+  const setup = readSetup(options, env, cwd);
+  return setup.mode === 'cloud-pending' ? completeCloudSetup(setup) : setup;
 }
 
 /**
@@ -45,7 +73,7 @@ export async function buildContext(
  * costs the app only the variable.
  */
 export async function projectForApp(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  if (env.GOOGLE_CLOUD_PROJECT || env.K_SERVICE === undefined || env.K_SERVICE === '') return undefined;
+  if (!needsProject(env)) return undefined;
   try {
     const { project } = await metadata();
     return String(await withTimeout(project('project-id'), 5_000)).trim() || undefined;
@@ -54,6 +82,11 @@ export async function projectForApp(env: NodeJS.ProcessEnv): Promise<string | un
       `cannot read project/project-id from the metadata server (${metadataHost()}), so GOOGLE_CLOUD_PROJECT stays unset: ${(error as Error).message}`,
     );
   }
+}
+
+/** Whether runsd has to find the app's GOOGLE_CLOUD_PROJECT: on Cloud Run, when nobody set it. */
+export function needsProject(env: NodeJS.ProcessEnv): boolean {
+  return !env.GOOGLE_CLOUD_PROJECT && env.K_SERVICE !== undefined && env.K_SERVICE !== '';
 }
 
 /** Loaded only in the cloud: gcp-metadata and its HTTP stack are most of runsd's start-up cost. */

@@ -8,7 +8,8 @@ import { Agent, interceptors, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RunsdDispatcher } from '../src/dispatcher.js';
 import { type RunningProxy, startProxy } from '../src/proxy.js';
-import { Router } from '../src/router.js';
+import type { ResolveContext } from '../src/resolve.js';
+import { Router, type RouterOptions } from '../src/router.js';
 import { TokenCache } from '../src/token-cache.js';
 import { metadataTokens } from '../src/token-sources.js';
 import { overloaded } from './overloaded.js';
@@ -38,9 +39,16 @@ function recorder(app: FastifyInstance) {
   });
 }
 
-function router(options: { retryFor?: number } = {}) {
+const cloud: ResolveContext = {
+  mode: 'cloud',
+  region: 'us-central1',
+  projectNumber: '123456789012',
+  projectHash: 'abc123',
+};
+
+function router(options: { retryFor?: number; context?: RouterOptions['context'] } = {}) {
   return new Router({
-    context: { mode: 'cloud', region: 'us-central1', projectNumber: '123456789012', projectHash: 'abc123' },
+    context: options.context ?? cloud,
     tokens: new TokenCache({ source: metadataTokens, retryFor: options.retryFor ?? 5_000, initialDelay: 10 }),
     tokenSource: 'metadata',
     targetOverride: frontDoorOrigin,
@@ -199,6 +207,32 @@ describe('the in-process dispatcher', () => {
     const recovered = await request('http://tacoserver/', { dispatcher });
     expect(recovered.statusCode).toBe(200);
     await recovered.body.dump();
+    await dispatcher.close();
+  });
+
+  it('waits for a context still on its way only for short names, and asks again after a failed answer', async () => {
+    const asked: string[] = [];
+    const answers = [() => Promise.reject(new Error('the metadata server said no')), () => Promise.resolve(cloud)];
+    const context = () => {
+      asked.push('context');
+      return (answers.shift() ?? (() => Promise.reject(new Error('asked too often'))))();
+    };
+    const dispatcher = new RunsdDispatcher(router({ context }), new Agent()).asDispatcher();
+    const passing = await request(`${thirdPartyOrigin}/passing`, { dispatcher });
+    expect(passing.statusCode).toBe(200);
+    await passing.body.dump();
+    expect(asked).toEqual([]);
+    const failed = await request('http://tacoserver/', { dispatcher });
+    expect(failed.statusCode).toBe(503);
+    expect(await failed.body.text()).toBe('runsd: cannot route "tacoserver": the metadata server said no\n');
+    const routed = await request('http://tacoserver/routed', { dispatcher });
+    expect(routed.statusCode).toBe(200);
+    await routed.body.dump();
+    expect(asked).toEqual(['context', 'context']);
+    expect(seen.map(({ host, url }) => ({ host, url }))).toEqual([
+      { host: new URL(thirdPartyOrigin).host, url: '/passing' },
+      { host: 'tacoserver-abc123-uc.a.run.app', url: '/routed' },
+    ]);
     await dispatcher.close();
   });
 

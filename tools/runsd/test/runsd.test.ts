@@ -19,6 +19,7 @@ import { overloaded } from './overloaded.js';
 
 const runsd = fileURLToPath(new URL('../dist/runsd.js', import.meta.url));
 const callFixture = fileURLToPath(new URL('./fixtures/call.mjs', import.meta.url));
+const callsInTurn = fileURLToPath(new URL('./fixtures/calls-in-turn.mjs', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 let metadata: MetadataServer;
@@ -60,12 +61,16 @@ beforeEach(() => {
   metadata.setFault(undefined);
 });
 
-/** The environment of a Cloud Run instance whose metadata server is the emulator. */
+/**
+ * The environment of a Cloud Run instance whose metadata server is the
+ * emulator, with GOOGLE_CLOUD_PROJECT set as `pnpm deploy:all` sets it.
+ */
 function cloudEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     K_SERVICE: 'tacoclient',
     GCE_METADATA_HOST: metadata.host,
+    GOOGLE_CLOUD_PROJECT: 'taco-project',
     RUNSD_TARGET_OVERRIDE: frontDoorOrigin,
     ...extra,
   };
@@ -155,6 +160,72 @@ describe('a Node app under runsd on Cloud Run', () => {
   });
 });
 
+describe("runsd's cloud set-up, while the app starts", () => {
+  /** Holds the metadata server's next answer (runsd's region request) until the test lets it go. */
+  function holdRegion(): () => void {
+    let release = () => {};
+    metadata.setFault({ kind: 'held', until: new Promise<void>((resolve) => (release = resolve)), requests: 1 });
+    return release;
+  }
+
+  async function until(condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  it('starts the app before the metadata server answers, and holds its calls to services until it has', async () => {
+    const release = holdRegion();
+    const running = run(
+      ['--', process.execPath, callsInTurn, `${thirdPartyOrigin}/early`, 'http://tacoserver/late'],
+      cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }),
+    );
+    // Had runsd waited for its answer, the app would not be running yet, and calling out.
+    await until(() => seen.some((request) => request.url === '/early'));
+    expect(seen).toHaveLength(1);
+    release();
+    const result = await running;
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      answers: [
+        { status: 200, body: 'third party says hi\n' },
+        { status: 200, body: 'front door says hi\n' },
+      ],
+      // What the app hands on to the processes it starts from then on.
+      mode: 'cloud',
+    });
+    expect(seen[0]).toMatchObject({ server: 'third party', authorization: undefined });
+    seen.shift();
+    expectEachAtHashTargetWithToken('/late');
+  });
+
+  it('lets a process the app starts before then ask the metadata server itself', async () => {
+    const release = holdRegion();
+    const app = `require('node:child_process').spawnSync(process.execPath, [${JSON.stringify(callsInTurn)}, 'http://tacoserver/grandchild'], { stdio: 'inherit' })`;
+    const running = run(['--', process.execPath, '-e', app], cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' }));
+    await until(() => seen.length === 1);
+    release();
+    const result = await running;
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).answers).toEqual([{ status: 200, body: 'front door says hi\n' }]);
+    expectEachAtHashTargetWithToken('/grandchild');
+  });
+
+  it('stops the app and exits 1 in one line when the metadata server cannot be reached', async () => {
+    // An app that never ends by itself: runsd exits only once it has stopped it.
+    const result = await run(['--', process.execPath, '-e', 'setInterval(() => {}, 1000)'], {
+      ...cloudEnv({ RUNSD_TARGET_OVERRIDE: '' }),
+      GCE_METADATA_HOST: '127.0.0.1:1',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(result.stderr)).toMatchObject({
+      severity: 'ERROR',
+      message: expect.stringMatching(
+        /^runsd: cannot read instance\/region from the metadata server \(127\.0\.0\.1:1\): .*; stopping the app$/,
+      ),
+    });
+  });
+});
+
 describe('any app under runsd, through the proxy', () => {
   it('gives curl the same routing and token through HTTP_PROXY', async () => {
     const result = await run(
@@ -203,7 +274,9 @@ describe("the app's GOOGLE_CLOUD_PROJECT", () => {
   const print = ['--', 'sh', '-c', 'echo "project=$GOOGLE_CLOUD_PROJECT"'];
 
   it('is set from the metadata server on Cloud Run, which does not set it', async () => {
-    expect((await run(print, cloudEnv())).stdout).toBe(`project=${metadata.options.projectId}\n`);
+    expect((await run(print, cloudEnv({ GOOGLE_CLOUD_PROJECT: '' }))).stdout).toBe(
+      `project=${metadata.options.projectId}\n`,
+    );
   });
 
   it("is the app's own when set, and left unset in local mode", async () => {
@@ -408,8 +481,11 @@ describe('the process wrapper', () => {
     expect((await run(['--', 'sh', '-c', 'kill -9 $$'], cloudEnv())).code).toBe(137);
   });
 
-  it('does not start the child when the metadata server cannot be reached', async () => {
-    const result = await run(['--', 'sh', '-c', 'echo started'], { ...cloudEnv(), GCE_METADATA_HOST: '127.0.0.1:1' });
+  it('does not start the child when the metadata server cannot be reached and the app needs its project', async () => {
+    const result = await run(['--', 'sh', '-c', 'echo started'], {
+      ...cloudEnv({ GOOGLE_CLOUD_PROJECT: '' }),
+      GCE_METADATA_HOST: '127.0.0.1:1',
+    });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
