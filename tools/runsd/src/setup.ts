@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { commonJs } from './commonjs.js';
+import { metadataHost, metadataValue } from './metadata-value.js';
 import type { ResolveContext } from './resolve.js';
 
 /** A mistake in runsd's own configuration: it says so in one line and does not start the app. */
@@ -75,8 +75,7 @@ export async function buildContext(
 export async function projectForApp(env: NodeJS.ProcessEnv): Promise<string | undefined> {
   if (!needsProject(env)) return undefined;
   try {
-    const { project } = await metadata();
-    return String(await withTimeout(project('project-id'), 5_000)).trim() || undefined;
+    return (await metadataValue('project/project-id')).trim() || undefined;
   } catch (error) {
     throw new Error(
       `cannot read project/project-id from the metadata server (${metadataHost()}), so GOOGLE_CLOUD_PROJECT stays unset: ${(error as Error).message}`,
@@ -89,16 +88,10 @@ export function needsProject(env: NodeJS.ProcessEnv): boolean {
   return !env.GOOGLE_CLOUD_PROJECT && env.K_SERVICE !== undefined && env.K_SERVICE !== '';
 }
 
-/** Loaded only in the cloud: gcp-metadata and its HTTP stack are most of runsd's start-up cost. */
-async function metadata() {
-  return commonJs(await import('gcp-metadata'));
-}
-
 async function regionFromMetadata(): Promise<{ region: string; projectNumber: string }> {
   let value: string;
   try {
-    const { instance } = await metadata();
-    value = String(await withTimeout(instance('region'), 5_000));
+    value = await metadataValue('instance/region');
   } catch (error) {
     throw new SetupError(
       `cannot read instance/region from the metadata server (${metadataHost()}): ${(error as Error).message}`,
@@ -109,20 +102,6 @@ async function regionFromMetadata(): Promise<{ region: string; projectNumber: st
   if (projectNumber === undefined || region === undefined)
     throw new SetupError(`the metadata server's instance/region is "${value}", not projects/<number>/regions/<region>`);
   return { projectNumber, region };
-}
-
-function metadataHost(): string {
-  return process.env.GCE_METADATA_HOST ?? process.env.GCE_METADATA_IP ?? '169.254.169.254';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** `RUNSD_SERVICES="a=http://localhost:8080,b=http://localhost:8081"` wins; else the nearest runsd.services.json. */
