@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** How a command ended: its exit code and all it printed. */
 export interface Finished {
@@ -26,3 +27,10 @@ export function runNode(
 }
 
 export { freePort } from './ports.js';
+
+/**
+ * A file to preload (`node -r`) into a process under test: on exit it writes
+ * `<script> loaded: [...]` to stderr, naming the heavy builtins (https, http2,
+ * tls, crypto, Node's own undici) that the process loaded.
+ */
+export const loadedModulesPreload = fileURLToPath(new URL('./loaded-modules.cjs', import.meta.url));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bearerToken, decodeBearer, type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
-import { runNode } from '@taco-run/project/testing';
+import { loadedModulesPreload, runNode } from '@taco-run/project/testing';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -288,17 +288,16 @@ describe("the app's GOOGLE_CLOUD_PROJECT", () => {
 describe("runsd's own start-up", () => {
   it("loads neither node:https nor Node's own undici before the app needs them", async () => {
     // Each costs a cold start tens of milliseconds: an ES import of node:http once loaded undici (for http.WebSocket).
-    const fixture = fileURLToPath(new URL('./fixtures/loaded-modules.cjs', import.meta.url));
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        ['-r', fixture, runsd, '--', process.execPath, '-e', '0'],
+        ['-r', loadedModulesPreload, runsd, '--', process.execPath, '-e', '0'],
         { env: { PATH: process.env.PATH } },
         (error, _stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number), stderr }),
       );
     });
     expect(code).toBe(0);
-    expect(stderr).toBe('loaded: []\n');
+    expect(stderr).toBe('runsd.js loaded: []\n');
   });
 });
 

@@ -1,12 +1,29 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { isRpcError, RpcError } from '../error.js';
 import { errorBodyLimit, errorFromResponse, parseSuccess } from './response.js';
 import { backoff, connectionCode, isRetryable, isTransportFailure, type RetryOptions, retryPolicy } from './retry.js';
 import { conform, type Shape } from './shape.js';
 
 export type HeaderValues = Record<string, string>;
+
+type Request = typeof import('undici').request;
+let undiciRequest: Request | undefined;
+
+/**
+ * undici, loaded on a service's first call rather than at its start: its
+ * index loads every part of itself (the HTTP/2 client, the mocks, cookies,
+ * which reach for Node's own fetch), about as long as the rest of a
+ * service's start-up, and a service's cold start is often for a request that
+ * calls nothing. In a bundle it is a chunk of its own; its CommonJS exports
+ * arrive as `default` there, and as both under plain Node.
+ */
+async function loadUndici(): Promise<Request> {
+  const undici = (await import('undici')) as typeof import('undici') & { default?: typeof import('undici') };
+  undiciRequest = (undici.default ?? undici).request;
+  return undiciRequest;
+}
 
 export interface ClientOptions {
   /**
@@ -142,6 +159,7 @@ export class RpcClient {
       url = new URL(this.#origin + path);
       this.#urls.set(path, url);
     }
+    const request = undiciRequest ?? (await loadUndici());
     const response = await request(url, {
       dispatcher: this.#options.dispatcher,
       method: 'POST',
