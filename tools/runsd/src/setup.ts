@@ -54,16 +54,6 @@ export async function completeCloudSetup({ projectHash }: PendingCloud): Promise
   return { mode: 'cloud', region, projectNumber, projectHash };
 }
 
-/** Both steps at once, for whoever needs the whole context before going on. */
-export async function buildContext(
-  options: SetupOptions,
-  env: NodeJS.ProcessEnv,
-  cwd = process.cwd(),
-): Promise<ResolveContext> {
-  const setup = readSetup(options, env, cwd);
-  return setup.mode === 'cloud-pending' ? completeCloudSetup(setup) : setup;
-}
-
 /**
  * The project ID for the app's environment. Cloud Run, unlike Cloud Functions,
  * does not set GOOGLE_CLOUD_PROJECT, yet Cloud Logging needs the project to
