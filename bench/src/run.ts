@@ -51,6 +51,9 @@ const coldRuns = quick ? 3 : 10;
 const hopCalls = quick ? 500 : 3_000;
 const body = JSON.stringify({ name: 'Sammy Sosa', tacos: ['Chicken', 'Chorizo'] });
 const started = Date.now();
+/** The rows of what ships: the service's own bundles with their default logging (issue 17). */
+const shippedServer = 'tacoserver as shipped (default logging)';
+const shippedPair = 'in-process, both as shipped (default logging)';
 const stopAll: ServiceProcess[] = [];
 
 function log(line: string): void {
@@ -84,14 +87,20 @@ async function buildAll(): Promise<void> {
   );
 }
 
-/** Services told LOG_LEVEL=warn print no "listening" line, so they get a port and are polled instead. */
+/**
+ * Services told LOG_LEVEL=warn print no "listening" line, so they get a port and are polled instead;
+ * so do services run `drained`, as shipped: their stdout goes to a process of its own that reads and
+ * discards it, as Cloud Run's log collector drains it, so that their log lines cost them and not this
+ * process, which generates the load.
+ */
 async function start(
   bundle: string,
   env: Record<string, string> = {},
   wrapper: string[] = [],
+  { drained = false }: { drained?: boolean } = {},
 ): Promise<ServiceProcess> {
-  const port = env.LOG_LEVEL === 'warn' ? await freePort() : undefined;
-  const process = await startService(bundle, env, { wrapper, port });
+  const port = env.LOG_LEVEL === 'warn' || drained ? await freePort() : undefined;
+  const process = await startService(bundle, env, { wrapper, port, stdout: drained ? 'drain' : 'capture' });
   stopAll.push(process);
   return process;
 }
@@ -133,6 +142,8 @@ async function serverScenario() {
   for (const server of servers) origins.set(server, (await start(join(dist, `${server}.js`))).origin);
   // The same generated route with its response check turned off: what the check costs.
   const unchecked = (await start(join(dist, 'generated.js'), { RPC_CHECK_RESPONSES: 'false' })).origin;
+  // The service that ships, which serves the same route: its own bundle, with its default logging.
+  const shipped = (await start(join(root, 'services/tacoserver/dist/main.js'), {}, [], { drained: true })).origin;
   return compare({
     ...mapValues(
       paths,
@@ -140,6 +151,7 @@ async function serverScenario() {
     ),
     'generated, response check off': () =>
       load({ url: `${unchecked}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
+    [shippedServer]: () => load({ url: `${shipped}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
   });
 }
 
@@ -165,15 +177,27 @@ async function clientScenario() {
 async function runsdScenario() {
   log('\n[3/4] runsd: tacoclient → tacoserver directly, through the in-process dispatcher, and through the proxy');
   // One metadata server per runsd process, so each one's token requests are counted apart.
-  const metadata = { 'in-process dispatcher': await startMetadataServer(), proxy: await startMetadataServer() };
+  const metadata = {
+    'in-process dispatcher': await startMetadataServer(),
+    proxy: await startMetadataServer(),
+    [shippedPair]: await startMetadataServer(),
+  };
   const runsd = join(root, 'tools/runsd/dist/runsd.js');
   const tacoserver = await start(join(root, 'services/tacoserver/dist/main.js'), { LOG_LEVEL: 'warn' });
-  const cloud = (host: string) => ({
+  const cloud = (host: string, target = tacoserver.origin) => ({
     K_SERVICE: 'tacoclient',
     GCE_METADATA_HOST: host,
     CLOUD_RUN_PROJECT_HASH: 'benchhash',
-    RUNSD_TARGET_OVERRIDE: tacoserver.origin,
+    RUNSD_TARGET_OVERRIDE: target,
   });
+  // The pair as shipped: both bundles with their default logging, tacoclient under runsd, both drained.
+  const shippedServer = await start(join(root, 'services/tacoserver/dist/main.js'), {}, [], { drained: true });
+  const shippedClient = await start(
+    join(root, 'services/tacoclient/dist/main.js'),
+    cloud(metadata[shippedPair].host, shippedServer.origin),
+    [runsd, '--'],
+    { drained: true },
+  );
   const direct = await start(join(root, 'services/tacoclient/dist/main.js'), {
     LOG_LEVEL: 'warn',
     TACOSERVER_URL: `${tacoserver.origin}/oto/`,
@@ -198,7 +222,7 @@ async function runsdScenario() {
   );
   try {
     return await runsdLoads(
-      { direct: direct.origin, inProcess: inProcess.origin, local: local.origin },
+      { direct: direct.origin, inProcess: inProcess.origin, local: local.origin, shipped: shippedClient.origin },
       tacoserver.origin,
       proxyPort,
       metadata,
@@ -209,7 +233,7 @@ async function runsdScenario() {
 }
 
 async function runsdLoads(
-  clients: { direct: string; inProcess: string; local: string },
+  clients: { direct: string; inProcess: string; local: string; shipped: string },
   tacoserver: string,
   proxyPort: number,
   metadata: Record<string, MetadataServer>,
@@ -218,6 +242,7 @@ async function runsdLoads(
     direct: () => load({ url: clients.direct, seconds }),
     'in-process dispatcher': () => load({ url: clients.inProcess, seconds }),
     'in-process, local mode (no token)': () => load({ url: clients.local, seconds }),
+    [shippedPair]: () => load({ url: clients.shipped, seconds }),
   });
   log('  the proxy alone: one RPC at a time, timed each, so p50 is the hop itself');
   const hops = {
@@ -414,7 +439,17 @@ function report(
     {
       target: 'metadata identity requests = 1 per audience (per runsd process)',
       measured: audiences.map(({ path, audience, count }) => `${count} (${path}, ${audience})`).join('; ') || 'none',
-      met: audiences.length === 2 && audiences.every(({ count }) => count === 1),
+      met: audiences.length === 3 && audiences.every(({ count }) => count === 1),
+    },
+    {
+      target: 'tacoserver as shipped ≥ 0.85× the bare generated route (req/s)',
+      measured: ratio(server[shippedServer].requestsPerSecond, generated.requestsPerSecond),
+      met: server[shippedServer].requestsPerSecond >= 0.85 * generated.requestsPerSecond,
+    },
+    {
+      target: 'tacoclient → tacoserver as shipped, under runsd, ≥ 0.85× the pair logging nothing per request (req/s)',
+      measured: ratio(runsd.throughput[shippedPair].requestsPerSecond, inProcess.requestsPerSecond),
+      met: runsd.throughput[shippedPair].requestsPerSecond >= 0.85 * inProcess.requestsPerSecond,
     },
   );
   verdicts.push(...coldVerdicts(cold));
@@ -592,9 +627,9 @@ async function main(): Promise<void> {
 /** What the tables need said beside them: how each scenario is set up. */
 const NOTES = `## How each scenario is set up
 
-- **Server.** All six servers answer the same \`{"name": "Sammy Sosa", "tacos": ["Chicken", "Chorizo"]}\` with \`{"tacoConsumptionStatus": "Sammy Sosa has consumed 2 tacos"}\` (tRPC wraps it in \`{"result": {"data": ...}}\`), validate the input and log nothing. *generated* is \`registerTacoService\` from packages/generated; *fastify-hand* is one hand-written Fastify route with the same generated JSON Schemas (and Fastify's default, coercing Ajv); *node-http* parses and checks by hand. The peers are tRPC 11 (\`@trpc/server/adapters/fastify\`, zod input and output), ts-rest 3 on Fastify 4 (which \`@ts-rest/fastify\` requires) and Connect-ES 2 on \`@connectrpc/connect-fastify\`, its code generated from \`bench/proto/taco.proto\` by buf and protoc-gen-es (both run here from npm).
+- **Server.** All six servers answer the same \`{"name": "Sammy Sosa", "tacos": ["Chicken", "Chorizo"]}\` with \`{"tacoConsumptionStatus": "Sammy Sosa has consumed 2 tacos"}\` (tRPC wraps it in \`{"result": {"data": ...}}\`), validate the input and log nothing. *generated* is \`registerTacoService\` from packages/generated; *fastify-hand* is one hand-written Fastify route with the same generated JSON Schemas (and Fastify's default, coercing Ajv); *node-http* parses and checks by hand. The peers are tRPC 11 (\`@trpc/server/adapters/fastify\`, zod input and output), ts-rest 3 on Fastify 4 (which \`@ts-rest/fastify\` requires) and Connect-ES 2 on \`@connectrpc/connect-fastify\`, its code generated from \`bench/proto/taco.proto\` by buf and protoc-gen-es (both run here from npm). *tacoserver as shipped* is the service's own bundle, \`services/tacoserver/dist/main.js\`, with its default logging (\`LOG_LEVEL\` unset, so info), its stdout a pipe drained by a \`cat\` process of its own, as Cloud Run's log collector drains a container's: its log lines cost the service and not the load generator, which here shares the machine's two cores with it. The gap between it and *generated*, which logs nothing, is what the shipped service's logging and the rest of its set-up cost.
 - **Client.** \`bench/src/client-load.ts\` runs in its own process: the generated \`TacoServiceClient\`, \`undici.request\` (the same global dispatcher) and Node's \`fetch\`, each checking every answer.
-- **runsd.** The load is \`GET /\` on tacoclient, which calls tacoserver. *direct*: \`TACOSERVER_URL\` points at tacoserver. *in-process dispatcher*: tacoclient runs under runsd in cloud mode (\`K_SERVICE\` set, tokens from the metadata emulator) and calls \`http://tacoserver/oto/\`; runsd rewrites it to the hash URL, adds the token, and \`RUNSD_TARGET_OVERRIDE\` sends it to tacoserver over plain HTTP on loopback, so only runsd's own work is added. *in-process, local mode*: the same under runsd's local mode (\`RUNSD_SERVICES\`), which routes the same way but adds no token, so the gap between the two runsd rows is the token's cost: a kilobyte header per request, which tacoclient sends and tacoserver parses (on this machine a 900-byte Authorization header alone costs tacoserver about 6% of its EatTaco throughput). The proxy has no Node client that speaks through it without the preload, so its cost is measured on its own: one connection posting EatTaco to tacoserver directly, and the same in absolute form (\`POST http://tacoserver/oto/...\`) through runsd's proxy, with the token added.
+- **runsd.** The load is \`GET /\` on tacoclient, which calls tacoserver. *direct*: \`TACOSERVER_URL\` points at tacoserver. *in-process dispatcher*: tacoclient runs under runsd in cloud mode (\`K_SERVICE\` set, tokens from the metadata emulator) and calls \`http://tacoserver/oto/\`; runsd rewrites it to the hash URL, adds the token, and \`RUNSD_TARGET_OVERRIDE\` sends it to tacoserver over plain HTTP on loopback, so only runsd's own work is added. *both as shipped*: the same, with both services' default logging and their stdout drained as above, against its own tacoserver; the gap between it and *in-process dispatcher* (both at \`LOG_LEVEL=warn\`, so nothing per request) is what per-request logging costs the pair. *in-process, local mode*: the same under runsd's local mode (\`RUNSD_SERVICES\`), which routes the same way but adds no token, so the gap between the two runsd rows is the token's cost: a kilobyte header per request, which tacoclient sends and tacoserver parses (on this machine a 900-byte Authorization header alone costs tacoserver about 6% of its EatTaco throughput). The proxy has no Node client that speaks through it without the preload, so its cost is measured on its own: one connection posting EatTaco to tacoserver directly, and the same in absolute form (\`POST http://tacoserver/oto/...\`) through runsd's proxy, with the token added.
 - **Cold start.** What ships, on this machine's Node and on the image's major (deploy/Dockerfile's, installed from the npm registry by \`scripts/image-node.sh\`): tacoserver's image layout as \`deploy/assemble-image.mjs\` makes it with that Node (its V8 compile cache included where that Node makes one), started with the Dockerfile's ENTRYPOINT and ENV as \`deploy/image-command.mjs\` reads them, with runsd in cloud mode (\`K_SERVICE\` set, the metadata emulator as \`GCE_METADATA_HOST\`) and the service's default logging; beside it the bundle alone with the same ENV, \`node -e 0\` (spawn to exit; its peak RSS read from its own /proc/self/status, since getrusage's would count the harness's, which the fork copied), and on this machine's Node the TypeScript source through tsx. Each measured process gets \`PATH\`, the image's ENV and \`GOOGLE_CLOUD_PROJECT\` (which \`pnpm deploy:all\` sets) only, so the harness's tsx loader does not reach it; runsd therefore starts the service at once and asks the metadata server for the region while it loads. The service's RSS is its own peak (VmHWM) when it first answers; under runsd, the spawned process is runsd, and the service its child.
 
 ## What profiling changed

@@ -12,9 +12,11 @@ export interface ServiceProcess {
   /** `http://127.0.0.1:<port>`, read from the service's own "listening at" line. */
   origin: string;
   port: number;
-  /** stdout so far, one entry per line. */
+  /** stdout so far, one entry per line (none when it is drained: see startService's `stdout`). */
   lines: string[];
   stderr: string[];
+  /** The process draining a drained stdout, which ends with the service. */
+  drainPid?: number | undefined;
   /** Resolves with the exit code, or 128+signal. */
   exited: Promise<number>;
   /** Waits until a stdout line matches, up to the timeout. */
@@ -38,6 +40,7 @@ export async function startService(
     wrapper = [],
     onLine,
     port,
+    stdout = 'capture',
   }: {
     startTimeoutMs?: number;
     wrapper?: string[];
@@ -45,29 +48,51 @@ export async function startService(
     port?: number;
     /** Sees every output line as it comes, e.g. to print it with a prefix. */
     onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+    /**
+     * `drain`: stdout goes down a pipe to a process of its own that reads and
+     * discards it, as Cloud Run's log collector drains a container's, so that
+     * a benchmark's load generator does not also pay for the service's log
+     * lines. Needs `port`, since the listening line is not read either.
+     */
+    stdout?: 'capture' | 'drain';
   } = {},
 ): Promise<ServiceProcess> {
+  if (stdout === 'drain' && port === undefined) throw new Error('a drained stdout needs a fixed port');
+  const drain = stdout === 'drain' ? spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] }) : undefined;
   // A wrapper such as [runsd.js, '--'] runs the service the way the container does: `runsd -- node main.js`.
   const args = wrapper.length === 0 ? [bundle] : [...wrapper, process.execPath, bundle];
   const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, PORT: String(port ?? 0), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', drain?.stdin ?? 'pipe', 'pipe'],
   });
+  // The service holds the pipe's write end now; the drain ends when the service does.
+  drain?.stdin?.destroy();
   const lines: string[] = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    lines.push(line);
-    onLine?.(line, 'stdout');
-    for (const wake of waiters) wake();
+  if (child.stdout !== null) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line);
+      onLine?.(line, 'stdout');
+      for (const wake of waiters) wake();
+    });
+  }
+  if (child.stderr !== null) {
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      stderr.push(line);
+      onLine?.(line, 'stderr');
+    });
+  }
+  const exited = once(child, 'exit').then(async ([code, signal]) => {
+    // The drain reads to the end of the pipe and exits; stopped by its PID should anything keep it open.
+    if (drain !== undefined && drain.exitCode === null) {
+      const gone = once(drain, 'exit');
+      const timer = setTimeout(() => drain.kill('SIGKILL'), 1_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    return (code ?? 128 + (signalNumbers[signal as string] ?? 0)) as number;
   });
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    stderr.push(line);
-    onLine?.(line, 'stderr');
-  });
-  const exited = once(child, 'exit').then(
-    ([code, signal]) => (code ?? 128 + (signalNumbers[signal as string] ?? 0)) as number,
-  );
 
   const waitForLine = (match: (line: string) => boolean, timeoutMs = 10_000) =>
     new Promise<string>((resolve, reject) => {
@@ -116,9 +141,11 @@ export async function startService(
         : await accepting(port, child, startTimeoutMs);
     const { pid } = child;
     if (pid === undefined) throw new Error(`${bundle} has no process id`);
-    return { child, pid, origin: `http://127.0.0.1:${bound}`, port: bound, lines, stderr, exited, waitForLine, stop };
+    const origin = `http://127.0.0.1:${bound}`;
+    return { child, pid, origin, port: bound, lines, stderr, drainPid: drain?.pid, exited, waitForLine, stop };
   } catch (error) {
     child.kill('SIGKILL');
+    drain?.kill('SIGKILL');
     throw error;
   }
 }

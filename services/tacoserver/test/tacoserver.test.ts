@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { heldBody, jsonLines, type ServiceProcess, startService } from '@taco-run/service/process';
+import { freePort, heldBody, jsonLines, type ServiceProcess, startService } from '@taco-run/service/process';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -116,6 +116,19 @@ describe('tacoserver start-up and shutdown', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('answers with its stdout drained by a process of its own, which ends with it', async () => {
+    // How the bench runs the service as shipped: its log lines cost the service, not the load generator.
+    const port = await freePort();
+    const service = await startService(bundle, {}, { port, stdout: 'drain' });
+    const drain = service.drainPid;
+    expect(drain).toEqual(expect.any(Number));
+    const response = await eat(service.origin, '{"name":"Sammy Sosa","tacos":["Chicken"]}');
+    expect(response.status).toBe(200);
+    expect(service.lines).toEqual([]);
+    expect(await service.stop()).toBe(0);
+    expect(() => process.kill(drain as number, 0)).toThrow();
   });
 
   it('refuses PORT=abc with one clear line and exit 1', async () => {
