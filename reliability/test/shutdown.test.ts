@@ -49,7 +49,12 @@ describe('SIGTERM under load', () => {
 
   beforeAll(async () => {
     // At info level tacoserver logs each request it accepts and each answer: the ledger this test checks.
-    tacoserver = await startService(join('services/tacoserver/dist/main.js'), {}, { wrapper: runsd });
+    // At debug, each RPC says when it arrives ("request from <ua>"): how the test knows what was accepted.
+    tacoserver = await startService(
+      join('services/tacoserver/dist/main.js'),
+      { LOG_LEVEL: 'debug' },
+      { wrapper: runsd },
+    );
     tacoclient = await startService(
       join('services/tacoclient/dist/main.js'),
       { LOG_LEVEL: 'warn', RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },

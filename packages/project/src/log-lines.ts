@@ -71,17 +71,19 @@ function cloudLoggingRecord(line: string): Record<string, unknown> | undefined {
   }
 }
 
-/** `POST /oto/TacoService.EatTaco 200 4.7 ms` from Cloud Logging's httpRequest, the status coloured by class. */
+/** `POST /oto/TacoService.EatTaco 200 4.7 ms from <user agent>` from Cloud Logging's httpRequest, the status coloured by class. */
 function accessLine(httpRequest: unknown, paint: (code: number, text: string) => string): string | undefined {
   if (typeof httpRequest !== 'object' || httpRequest === null) return undefined;
-  const { requestMethod, requestUrl, status, latency } = httpRequest as Record<string, unknown>;
+  const { requestMethod, requestUrl, status, latency, userAgent } = httpRequest as Record<string, unknown>;
   if (typeof requestMethod !== 'string' || typeof requestUrl !== 'string') return undefined;
   const code = Number(status);
   const statusText = paint(code >= 500 ? 31 : code >= 400 ? 33 : 32, String(status));
   // Cloud Logging's latency is a duration string in seconds, "0.004736s".
   const seconds = typeof latency === 'string' ? Number.parseFloat(latency) : Number.NaN;
   const took = Number.isFinite(seconds) ? ` ${formatMilliseconds(seconds * 1000)}` : '';
-  return `${requestMethod} ${requestUrl} ${statusText}${took}`;
+  // Who called: under runsd it starts `runsd version=…`, which is how a developer sees the call came through it.
+  const caller = typeof userAgent === 'string' && userAgent !== '' ? ` from ${userAgent}` : '';
+  return `${requestMethod} ${requestUrl} ${statusText}${took}${caller}`;
 }
 
 function formatMilliseconds(ms: number): string {

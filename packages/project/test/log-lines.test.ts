@@ -24,6 +24,14 @@ describe('linePrinter', () => {
     expect(print('tacoserver', access)).toBe('tacoserver | 03:40:09 INFO  POST /oto/TacoService.EatTaco 200 4.7 ms');
   });
 
+  it("ends an access line with the caller's user agent, runsd's prefix included", () => {
+    const record = JSON.parse(access) as { httpRequest: Record<string, unknown> };
+    record.httpRequest.userAgent = 'runsd version=0.1.0; taco-run-rpc/0.1.0';
+    expect(print('tacoserver', JSON.stringify(record))).toBe(
+      'tacoserver | 03:40:09 INFO  POST /oto/TacoService.EatTaco 200 4.7 ms from runsd version=0.1.0; taco-run-rpc/0.1.0',
+    );
+  });
+
   it('renders other lines as severity and message, with their own fields as key=value', () => {
     const line = JSON.stringify({
       severity: 'WARNING',

@@ -101,8 +101,9 @@ describe('tacoclient under runsd in local mode', () => {
     );
     try {
       expect(await get(tacoclient.origin)).toMatchObject({ status: 200, text: 'Sammy Sosa has consumed 2 tacos' });
-      const line = await tacoserver.waitForLine((text) => text.includes('request from'));
-      expect(JSON.parse(line).message).toBe('request from runsd version=0.1.0; taco-run-rpc/0.1.0');
+      // tacoserver's access line names the caller: runsd's prefix before the generated client's agent.
+      const line = await tacoserver.waitForLine((text) => text.includes('"requestUrl":"/oto/TacoService.EatTaco"'));
+      expect(JSON.parse(line).httpRequest.userAgent).toBe('runsd version=0.1.0; taco-run-rpc/0.1.0');
     } finally {
       expect(await tacoclient.stop()).toBe(0);
       expect(await tacoserver.stop()).toBe(0);

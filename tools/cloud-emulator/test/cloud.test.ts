@@ -60,10 +60,11 @@ describe.each([
     expect(await get(tacoclient.localUrl, token)).toEqual({ status: 200, text: 'Sammy Sosa has consumed 2 tacos' });
     const line = await running
       .service('tacoserver')
-      .process.waitForLine((text) => text.includes('request from runsd version='));
+      .process.waitForLine((text) => text.includes('"userAgent":"runsd version='));
     expect(JSON.parse(line)).toMatchObject({
       severity: 'INFO',
-      message: 'request from runsd version=0.1.0; taco-run-rpc/0.1.0',
+      message: 'POST /oto/TacoService.EatTaco 200',
+      httpRequest: { userAgent: 'runsd version=0.1.0; taco-run-rpc/0.1.0' },
     });
     // The front door's traceparent reached tacoserver through tacoclient, and runsd gave each
     // service the project (Cloud Run does not), so the line is linked to its trace.

@@ -54,7 +54,9 @@ describe('dev-runner with --free-ports', () => {
       const response = await request(`http://127.0.0.1:${port}/`);
       expect(await response.body.text()).toBe('Sammy Sosa has consumed 2 tacos');
       // One readable access line per service, each with its method, path, status and latency.
-      await runner.waitFor(/^tacoserver \| \d\d:\d\d:\d\d INFO {2}POST \/oto\/TacoService\.EatTaco 200 [\d.]+ ms$/);
+      await runner.waitFor(
+        /^tacoserver \| \d\d:\d\d:\d\d INFO {2}POST \/oto\/TacoService\.EatTaco 200 [\d.]+ ms from runsd version=\S+; taco-run-rpc\/\S+$/,
+      );
       await runner.waitFor(/^tacoclient \| \d\d:\d\d:\d\d INFO {2}GET \/ 200 [\d.]+ ms$/);
       // Ctrl-C: every service drains, and the runner exits 0.
       expect(await runner.interrupt()).toEqual([0, null]);

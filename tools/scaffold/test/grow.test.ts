@@ -177,7 +177,7 @@ describe('growing the project', { timeout: 120_000 }, () => {
         body: JSON.stringify({ guest: 'Sammy Sosa' }),
       });
       expect(await answer.body.json()).toEqual({ name: 'Sammy Sosa', tacos: ['Carnitas', 'Pastor'] });
-      await seen(/^tacoserver +\| .*request from runsd version=/);
+      await seen(/^tacoserver +\| .*POST \/oto\/TacoService\.EatTaco 200 .* from runsd version=/);
       // The map the dev runner gives every runsd, which takes the short name to the new service.
       const map = [...ports].map(([name, port]) => `${name}=http://localhost:${port}`).join(',');
       const resolved = await runNode(join(work, 'tools/runsd/dist/runsd.js'), ['resolve', 'menuserver'], {
