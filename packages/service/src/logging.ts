@@ -48,7 +48,9 @@ export class CloudRunLogController extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const level = error ? 'error' : request.routeOptions.url === '/healthz' ? 'debug' : 'info';
+    // The path itself, not request.routeOptions.url: that getter builds an object of the route's options on every
+    // read, and reading it here cost tacoserver about a tenth of its throughput.
+    const level = error ? 'error' : isHealthProbe(request.url) ? 'debug' : 'info';
     // Fastify's logger is pino; the check keeps a dropped line from being built at all.
     if (!(request.log as Logger).isLevelEnabled(level)) return;
     const httpRequest = {
@@ -65,6 +67,10 @@ export class CloudRunLogController extends LogController {
       `${request.method} ${request.url} ${reply.statusCode}`,
     );
   }
+}
+
+function isHealthProbe(url: string): boolean {
+  return url === '/healthz' || url.startsWith('/healthz?');
 }
 
 /**

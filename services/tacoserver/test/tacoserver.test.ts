@@ -45,10 +45,16 @@ describe('tacoserver', () => {
     });
   });
 
-  it('serves GET /healthz for the startup probe', async () => {
-    const response = await request(`${server.origin}/healthz`);
-    expect(response.statusCode).toBe(200);
-    expect(await response.body.json()).toEqual({ status: 'ok', service: 'tacoserver' });
+  it('serves GET /healthz for the startup probe, and logs probes only at debug', async () => {
+    for (const path of ['/healthz', '/healthz?probe=startup']) {
+      const response = await request(`${server.origin}${path}`);
+      expect(response.statusCode).toBe(200);
+      expect(await response.body.json()).toEqual({ status: 'ok', service: 'tacoserver' });
+    }
+    // An RPC after the probes: once its line is out, a probe's line would be out too.
+    await eat(server.origin, '{"name":"After","tacos":["Fish"]}', { 'user-agent': 'after-probes/1' });
+    await server.waitForLine((line) => line.includes('after-probes/1'));
+    expect(server.lines.filter((line) => line.includes('"requestUrl":"/healthz'))).toEqual([]);
   });
 
   it("logs one line per RPC, with the caller's User-Agent, in JSON Cloud Logging reads", async () => {
