@@ -31,8 +31,8 @@ const severities: Record<string, [string, number]> = {
   EMERGENCY: ['EMERG', 31],
 };
 
-/** Fields a person reading dev output does not need: the access line says them, or `--json` shows them. */
-const hiddenFields = new Set(['severity', 'time', 'message', 'httpRequest', 'err', 'reqId']);
+/** Fields a person reading dev output does not need: the label or the access line says them, or `--json` shows them. */
+const hiddenFields = new Set(['severity', 'time', 'message', 'httpRequest', 'err', 'reqId', 'serviceContext']);
 
 export function linePrinter({ names, json = false, color = false }: LinePrinterOptions): LinePrinter {
   const width = Math.max(0, ...names.map((name) => name.length));

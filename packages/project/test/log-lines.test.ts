@@ -7,6 +7,7 @@ const access = JSON.stringify({
   severity: 'INFO',
   time: '2026-11-26T03:40:09.123Z',
   message: 'POST /oto/TacoService.EatTaco 200',
+  serviceContext: { service: 'tacoserver' },
   reqId: 'req-1',
   'logging.googleapis.com/trace': 'projects/p/traces/abc',
   httpRequest: {

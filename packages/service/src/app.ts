@@ -50,7 +50,7 @@ export function createServiceApp({
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)),
     },
     clientErrorHandler: (error, socket) => answerClientError(error, socket, requestTimeoutSeconds),
-    logger: { ...cloudLoggingOptions(logLevel), stream: stdoutLines },
+    logger: { ...cloudLoggingOptions(logLevel, name), stream: stdoutLines },
     logController: new CloudRunLogController(),
     // Binding the trace when the request's logger is made puts it on every line, with no per-line cost.
     childLoggerFactory(logger, bindings, options, raw) {

@@ -14,15 +14,17 @@ const severities: Record<string, string> = {
 
 /**
  * pino configured to write Cloud Logging's structured JSON: `severity` and
- * `message` instead of pino's numeric level and `msg`, an RFC 3339 `time`.
+ * `message` instead of pino's numeric level and `msg`, an RFC 3339 `time`,
+ * and, given the service's name, `serviceContext` on every line, which Error
+ * Reporting groups errors by (pino serializes it once, not per line).
  * Only options: the logger itself is pino's, unwrapped, so the hot path stays pino's.
  */
-export function cloudLoggingOptions(level: string): LoggerOptions {
+export function cloudLoggingOptions(level: string, service?: string): LoggerOptions {
   return {
     level,
     messageKey: 'message',
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
-    base: undefined,
+    base: service === undefined ? undefined : { serviceContext: { service } },
     formatters: {
       level: (label) => ({ severity: severities[label] ?? 'DEFAULT' }),
     },

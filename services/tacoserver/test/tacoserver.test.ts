@@ -71,6 +71,7 @@ describe('tacoserver', () => {
     );
     expect(lines.map((line) => [line.severity, line.message])).toEqual([['INFO', 'POST /oto/TacoService.EatTaco 200']]);
     expect(lines[0]).toMatchObject({
+      serviceContext: { service: 'tacoserver' },
       'logging.googleapis.com/spanId': '00f067aa0ba902b7',
       'logging.googleapis.com/trace_sampled': true,
       httpRequest: {
