@@ -82,6 +82,10 @@ describe('tacoserver', () => {
       },
     });
     expect(lines[0]?.httpRequest).toHaveProperty('latency', expect.stringMatching(/^\d+\.\d{6}s$/));
+    // RFC 3339 in UTC to the millisecond (made once per millisecond, so it must still be this one's).
+    const time = String(lines[0]?.time);
+    expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(time) - Date.now())).toBeLessThan(10_000);
   });
 
   it('takes the trace from X-Cloud-Trace-Context when there is no traceparent', async () => {
