@@ -74,8 +74,9 @@ export function render(model: Model, target: Target, hosts: readonly ApiHost[] =
     { path: 'src/types.ts', text: renderTypes(model) },
     { path: 'src/schemas.ts', text: renderSchemas(model, runtime) },
     { path: 'src/server.ts', text: renderServer(model, runtime) },
-    ...validatorFiles(model, runtime),
-    ...serializerFiles(model, runtime),
+    // The request validators and response checks, and the response serializers, compiled ahead of time.
+    ...withDeclarations('src/validators', renderValidators(model, runtime)),
+    ...withDeclarations('src/serializers', renderSerializers(model, runtime)),
     { path: 'src/client.ts', text: renderClient(model, runtime) },
     { path: 'src/index.ts', text: renderIndex(model, runtime) },
     { path: 'docs/API.md', text: renderApiMarkdown(model, docs) },
@@ -87,21 +88,11 @@ export function render(model: Model, target: Target, hosts: readonly ApiHost[] =
   ];
 }
 
-/** validators.js, the request validators and response checks compiled ahead of time, and its declarations. */
-function validatorFiles(model: Model, runtime: string): GeneratedFile[] {
-  const { js, dts } = renderValidators(model, runtime);
+/** A JavaScript module otogen writes as precompiled code, beside the declarations that type it. */
+function withDeclarations(stem: string, { js, dts }: { js: string; dts: string }): GeneratedFile[] {
   return [
-    { path: 'src/validators.js', text: js },
-    { path: 'src/validators.d.ts', text: dts },
-  ];
-}
-
-/** serializers.js, the response serializers compiled ahead of time, and its declarations. */
-function serializerFiles(model: Model, runtime: string): GeneratedFile[] {
-  const { js, dts } = renderSerializers(model, runtime);
-  return [
-    { path: 'src/serializers.js', text: js },
-    { path: 'src/serializers.d.ts', text: dts },
+    { path: `${stem}.js`, text: js },
+    { path: `${stem}.d.ts`, text: dts },
   ];
 }
 
