@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { RpcError } from '@taco-run/rpc';
 import { sendRpcError } from '@taco-run/rpc/server';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { parseEnv, seconds } from './config.js';
+import { flag, parseEnv, seconds } from './config.js';
 import { CloudRunLogController, cloudLoggingOptions, stdoutLines } from './logging.js';
 import { traceFromHeaders, traceLogFields } from './trace.js';
 
@@ -19,6 +19,12 @@ export interface ServiceAppOptions {
    * else 290, under Cloud Run's default of 300.
    */
   requestTimeoutSeconds?: number;
+  /**
+   * One access line per answered request (Cloud Logging's `httpRequest`). Default: LOG_REQUESTS,
+   * else on, except on Cloud Run (K_SERVICE set), whose own request log already holds every field
+   * of it: there the line would cost CPU and log volume for a copy. Errors are logged either way.
+   */
+  logRequests?: boolean;
 }
 
 /**
@@ -31,13 +37,15 @@ const keepAliveTimeout = 620_000;
 /**
  * A Fastify app that behaves as a Cloud Run service should: JSON log lines
  * for Cloud Logging with the caller's trace on every line of a request, one
- * `httpRequest` line per answer, and `GET /healthz` for the startup probe.
+ * `httpRequest` line per answer (off on Cloud Run unless asked for), and
+ * `GET /healthz` for the startup probe.
  */
 export function createServiceApp({
   name,
   logLevel = 'info',
   project,
   requestTimeoutSeconds = parseEnv({ REQUEST_TIMEOUT_SECONDS: seconds(290) }).REQUEST_TIMEOUT_SECONDS,
+  logRequests = parseEnv({ LOG_REQUESTS: flag(!process.env.K_SERVICE) }).LOG_REQUESTS,
 }: ServiceAppOptions): FastifyInstance {
   const requestTimeout = requestTimeoutSeconds * 1000;
   const app = Fastify({
@@ -51,7 +59,7 @@ export function createServiceApp({
     },
     clientErrorHandler: (error, socket) => answerClientError(error, socket, requestTimeoutSeconds),
     logger: { ...cloudLoggingOptions(logLevel, name), stream: stdoutLines },
-    logController: new CloudRunLogController(),
+    logController: new CloudRunLogController({ accessLines: logRequests }),
     // Binding the trace when the request's logger is made puts it on every line, with no per-line cost.
     childLoggerFactory(logger, bindings, options, raw) {
       const trace = traceFromHeaders(raw.headers);

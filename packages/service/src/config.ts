@@ -67,6 +67,14 @@ export function seconds(fallback: number) {
     .transform(Number);
 }
 
+/** `true` or `false`; unset, the fallback. */
+export function flag(fallback: boolean) {
+  return z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true');
+}
+
 export const logLevel = z
   .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
     message: 'must be one of trace, debug, info, warn, error, fatal, silent',

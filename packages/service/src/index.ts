@@ -1,6 +1,6 @@
 export { createServiceApp, type ServiceAppOptions } from './app.js';
-export { ConfigError, httpUrl, logLevel, milliseconds, parseEnv, port, seconds } from './config.js';
-export { CloudRunLogController, cloudLoggingOptions, logUserAgent } from './logging.js';
+export { ConfigError, flag, httpUrl, logLevel, milliseconds, parseEnv, port, seconds } from './config.js';
+export { CloudRunLogController, cloudLoggingOptions, logArrivals } from './logging.js';
 export { start } from './main.js';
 export { type ServeOptions, serve } from './serve.js';
 export { mapStackTracesOnDemand } from './stack-traces.js';

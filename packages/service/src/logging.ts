@@ -1,5 +1,5 @@
 import { writeSync } from 'node:fs';
-import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Logger, LoggerOptions } from 'pino';
 
 /** pino's levels as Cloud Logging's severities. */
@@ -57,12 +57,21 @@ function isoTimeField(): string {
 /**
  * Fastify's request logging, replaced by one line per answered request in
  * Cloud Logging's `httpRequest` shape (which its console renders as a request
- * row). Health probes are logged only at debug: they would drown the rest.
+ * row), or, with `accessLines` off, by nothing but the requests that failed
+ * on the way out. Health probes are logged only at debug: they would drown the rest.
  */
 export class CloudRunLogController extends LogController {
+  readonly #accessLines: boolean;
+
+  constructor({ accessLines = true }: { accessLines?: boolean } = {}) {
+    super();
+    this.#accessLines = accessLines;
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (!error && !this.#accessLines) return;
     // The path itself, not request.routeOptions.url: that getter builds an object of the route's options on every
     // read, and reading it here cost tacoserver about a tenth of its throughput.
     const level = error ? 'error' : isHealthProbe(request.url) ? 'debug' : 'info';
@@ -89,17 +98,18 @@ function isHealthProbe(url: string): boolean {
 }
 
 /**
- * The original tacoserver's middleware: who is calling, as each RPC request
- * arrives. At debug: at the default level the one line per request is the
- * access line, which carries the caller's user agent too, and a second line
- * per request would cost as much again. The tests that hold requests in
- * flight turn it on to see them arrive.
+ * The original tacoserver's middleware: who is calling, as each request of
+ * `scope` arrives. At debug only, and at any other level not even a hook, so
+ * that a line nobody reads costs no step per request: at the default level
+ * the access line carries the caller's user agent. The tests that hold
+ * requests in flight run at debug to see them arrive.
  */
-export function logUserAgent(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
-  if ((request.log as Logger).isLevelEnabled('debug')) {
+export function logArrivals(scope: FastifyInstance): void {
+  if (!(scope.log as Logger).isLevelEnabled('debug')) return;
+  scope.addHook('onRequest', (request, _reply, done) => {
     request.log.debug(`request from ${request.headers['user-agent'] ?? 'unknown'}`);
-  }
-  done();
+    done();
+  });
 }
 
 /** How long one log line may wait for a full pipe before it is dropped. */

@@ -140,6 +140,39 @@ describe('tacoserver start-up and shutdown', () => {
     expect(() => process.kill(drain as number, 0)).toThrow();
   });
 
+  it('leaves the access line to Cloud Run on Cloud Run, and still logs what failed', async () => {
+    const service = await startService(bundle, { K_SERVICE: 'tacoserver' });
+    try {
+      const ok = await eat(service.origin, '{"name":"Quiet","tacos":["Fish"]}', { 'user-agent': 'quiet/1' });
+      expect(ok.status).toBe(200);
+      // A refused request after it: once that one's line is out, an access line for the first would be out too.
+      const refused = await eat(service.origin, '{"name":"","tacos":["Fish"]}', { 'user-agent': 'refused/1' });
+      expect(refused.status).toBe(400);
+      const line = await service.waitForLine((text) => text.includes('EatTacoRequest.Name is required'));
+      expect(JSON.parse(line)).toMatchObject({ severity: 'INFO', code: 'invalid_argument' });
+      expect(service.lines.filter((text) => text.includes('httpRequest'))).toEqual([]);
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+  });
+
+  it('writes access lines on Cloud Run when LOG_REQUESTS=true', async () => {
+    const service = await startService(bundle, { K_SERVICE: 'tacoserver', LOG_REQUESTS: 'true' });
+    try {
+      await eat(service.origin, '{"name":"Loud","tacos":["Fish"]}', { 'user-agent': 'loud/1' });
+      const line = await service.waitForLine((text) => text.includes('httpRequest'));
+      expect(JSON.parse(line)).toMatchObject({ httpRequest: { status: 200, userAgent: 'loud/1' } });
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+  });
+
+  it('refuses LOG_REQUESTS=yes with one clear line and exit 1', async () => {
+    await expect(startService(bundle, { LOG_REQUESTS: 'yes' })).rejects.toThrow(
+      'tacoserver: LOG_REQUESTS must be true or false, got "yes"',
+    );
+  });
+
   it('refuses PORT=abc with one clear line and exit 1', async () => {
     await expect(startService(bundle, { PORT: 'abc' })).rejects.toThrow(
       'tacoserver: PORT must be a port number from 0 to 65535, got "abc"',

@@ -98,8 +98,11 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
         key,
       });
       started.push(metadata);
-      // What Cloud Run sets, and no more: not GOOGLE_CLOUD_PROJECT, which runsd fills in from metadata.
+      // What Cloud Run sets, and no more: not GOOGLE_CLOUD_PROJECT, which runsd fills in from metadata. Only
+      // LOG_REQUESTS, unless the service's env says otherwise: on Cloud Run its request log holds a line per request,
+      // which services leave to it; here nothing else writes one, and dev is where they are read.
       const env: Record<string, string> = {
+        LOG_REQUESTS: 'true',
         ...service.env,
         K_SERVICE: service.name,
         K_REVISION: `${service.name}-00001-emu`,

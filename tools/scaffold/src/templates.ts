@@ -107,7 +107,7 @@ function app({ name, serves, calls, basePath }: NewService): string {
     ...(serves.length > 0
       ? [`import { ${serves.map((api) => `register${api.name}`).join(', ')} } from '@taco-run/generated/server';`]
       : []),
-    `import { createServiceApp, ${serves.length > 0 ? 'logUserAgent, ' : ''}type ServiceAppOptions } from '@taco-run/service';`,
+    `import { createServiceApp, ${serves.length > 0 ? 'logArrivals, ' : ''}type ServiceAppOptions } from '@taco-run/service';`,
     `import type { FastifyInstance } from 'fastify';`,
     ...(calls.length > 0 ? [`import { type Clients, createClients } from './clients.js';`] : []),
     ...serves.map((api) => `import { ${camel(api.name)} } from './${kebab(api.name)}.js';`),
@@ -127,9 +127,9 @@ export function buildApp(${calls.length > 0 ? '{ urls, ...options }' : 'options'
   const app = createServiceApp({ name: '${name}', ...options });
 ${calls.length > 0 ? '  const clients = createClients(urls);\n' : ''}${
   serves.length > 0
-    ? `  // A scope of its own, so the User-Agent line is logged for RPC requests and not for health probes.
+    ? `  // A scope of its own, so arrivals are logged (at debug) for RPC requests and not for health probes.
   app.register(async (rpc) => {
-    rpc.addHook('onRequest', logUserAgent);
+    logArrivals(rpc);
 ${registrations.join('\n')}
   });
 `
