@@ -51,9 +51,16 @@ const coldRuns = quick ? 3 : 10;
 const hopCalls = quick ? 500 : 3_000;
 const body = JSON.stringify({ name: 'Sammy Sosa', tacos: ['Chicken', 'Chorizo'] });
 const started = Date.now();
-/** The rows of what ships: the service's own bundles with their default logging (issue 17). */
-const shippedServer = 'tacoserver as shipped (default logging)';
-const shippedPair = 'in-process, both as shipped (default logging)';
+/**
+ * The rows of what ships (issue 17): the services' own bundles with their default logging and the access
+ * line on, as off Cloud Run (on it, K_SERVICE turns the line off unless LOG_REQUESTS=true; the second
+ * server row is that).
+ */
+const shippedServer = 'tacoserver as shipped, access line on';
+const shippedOnCloudRun = 'tacoserver as shipped, on Cloud Run (K_SERVICE: no access line)';
+const shippedPair = 'in-process, both as shipped, access lines on';
+/** Off Cloud Run the default; said anyway, so the rows stay what they say whatever the environment. */
+const accessLinesOn = { LOG_REQUESTS: 'true' };
 const stopAll: ServiceProcess[] = [];
 
 function log(line: string): void {
@@ -143,7 +150,9 @@ async function serverScenario() {
   // The same generated route with its response check turned off: what the check costs.
   const unchecked = (await start(join(dist, 'generated.js'), { RPC_CHECK_RESPONSES: 'false' })).origin;
   // The service that ships, which serves the same route: its own bundle, with its default logging.
-  const shipped = (await start(join(root, 'services/tacoserver/dist/main.js'), {}, [], { drained: true })).origin;
+  const tacoserver = join(root, 'services/tacoserver/dist/main.js');
+  const shipped = (await start(tacoserver, accessLinesOn, [], { drained: true })).origin;
+  const onCloudRun = (await start(tacoserver, { K_SERVICE: 'tacoserver' }, [], { drained: true })).origin;
   return compare({
     ...mapValues(
       paths,
@@ -152,6 +161,7 @@ async function serverScenario() {
     'generated, response check off': () =>
       load({ url: `${unchecked}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
     [shippedServer]: () => load({ url: `${shipped}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
+    [shippedOnCloudRun]: () => load({ url: `${onCloudRun}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
   });
 }
 
@@ -190,11 +200,13 @@ async function runsdScenario() {
     CLOUD_RUN_PROJECT_HASH: 'benchhash',
     RUNSD_TARGET_OVERRIDE: target,
   });
-  // The pair as shipped: both bundles with their default logging, tacoclient under runsd, both drained.
-  const shippedServer = await start(join(root, 'services/tacoserver/dist/main.js'), {}, [], { drained: true });
+  // The pair as shipped: both bundles with their default logging and access lines, tacoclient under runsd, both drained.
+  const shippedServer = await start(join(root, 'services/tacoserver/dist/main.js'), accessLinesOn, [], {
+    drained: true,
+  });
   const shippedClient = await start(
     join(root, 'services/tacoclient/dist/main.js'),
-    cloud(metadata[shippedPair].host, shippedServer.origin),
+    { ...cloud(metadata[shippedPair].host, shippedServer.origin), ...accessLinesOn },
     [runsd, '--'],
     { drained: true },
   );
@@ -627,9 +639,9 @@ async function main(): Promise<void> {
 /** What the tables need said beside them: how each scenario is set up. */
 const NOTES = `## How each scenario is set up
 
-- **Server.** All six servers answer the same \`{"name": "Sammy Sosa", "tacos": ["Chicken", "Chorizo"]}\` with \`{"tacoConsumptionStatus": "Sammy Sosa has consumed 2 tacos"}\` (tRPC wraps it in \`{"result": {"data": ...}}\`), validate the input and log nothing. *generated* is \`registerTacoService\` from packages/generated; *fastify-hand* is one hand-written Fastify route with the same generated JSON Schemas (and Fastify's default, coercing Ajv); *node-http* parses and checks by hand. The peers are tRPC 11 (\`@trpc/server/adapters/fastify\`, zod input and output), ts-rest 3 on Fastify 4 (which \`@ts-rest/fastify\` requires) and Connect-ES 2 on \`@connectrpc/connect-fastify\`, its code generated from \`bench/proto/taco.proto\` by buf and protoc-gen-es (both run here from npm). *tacoserver as shipped* is the service's own bundle, \`services/tacoserver/dist/main.js\`, with its default logging (\`LOG_LEVEL\` unset, so info), its stdout a pipe drained by a \`cat\` process of its own, as Cloud Run's log collector drains a container's: its log lines cost the service and not the load generator, which here shares the machine's two cores with it. The gap between it and *generated*, which logs nothing, is what the shipped service's logging and the rest of its set-up cost.
+- **Server.** All six servers answer the same \`{"name": "Sammy Sosa", "tacos": ["Chicken", "Chorizo"]}\` with \`{"tacoConsumptionStatus": "Sammy Sosa has consumed 2 tacos"}\` (tRPC wraps it in \`{"result": {"data": ...}}\`), validate the input and log nothing. *generated* is \`registerTacoService\` from packages/generated; *fastify-hand* is one hand-written Fastify route with the same generated JSON Schemas (and Fastify's default, coercing Ajv); *node-http* parses and checks by hand. The peers are tRPC 11 (\`@trpc/server/adapters/fastify\`, zod input and output), ts-rest 3 on Fastify 4 (which \`@ts-rest/fastify\` requires) and Connect-ES 2 on \`@connectrpc/connect-fastify\`, its code generated from \`bench/proto/taco.proto\` by buf and protoc-gen-es (both run here from npm). *tacoserver as shipped, access line on* is the service's own bundle, \`services/tacoserver/dist/main.js\`, with its default logging (\`LOG_LEVEL\` unset, so info) and its access line (\`LOG_REQUESTS=true\`, the default off Cloud Run), its stdout a pipe drained by a \`cat\` process of its own, as Cloud Run's log collector drains a container's: its log lines cost the service and not the load generator, which here shares the machine's two cores with it. The gap between it and *generated*, which logs nothing, is what the shipped service's logging and the rest of its set-up cost. *on Cloud Run* is the same bundle with \`K_SERVICE\` set, as Cloud Run sets it, so with no access line (Cloud Run's own request log has one): what a deployed tacoserver costs, drained the same way.
 - **Client.** \`bench/src/client-load.ts\` runs in its own process: the generated \`TacoServiceClient\`, \`undici.request\` (the same global dispatcher) and Node's \`fetch\`, each checking every answer.
-- **runsd.** The load is \`GET /\` on tacoclient, which calls tacoserver. *direct*: \`TACOSERVER_URL\` points at tacoserver. *in-process dispatcher*: tacoclient runs under runsd in cloud mode (\`K_SERVICE\` set, tokens from the metadata emulator) and calls \`http://tacoserver/oto/\`; runsd rewrites it to the hash URL, adds the token, and \`RUNSD_TARGET_OVERRIDE\` sends it to tacoserver over plain HTTP on loopback, so only runsd's own work is added. *both as shipped*: the same, with both services' default logging and their stdout drained as above, against its own tacoserver; the gap between it and *in-process dispatcher* (both at \`LOG_LEVEL=warn\`, so nothing per request) is what per-request logging costs the pair. *in-process, local mode*: the same under runsd's local mode (\`RUNSD_SERVICES\`), which routes the same way but adds no token, so the gap between the two runsd rows is the token's cost: a kilobyte header per request, which tacoclient sends and tacoserver parses (on this machine a 900-byte Authorization header alone costs tacoserver about 6% of its EatTaco throughput). The proxy has no Node client that speaks through it without the preload, so its cost is measured on its own: one connection posting EatTaco to tacoserver directly, and the same in absolute form (\`POST http://tacoserver/oto/...\`) through runsd's proxy, with the token added.
+- **runsd.** The load is \`GET /\` on tacoclient, which calls tacoserver. *direct*: \`TACOSERVER_URL\` points at tacoserver. *in-process dispatcher*: tacoclient runs under runsd in cloud mode (\`K_SERVICE\` set, tokens from the metadata emulator) and calls \`http://tacoserver/oto/\`; runsd rewrites it to the hash URL, adds the token, and \`RUNSD_TARGET_OVERRIDE\` sends it to tacoserver over plain HTTP on loopback, so only runsd's own work is added. *both as shipped, access lines on*: the same, with both services' default logging, their access lines on (\`LOG_REQUESTS=true\`, since tacoclient's \`K_SERVICE\` would turn its line off) and their stdout drained as above, against its own tacoserver; the gap between it and *in-process dispatcher* (both at \`LOG_LEVEL=warn\`, so nothing per request) is what per-request logging costs the pair. *in-process, local mode*: the same under runsd's local mode (\`RUNSD_SERVICES\`), which routes the same way but adds no token, so the gap between the two runsd rows is the token's cost: a kilobyte header per request, which tacoclient sends and tacoserver parses (on this machine a 900-byte Authorization header alone costs tacoserver about 6% of its EatTaco throughput). The proxy has no Node client that speaks through it without the preload, so its cost is measured on its own: one connection posting EatTaco to tacoserver directly, and the same in absolute form (\`POST http://tacoserver/oto/...\`) through runsd's proxy, with the token added.
 - **Cold start.** What ships, on this machine's Node and on the image's major (deploy/Dockerfile's, installed from the npm registry by \`scripts/image-node.sh\`): tacoserver's image layout as \`deploy/assemble-image.mjs\` makes it with that Node (its V8 compile cache included where that Node makes one), started with the Dockerfile's ENTRYPOINT and ENV as \`deploy/image-command.mjs\` reads them, with runsd in cloud mode (\`K_SERVICE\` set, the metadata emulator as \`GCE_METADATA_HOST\`) and the service's default logging; beside it the bundle alone with the same ENV, \`node -e 0\` (spawn to exit; its peak RSS read from its own /proc/self/status, since getrusage's would count the harness's, which the fork copied), and on this machine's Node the TypeScript source through tsx. Each measured process gets \`PATH\`, the image's ENV and \`GOOGLE_CLOUD_PROJECT\` (which \`pnpm deploy:all\` sets) only, so the harness's tsx loader does not reach it; runsd therefore starts the service at once and asks the metadata server for the region while it loads. The service's RSS is its own peak (VmHWM) when it first answers; under runsd, the spawned process is runsd, and the service its child.
 
 ## What profiling changed
