@@ -25,10 +25,8 @@ export async function serve(
   let stopping = false;
   // Node closes idle keep-alive connections when the server closes, but not the ones
   // busy at that moment; telling their clients to close lets the process end once they drain.
-  // A callback hook, not an async one: it runs on every answer, and a promise per answer is a cost for nothing.
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', async (_request, reply) => {
     if (stopping) reply.header('connection', 'close');
-    done(null, payload);
   });
   let listening: Promise<unknown> = Promise.resolve();
 
