@@ -60,6 +60,17 @@ function at(values: readonly number[], index: number): number {
   return value;
 }
 
+/**
+ * How a contender compares with a baseline measured in the same rounds: the median of the
+ * round-by-round ratios. On a shared machine whose speed drifts between rounds, a ratio of two
+ * runs a few seconds apart moves far less than either run does, so this is steadier than a ratio
+ * of the two medians.
+ */
+export function pairedRatio(values: readonly number[], baseline: readonly number[]): number {
+  if (values.length !== baseline.length) throw new RangeError(`${values.length} rounds against ${baseline.length}`);
+  return median(values.map((value, round) => value / at(baseline, round)));
+}
+
 export function medianLoad(runs: readonly Load[]): Load {
   return {
     requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),

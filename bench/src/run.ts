@@ -24,6 +24,7 @@ import {
   load,
   median,
   medianLoad,
+  pairedRatio,
   rotate,
   runToExit,
   sequentialLatency,
@@ -35,7 +36,7 @@ const commandLine = {
   version: '0.1.0',
   usage: `usage: pnpm bench [--quick] [--only ${scenarioNames.join('|')}]
 
-  (no options)      every scenario, three rounds each; writes docs/benchmarks.md
+  (no options)      every scenario, seven rounds each; writes docs/benchmarks.md
   --quick           one short round of each, about 30 s; leaves the document alone
   --only <name>     one scenario in full, its medians printed: run it before and after a change
   -h, --help        this text`,
@@ -44,8 +45,8 @@ const commandLine = {
 const { quick, only } = readCommandLine();
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'bench/dist');
-const rounds = quick ? 1 : 3;
-const seconds = quick ? 1 : 5;
+const rounds = quick ? 1 : 7;
+const seconds = quick ? 1 : 2;
 const clientCalls = quick ? 5_000 : 20_000;
 const coldRuns = quick ? 3 : 10;
 const hopCalls = quick ? 500 : 3_000;
@@ -68,7 +69,19 @@ function log(line: string): void {
 }
 
 function ratio(a: number, b: number): string {
-  return `${(a / b).toFixed(2)}×`;
+  return times(a / b);
+}
+
+function times(value: number): string {
+  return `${value.toFixed(2)}×`;
+}
+
+/** A contender's medians, with its rate in each round, in round order, for ratios paired by round. */
+type Measured = Load & { perRound: number[] };
+
+/** Throughput against a baseline from the same run, round by round. */
+function versus(contender: Measured, baseline: Measured): number {
+  return pairedRatio(contender.perRound, baseline.perRound);
 }
 
 async function buildAll(): Promise<void> {
@@ -117,8 +130,8 @@ function mapValues<K extends string, A, B>(record: Record<K, A>, f: (value: A, k
   return Object.fromEntries(Object.entries<A>(record).map(([key, value]) => [key, f(value, key as K)])) as Record<K, B>;
 }
 
-/** Alternating rounds over named contenders; returns each one's median. */
-async function compare<N extends string>(contenders: Record<N, () => Promise<Load>>): Promise<Record<N, Load>> {
+/** Alternating rounds over named contenders; returns each one's medians and its rate in each round. */
+async function compare<N extends string>(contenders: Record<N, () => Promise<Load>>): Promise<Record<N, Measured>> {
   const names = Object.keys(contenders) as N[];
   for (const name of names) await contenders[name](); // warm-up, discarded
   const runs = mapValues(contenders, (): Load[] => []);
@@ -131,7 +144,7 @@ async function compare<N extends string>(contenders: Record<N, () => Promise<Loa
       );
     }
   }
-  return mapValues(runs, medianLoad);
+  return mapValues(runs, (loads) => ({ ...medianLoad(loads), perRound: loads.map((run) => run.requestsPerSecond) }));
 }
 
 async function serverScenario() {
@@ -181,7 +194,7 @@ async function clientScenario() {
       log(`  round ${round + 1}/${rounds} ${kind}: ${Math.round(callsPerSecond)} calls/s`);
     }
   }
-  return mapValues(runs, median);
+  return mapValues(runs, (perRound) => ({ callsPerSecond: median(perRound), perRound }));
 }
 
 async function runsdScenario() {
@@ -406,13 +419,13 @@ function report(
   const verdicts: Verdict[] = [
     {
       target: 'generated ≥ 0.90× hand-written Fastify (req/s)',
-      measured: ratio(generated.requestsPerSecond, hand.requestsPerSecond),
-      met: generated.requestsPerSecond >= 0.9 * hand.requestsPerSecond,
+      measured: times(versus(generated, hand)),
+      met: versus(generated, hand) >= 0.9,
     },
     {
       target: 'generated ≥ 2× tRPC (req/s)',
-      measured: ratio(generated.requestsPerSecond, server.trpc.requestsPerSecond),
-      met: generated.requestsPerSecond >= 2 * server.trpc.requestsPerSecond,
+      measured: times(versus(generated, server.trpc)),
+      met: versus(generated, server.trpc) >= 2,
     },
     {
       target: 'generated p99 ≤ 1.10× hand-written Fastify p99',
@@ -421,13 +434,13 @@ function report(
     },
     {
       target: 'generated client ≥ 0.90× undici.request (calls/s)',
-      measured: ratio(client.generated, client.undici),
-      met: client.generated >= 0.9 * client.undici,
+      measured: times(pairedRatio(client.generated.perRound, client.undici.perRound)),
+      met: pairedRatio(client.generated.perRound, client.undici.perRound) >= 0.9,
     },
     {
       target: 'generated client ≥ 1.5× fetch (calls/s)',
-      measured: ratio(client.generated, client.fetch),
-      met: client.generated >= 1.5 * client.fetch,
+      measured: times(pairedRatio(client.generated.perRound, client.fetch.perRound)),
+      met: pairedRatio(client.generated.perRound, client.fetch.perRound) >= 1.5,
     },
   ];
   const direct = runsd.throughput.direct;
@@ -440,8 +453,8 @@ function report(
   verdicts.push(
     {
       target: 'in-process dispatcher ≥ 0.90× direct (req/s)',
-      measured: ratio(inProcess.requestsPerSecond, direct.requestsPerSecond),
-      met: inProcess.requestsPerSecond >= 0.9 * direct.requestsPerSecond,
+      measured: times(versus(inProcess, direct)),
+      met: versus(inProcess, direct) >= 0.9,
     },
     {
       target: 'the proxy adds < 1 ms at p50',
@@ -455,13 +468,13 @@ function report(
     },
     {
       target: 'tacoserver as shipped ≥ 0.85× the bare generated route (req/s)',
-      measured: ratio(server[shippedServer].requestsPerSecond, generated.requestsPerSecond),
-      met: server[shippedServer].requestsPerSecond >= 0.85 * generated.requestsPerSecond,
+      measured: times(versus(server[shippedServer], generated)),
+      met: versus(server[shippedServer], generated) >= 0.85,
     },
     {
       target: 'tacoclient → tacoserver as shipped, under runsd, ≥ 0.85× the pair logging nothing per request (req/s)',
-      measured: ratio(runsd.throughput[shippedPair].requestsPerSecond, inProcess.requestsPerSecond),
-      met: runsd.throughput[shippedPair].requestsPerSecond >= 0.85 * inProcess.requestsPerSecond,
+      measured: times(versus(runsd.throughput[shippedPair], inProcess)),
+      met: versus(runsd.throughput[shippedPair], inProcess) >= 0.85,
     },
   );
   verdicts.push(...coldVerdicts(cold));
@@ -470,15 +483,16 @@ function report(
   const lines = [
     '## 1. Server: `POST` EatTaco, 50 connections',
     '',
-    row(['server', 'req/s', 'p50 ms', 'p99 ms', 'vs hand-written Fastify']),
-    row(['---', '---:', '---:', '---:', '---:']),
+    row(['server', 'req/s', 'p50 ms', 'p99 ms', 'vs hand-written Fastify', 'vs generated']),
+    row(['---', '---:', '---:', '---:', '---:', '---:']),
     ...Object.entries(server).map(([name, value]) =>
       row([
         name,
         Math.round(value.requestsPerSecond),
         value.p50,
         value.p99,
-        ratio(value.requestsPerSecond, hand.requestsPerSecond),
+        times(versus(value, hand)),
+        times(versus(value, generated)),
       ]),
     ),
     '',
@@ -487,7 +501,12 @@ function report(
     row(['client', 'calls/s', 'vs undici.request', 'vs fetch']),
     row(['---', '---:', '---:', '---:']),
     ...Object.entries(client).map(([name, value]) =>
-      row([name, Math.round(value), ratio(value, client.undici), ratio(value, client.fetch)]),
+      row([
+        name,
+        Math.round(value.callsPerSecond),
+        times(pairedRatio(value.perRound, client.undici.perRound)),
+        times(pairedRatio(value.perRound, client.fetch.perRound)),
+      ]),
     ),
     '',
     '## 3. runsd: tacoclient `GET /` → tacoserver, 50 connections',
@@ -495,13 +514,7 @@ function report(
     row(['path', 'req/s', 'p50 ms', 'p99 ms', 'vs direct']),
     row(['---', '---:', '---:', '---:', '---:']),
     ...Object.entries(runsd.throughput).map(([name, value]) =>
-      row([
-        name,
-        Math.round(value.requestsPerSecond),
-        value.p50,
-        value.p99,
-        ratio(value.requestsPerSecond, direct.requestsPerSecond),
-      ]),
+      row([name, Math.round(value.requestsPerSecond), value.p50, value.p99, times(versus(value, direct))]),
     ),
     '',
     `The proxy hop: EatTaco posted one at a time (${hopCalls} per round), each timed.`,
@@ -624,7 +637,7 @@ async function main(): Promise<void> {
       '',
       `Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}, in ${((Date.now() - started) / 1000).toFixed(0)} s, on ${machine}.`,
       '',
-      `Every contender is a separate process; the load generator (autocannon, ${seconds} s per run) runs in the harness's process. Contenders alternate in ${rounds} round(s) after a discarded warm-up, and each figure is the median. Ratios compare figures from the same run only; absolute numbers depend on the machine.`,
+      `Every contender is a separate process; the load generator (autocannon, ${seconds} s per run) runs in the harness's process. Contenders alternate in ${rounds} round(s) after a discarded warm-up, and each figure is the median. A ratio of rates is the median of the round-by-round ratios, each contender against its baseline in the same round, which a drift in the machine's speed between rounds moves far less than it moves either rate; absolute numbers depend on the machine.`,
       '',
       `Targets met: ${verdicts.filter((verdict) => verdict.met).length} of ${verdicts.length}.`,
       '',
@@ -664,9 +677,16 @@ The first runs missed three targets; each was profiled with \`node --cpu-prof\` 
   - Fastify's server module requires node:https at its top, for HTTPS servers, and undici's index loads its HTTP/2 client, mocks and cookies (which reach for Node's fetch). On Node 26 node:https alone costs 16 ms and 4 MB over node:http (\`node -e "require('http');require('https')"\` against \`node -e "require('http')"\`, median of 15). The bundles now hand over https, http2, tls and crypto to a \`require()\` as stand-ins that load them on first use, and the generated client loads undici on its first call, from a chunk of its own. tacoserver's peak RSS at its first answer: 70.6 → 67.0 MB. A test starts both image layouts and fails if runsd or a service loads any of them before it answers. (An earlier note here blamed the compile cache for the RSS; measured, the cache lowers it: 72.6 MB with it, 77.3 without.)
   - What is left, from \`--cpu-prof\` of runsd up to its spawn of the app on Node 26: runsd is a Node process of its own, so its share starts at one \`node -e 0\` before any of its code runs; then Node's module loader and runsd's code (about 8 ms), the proxy's listen on 127.0.0.1 (about 5 ms, nearly all of it Node's own lookup checking the address with \`isIPv6\`, whose regular expression V8 compiles on first use: 4.5 ms in a bare \`node -e\`; the service pays it again when Fastify listens), the spawn (about 2 ms), and the preload in the app (about 3 ms). That is 1.3–1.6× \`node -e 0\` depending on the run (1.31× in a \`pnpm bench --only cold\` run, the figure below in the full run), around the 1.5× target. Cloud Run gives an instance one vCPU unless told otherwise, where work that overlaps here on two cores adds up instead; with the metadata look-ups off gcp-metadata, what runsd still does after the spawn is a few milliseconds.
 
+- **What ships, under load** (issue 17; first measured with \`pnpm bench --only server\` and \`--only runsd\`: tacoserver's own bundle with its default logging at 0.39× the bare generated route, the pair as shipped at 0.47× of the pair logging nothing per request). Profiled with \`node --cpu-prof\` and \`perf record\` under \`autocannon -c 50\`, and each change A/B-measured with the bundles alternated:
+  - The guess in the issue (building the lines) was wrong: pino's serialization was 2.5% of the service's CPU, and the write was 36%, one \`writeSync\` per line, each waking the reader. Lines are now joined and written once per turn of the event loop (under load about 36 lines a write, counted with \`perf stat -e syscalls:sys_enter_write\`).
+  - Two lines per RPC became one: "request from <user agent>" is at debug (the access line carries the user agent), and at any other level not even a hook is registered for it.
+  - The access line read Fastify's \`request.routeOptions\` getter, which builds an object of the route's options on every read (about a tenth of the throughput); it now reads the path. Each line made a \`new Date().toISOString()\` (about 15% of the throughput, for half a microsecond in isolation); the time field is now made once per millisecond. Redaction costs nothing measurable: its paths only match keys no line here has.
+  - What is left: the access line costs tacoserver about 15 µs of CPU per request on this machine (server CPU time over a fixed 80 000 requests, alternated 4 times: 44–66 µs with the line against 26–49 µs for the bare route and 26–41 µs without the line), against a whole request in the bare route of about 25–30 µs: for 0.85× a line could cost 4–5 µs at most. In the profiles about 5 µs of it is JavaScript: pino turning the line into JSON (about 2 µs; \`JSON.stringify\` of the \`httpRequest\` object and the child's bindings), building the fields (about 1 µs), and the batched write (about 1.3 µs, with the string flattened and converted on the way). The rest shows in \`perf\` as kernel time on the response's TCP send path (loopback delivery and waking the load generator), which grows with the load's timing on this shared VM rather than with anything the line does. Without the line (the Cloud Run row) what is left is Fastify's logger itself, which makes a child logger for every request: a bare Fastify route with the same logger at warn measured 0.89× of the same route with none (\`autocannon\` rounds of 1 s alternated 8 times).
+  - So the access line is off by default on Cloud Run (\`K_SERVICE\` set), whose own request log already has a line per request with the same fields and the trace; \`LOG_REQUESTS=true\` turns it on there. It stays on off Cloud Run, and the emulator turns it on under \`pnpm dev:cloud\`.
+
 ## Run-to-run variation
 
-This is a shared 2-core VM, and figures move between runs of the same code by more than some targets' margins. Two full runs on the same day, the second after only the client's URL caching changed: the generated client 0.88× then 0.93× of \`undici.request\`, the in-process dispatcher 0.94× then 0.85× of direct, generated against hand-written Fastify 0.99× then 0.97×. Two more, an hour apart, after issue 16's last change (the second is the one above): the generated client 0.97× then 0.83× of \`undici.request\`, the generated server's p99 3 ms against hand-written Fastify's 3 then 2 (autocannon reports whole milliseconds, so a 1.10× bound on 2 ms fails on any rounding), runsd's share of the cold start 1.57× then 1.39× \`node -e 0\`. A target reported missed here by a few hundredths may be met on the next run, and the other way round; the tables are one run's, unedited. The same goes for a path that does strictly more work measuring above 1.00× of its baseline (the in-process dispatcher against direct, say): that is noise of the same size, not a speed-up.
+This is a shared 2-core VM, and figures move between runs of the same code by more than some targets' margins. Two full runs on the same day, the second after only the client's URL caching changed: the generated client 0.88× then 0.93× of \`undici.request\`, the in-process dispatcher 0.94× then 0.85× of direct, generated against hand-written Fastify 0.99× then 0.97×. Two more, an hour apart, after issue 16's last change (the second is the one above): the generated client 0.97× then 0.83× of \`undici.request\`, the generated server's p99 3 ms against hand-written Fastify's 3 then 2 (autocannon reports whole milliseconds, so a 1.10× bound on 2 ms fails on any rounding), runsd's share of the cold start 1.57× then 1.39× \`node -e 0\`. A target reported missed here by a few hundredths may be met on the next run, and the other way round; the tables are one run's, unedited. The same goes for a path that does strictly more work measuring above 1.00× of its baseline (the in-process dispatcher against direct, say): that is noise of the same size, not a speed-up. Since issue 17 the bench runs 7 rounds of 2 s rather than 3 of 5 s, and reports a ratio of rates as the median of the round-by-round ratios: in the run before the change the pair as shipped measured 0.70× of the pair logging nothing, with the pair's own rounds ranging from 6.5k to 8.1k req/s, and 0.82× in an \`--only runsd\` run right after it.
 `;
 
 main().catch((error: unknown) => {
