@@ -7,6 +7,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient, RpcError } from '../src/client/index.js';
 import { listenOnLoopback } from '../src/testing.js';
+import { runInTrace } from '../src/trace/index.js';
 
 // The client against servers that are not ours: oto's Go server, proxies, and hops that fail.
 
@@ -108,6 +109,31 @@ describe('requests', () => {
     await computed.call('Echo.Headers', {});
     const second = await computed.call<{ headers: Record<string, string> }>('Echo.Headers', {});
     expect(second.headers['x-call-number']).toBe('2');
+  });
+
+  it("carries the trace it runs in on as a child span, and leaves a caller's own traceparent alone", async () => {
+    type Echoed = { headers: Record<string, string | undefined> };
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const outside = await client().call<Echoed>('Echo.Headers', {});
+    expect(outside.headers.traceparent).toBeUndefined();
+    const [first, second] = await runInTrace({ traceId, spanId: '00f067aa0ba902b7', sampled: true }, () =>
+      Promise.all([client().call<Echoed>('Echo.Headers', {}), client().call<Echoed>('Echo.Headers', {})]),
+    );
+    const child = new RegExp(`^00-${traceId}-([\\da-f]{16})-01$`);
+    expect(first.headers.traceparent).toMatch(child);
+    expect(second.headers.traceparent).toMatch(child);
+    // Each call is a span of its own, and none is the request's.
+    const spans = [first, second].map((echoed) => child.exec(echoed.headers.traceparent ?? '')?.[1]);
+    expect(new Set([...spans, '00f067aa0ba902b7']).size).toBe(3);
+    const unsampled = await runInTrace({ traceId, spanId: '00f067aa0ba902b7', sampled: false }, () =>
+      client().call<Echoed>('Echo.Headers', {}),
+    );
+    expect(unsampled.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[\\da-f]{16}-00$`));
+    const own = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+    const kept = await runInTrace({ traceId, sampled: true }, () =>
+      client().call<Echoed>('Echo.Headers', {}, { headers: { traceparent: own } }),
+    );
+    expect(kept.headers.traceparent).toBe(own);
   });
 
   it('sends every call through a custom dispatcher when one is given', async () => {

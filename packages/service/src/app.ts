@@ -1,10 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { RpcError } from '@taco-run/rpc';
 import { sendRpcError } from '@taco-run/rpc/server';
+import { runInTrace, traceOfRequest } from '@taco-run/rpc/trace';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { flag, parseEnv, seconds } from './config.js';
 import { CloudRunLogController, cloudLoggingOptions, stdoutLines } from './logging.js';
-import { traceFromHeaders, traceLogFields } from './trace.js';
 
 export interface ServiceAppOptions {
   /** The service's name, as on Cloud Run: `tacoserver`. */
@@ -58,16 +58,13 @@ export function createServiceApp({
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeout / 4)),
     },
     clientErrorHandler: (error, socket) => answerClientError(error, socket, requestTimeoutSeconds),
-    logger: { ...cloudLoggingOptions(logLevel, name), stream: stdoutLines },
+    logger: { ...cloudLoggingOptions(logLevel, name, project), stream: stdoutLines },
     logController: new CloudRunLogController({ accessLines: logRequests }),
-    // Binding the trace when the request's logger is made puts it on every line, with no per-line cost.
-    childLoggerFactory(logger, bindings, options, raw) {
-      const trace = traceFromHeaders(raw.headers);
-      return logger.child(trace === undefined ? bindings : { ...bindings, ...traceLogFields(trace, project) }, options);
-    },
     // Errors Fastify meets before routing (a URL it cannot decode) answer in the protocol's shape too.
     frameworkErrors: (error, request, reply) => sendRpcError(error, request, reply),
   });
+  // The rest of the request runs within its trace: its log lines carry it, and the generated client's calls carry it on.
+  app.addHook('onRequest', (request, _reply, done) => runInTrace(traceOfRequest(request.headers), done));
   // Whatever is not one of the service's own answers is a protocol error: `{error, code}`, a code from the table.
   app.setErrorHandler((error, request, reply) => sendRpcError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>

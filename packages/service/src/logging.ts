@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { currentTrace, traceLogFields } from '@taco-run/rpc/trace';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Logger, LoggerOptions } from 'pino';
 
@@ -15,16 +16,24 @@ const severities: Record<string, string> = {
 /**
  * pino configured to write Cloud Logging's structured JSON: `severity` and
  * `message` instead of pino's numeric level and `msg`, an RFC 3339 `time`,
- * and, given the service's name, `serviceContext` on every line, which Error
- * Reporting groups errors by (pino serializes it once, not per line).
+ * given the service's name, `serviceContext` on every line, which Error
+ * Reporting groups errors by (pino serializes it once, not per line), and on
+ * every line written while a request is handled, its trace (`project` names
+ * it for Cloud Logging). The trace is read when a line is written rather than
+ * bound to each request's logger: most requests write no line, and binding it
+ * cost every request the serialization of three more fields.
  * Only options: the logger itself is pino's, unwrapped, so the hot path stays pino's.
  */
-export function cloudLoggingOptions(level: string, service?: string): LoggerOptions {
+export function cloudLoggingOptions(level: string, service?: string, project?: string): LoggerOptions {
   return {
     level,
     messageKey: 'message',
     timestamp: isoTimeField,
     base: service === undefined ? undefined : { serviceContext: { service } },
+    mixin: () => {
+      const trace = currentTrace();
+      return trace === undefined ? {} : traceLogFields(trace, project);
+    },
     formatters: {
       level: (label) => ({ severity: severities[label] ?? 'DEFAULT' }),
     },

@@ -37,11 +37,8 @@ export function buildApp({ tacoserverUrl, timeout, ...options }: TacoClientOptio
       name,
       tacos: list === undefined ? defaultOrder.tacos : list.split(',').filter((taco) => taco !== ''),
     };
-    const traceparent = request.headers.traceparent;
     try {
-      const { tacoConsumptionStatus } = await tacos.eatTaco(order, {
-        headers: typeof traceparent === 'string' ? { traceparent } : {},
-      });
+      const { tacoConsumptionStatus } = await tacos.eatTaco(order);
       return tacoConsumptionStatus;
     } catch (caught) {
       const error = isRpcError(caught) ? caught : new RpcError('unknown', String(caught));

@@ -66,7 +66,7 @@ describe('tacoclient calling tacoserver', () => {
     });
   });
 
-  it('forwards traceparent, so both services log the same trace', async () => {
+  it("carries the caller's traceparent on, so both services log the same trace", async () => {
     const traceId = '0af7651916cd43dd8448eb211c80319c';
     await get(tacoclient.origin, '/', { traceparent: `00-${traceId}-b7ad6b7169203331-01` });
     const client = await tacoclient.waitForLine((line) => line.includes(traceId) && line.includes('httpRequest'));
@@ -81,6 +81,25 @@ describe('tacoclient calling tacoserver', () => {
       'logging.googleapis.com/trace': traceId,
       httpRequest: { status: 200 },
     });
+  });
+
+  it('starts a trace for a request that brings none, and both services log it, each under its own span', async () => {
+    const userAgent = `untraced-${Date.now()}`;
+    expect((await get(tacoclient.origin, '/', { 'user-agent': userAgent })).status).toBe(200);
+    const client = JSON.parse(await tacoclient.waitForLine((line) => line.includes(userAgent)));
+    const traceId = client['logging.googleapis.com/trace'];
+    expect(traceId).toMatch(/^[\da-f]{32}$/);
+    const server = JSON.parse(
+      await tacoserver.waitForLine((line) => line.includes(traceId) && line.includes('httpRequest')),
+    );
+    expect(server).toMatchObject({
+      'logging.googleapis.com/trace': traceId,
+      'logging.googleapis.com/trace_sampled': true,
+    });
+    // tacoserver runs under the span of tacoclient's call, a child of tacoclient's own.
+    expect(client['logging.googleapis.com/spanId']).toMatch(/^[\da-f]{16}$/);
+    expect(server['logging.googleapis.com/spanId']).toMatch(/^[\da-f]{16}$/);
+    expect(server['logging.googleapis.com/spanId']).not.toBe(client['logging.googleapis.com/spanId']);
   });
 
   it('logs JSON lines with a severity on each', () => {
@@ -190,7 +209,10 @@ describe('tacoclient when tacoserver fails', () => {
       client.child.kill('SIGTERM');
       const results = await Promise.all(calls);
       expect(results.map((result) => `${result.status} ${result.text}`)).toEqual(Array(50).fill('200 slowly consumed'));
-      expect(seen.every((headers) => headers.traceparent === traceparent)).toBe(true);
+      // Each call carries the caller's trace on, as a span of its own.
+      const child = /^00-11111111111111111111111111111111-([\da-f]{16})-01$/;
+      expect(seen.every((headers) => child.test(String(headers.traceparent)))).toBe(true);
+      expect(new Set(seen.map((headers) => headers.traceparent)).size).toBe(50);
       expect(await client.exited).toBe(0);
     } finally {
       await client.stop();

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { isRpcError, RpcError } from '../error.js';
+import { childTraceparent, currentTrace } from '../trace/index.js';
 import { errorBodyLimit, errorFromResponse, parseSuccess } from './response.js';
 import { backoff, connectionCode, isRetryable, isTransportFailure, type RetryOptions, retryPolicy } from './retry.js';
 import { conform, type Shape } from './shape.js';
@@ -106,7 +107,7 @@ export class RpcClient {
     const path = this.#basePath + method;
     const body = JSON.stringify(request);
     const pending = this.#headers(options.headers);
-    const headers = pending instanceof Promise ? await pending : pending;
+    const headers = traced(pending instanceof Promise ? await pending : pending);
     const timeout = options.timeout ?? this.#options.timeout ?? defaultTimeout;
     const expires = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
     const { signal } = options;
@@ -218,6 +219,17 @@ export class RpcClient {
     }
     return new RpcError('unknown', `call to ${this.#origin} failed: ${reason}`, { cause: error });
   }
+}
+
+/**
+ * A call made while a service handles a request carries that request's trace
+ * on, as a child span, unless the caller set `traceparent` itself.
+ */
+function traced(headers: HeaderValues): HeaderValues {
+  const trace = currentTrace();
+  return trace === undefined || headers.traceparent !== undefined
+    ? headers
+    : { ...headers, traceparent: childTraceparent(trace) };
 }
 
 /** Rejects at the deadline even if undici's coarser timeout has not torn the attempt down yet. */

@@ -1,5 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
+/**
+ * Where a request stands in a distributed trace: its trace, the span it runs
+ * under (the caller's, or Google's front end's), and whether the trace is
+ * being recorded.
+ */
 export interface TraceContext {
   traceId: string;
   spanId?: string;
@@ -15,13 +20,13 @@ export function traceFromHeaders(headers: IncomingHttpHeaders): TraceContext | u
   const traceparent = first(headers.traceparent);
   const [, traceId, spanId, flags] =
     (traceparent && /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/.exec(traceparent.trim())) || [];
-  if (traceId !== undefined && spanId !== undefined && flags !== undefined && !/^0+$/.test(traceId)) {
+  if (traceId !== undefined && spanId !== undefined && flags !== undefined && !isZero(traceId) && !isZero(spanId)) {
     return { traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 };
   }
   const cloud = first(headers['x-cloud-trace-context']);
   const [, legacyTrace, legacySpan, legacySampled] =
     (cloud && /^([\da-f]{32})(?:\/(\d+))?(?:;o=([01]))?$/i.exec(cloud.trim())) || [];
-  if (legacyTrace !== undefined) {
+  if (legacyTrace !== undefined && !isZero(legacyTrace)) {
     const trace: TraceContext = { traceId: legacyTrace.toLowerCase() };
     // Cloud Logging wants the span as 16 hex digits; this header carries it in decimal.
     if (legacySpan !== undefined) trace.spanId = BigInt(legacySpan).toString(16).padStart(16, '0').slice(-16);
@@ -29,6 +34,22 @@ export function traceFromHeaders(headers: IncomingHttpHeaders): TraceContext | u
     return trace;
   }
   return undefined;
+}
+
+/**
+ * The trace a request runs in: the caller's if it sent one, else a new one,
+ * recorded (as OpenTelemetry's default sampler decides for a trace it starts).
+ */
+export function traceOfRequest(headers: IncomingHttpHeaders): TraceContext {
+  return traceFromHeaders(headers) ?? { traceId: randomHex(32), spanId: randomHex(16), sampled: true };
+}
+
+/**
+ * The `traceparent` for a call made within `trace`: the same trace, a new
+ * span (the call's), and the caller's sampling decision.
+ */
+export function childTraceparent(trace: TraceContext): string {
+  return `00-${trace.traceId}-${randomHex(16)}-${trace.sampled === true ? '01' : '00'}`;
 }
 
 /**
@@ -43,6 +64,25 @@ export function traceLogFields(trace: TraceContext, project: string | undefined)
   if (trace.spanId !== undefined) fields['logging.googleapis.com/spanId'] = trace.spanId;
   if (trace.sampled !== undefined) fields['logging.googleapis.com/trace_sampled'] = trace.sampled;
   return fields;
+}
+
+/**
+ * Lower-case hex digits, not all zero (W3C forbids all-zero ids), from
+ * Math.random, as OpenTelemetry's own id generator: ids must be unlikely to
+ * collide, not unguessable, and node:crypto would load into every service at
+ * its first request. Byte by byte from a table: a random number's own
+ * toString(16) costs about a microsecond an id.
+ */
+function randomHex(digits: number): string {
+  let hex = '';
+  for (let i = 0; i < digits; i += 2) hex += byteHex[(Math.random() * 256) | 0];
+  return isZero(hex) ? randomHex(digits) : hex;
+}
+
+const byteHex = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+function isZero(hex: string): boolean {
+  return /^0+$/.test(hex);
 }
 
 function first(value: string | string[] | undefined): string | undefined {
