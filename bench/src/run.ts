@@ -120,7 +120,12 @@ async function start(
   { drained = false }: { drained?: boolean } = {},
 ): Promise<ServiceProcess> {
   const port = env.LOG_LEVEL === 'warn' || drained ? await freePort() : undefined;
-  const process = await startService(bundle, env, { wrapper, port, stdout: drained ? 'drain' : 'capture' });
+  const process = await startService(bundle, env, {
+    wrapper,
+    port,
+    stdout: drained ? 'drain' : 'capture',
+    node: imageNode().path,
+  });
   stopAll.push(process);
   return process;
 }
@@ -185,7 +190,7 @@ async function clientScenario() {
   for (let round = 0; round < rounds; round++) {
     for (const kind of rotate(Object.keys(runs) as (keyof typeof runs)[], round)) {
       const output = execFileSync(
-        process.execPath,
+        imageNode().path,
         [join(dist, 'client-load.js'), kind, server.origin, String(clientCalls), '50'],
         { encoding: 'utf8' },
       );
@@ -304,8 +309,25 @@ interface NodeUnderTest {
   image: boolean;
 }
 
+let nodes: NodeUnderTest[] | undefined;
+
 /** This machine's Node, and the image's major (deploy/Dockerfile), from the npm registry through scripts/image-node.sh. */
 function nodesUnderTest(): NodeUnderTest[] {
+  nodes ??= findNodes();
+  return nodes;
+}
+
+/**
+ * The Node every server, service and client under load runs on: the image's, since that is what ships (on
+ * Node 20, AsyncLocalStorage alone costs a service a quarter of its throughput; on Node 26 under a tenth).
+ */
+function imageNode(): NodeUnderTest {
+  const image = nodesUnderTest().find((node) => node.image);
+  if (image === undefined) throw new Error('no Node to run the services on');
+  return image;
+}
+
+function findNodes(): NodeUnderTest[] {
   const machine = { name: `Node ${process.versions.node}, this machine's`, path: process.execPath, image: false };
   try {
     const folder = execFileSync('bash', [join(root, 'scripts/image-node.sh')], { encoding: 'utf8' }).trim();
@@ -630,7 +652,7 @@ async function main(): Promise<void> {
     const { tables, verdicts } = report(server, client, runsd, cold);
     log(`\n${tables}\n`);
     const cpu = cpus();
-    const machine = `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
+    const machine = `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}; servers, services and clients under load on ${imageNode().name}`;
     const command = quick ? 'pnpm bench --quick' : 'pnpm bench';
     const header = [
       '# Benchmarks',
@@ -683,6 +705,7 @@ The first runs missed three targets; each was profiled with \`node --cpu-prof\` 
   - The access line read Fastify's \`request.routeOptions\` getter, which builds an object of the route's options on every read (about a tenth of the throughput); it now reads the path. Each line made a \`new Date().toISOString()\` (about 15% of the throughput, for half a microsecond in isolation); the time field is now made once per millisecond. Redaction costs nothing measurable: its paths only match keys no line here has.
   - What is left: the access line costs tacoserver about 15 µs of CPU per request on this machine (server CPU time over a fixed 80 000 requests, alternated 4 times: 44–66 µs with the line against 26–49 µs for the bare route and 26–41 µs without the line), against a whole request in the bare route of about 25–30 µs: for 0.85× a line could cost 4–5 µs at most. In the profiles about 5 µs of it is JavaScript: pino turning the line into JSON (about 2 µs; \`JSON.stringify\` of the \`httpRequest\` object and the child's bindings), building the fields (about 1 µs), and the batched write (about 1.3 µs, with the string flattened and converted on the way). The rest shows in \`perf\` as kernel time on the response's TCP send path (loopback delivery and waking the load generator), which grows with the load's timing on this shared VM rather than with anything the line does. Without the line (the Cloud Run row) what is left is Fastify's logger itself, which makes a child logger for every request: a bare Fastify route with the same logger at warn measured 0.89× of the same route with none (\`autocannon\` rounds of 1 s alternated 8 times).
   - So the access line is off by default on Cloud Run (\`K_SERVICE\` set), whose own request log already has a line per request with the same fields and the trace; \`LOG_REQUESTS=true\` turns it on there. It stays on off Cloud Run, and the emulator turns it on under \`pnpm dev:cloud\`.
+- **One trace across services** (issue 18): each request now runs in an \`AsyncLocalStorage\` holding its trace, which its log lines and the generated client's calls read. On Node 20 that cost tacoserver's bundle about a quarter of its throughput (0.76× without it, 1 s rounds alternated 7 times), since there \`AsyncLocalStorage\` runs a hook for every promise; on Node 26 about 9% (0.91×). A first version cost far more: it bound the trace to every request's logger (three more fields serialized per request, most of which write no line), and made its ids with a random number's \`toString(16)\` (about a microsecond an id); lines now read the trace when written (a pino mixin), and ids come from a byte table. From then on every server, service and client under load runs on the image's Node, which is what ships; the load generator stays on this machine's.
 
 ## Run-to-run variation
 

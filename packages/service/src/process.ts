@@ -41,8 +41,11 @@ export async function startService(
     onLine,
     port,
     stdout = 'capture',
+    node = process.execPath,
   }: {
     startTimeoutMs?: number;
+    /** The Node binary the service (and its wrapper) runs on. Default: this process's. */
+    node?: string;
     wrapper?: string[];
     /** A fixed port: readiness is then the port accepting connections, for a service told to log nothing. */
     port?: number;
@@ -60,8 +63,8 @@ export async function startService(
   if (stdout === 'drain' && port === undefined) throw new Error('a drained stdout needs a fixed port');
   const drain = stdout === 'drain' ? spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] }) : undefined;
   // A wrapper such as [runsd.js, '--'] runs the service the way the container does: `runsd -- node main.js`.
-  const args = wrapper.length === 0 ? [bundle] : [...wrapper, process.execPath, bundle];
-  const child = spawn(process.execPath, args, {
+  const args = wrapper.length === 0 ? [bundle] : [...wrapper, node, bundle];
+  const child = spawn(node, args, {
     env: { PATH: process.env.PATH, PORT: String(port ?? 0), ...env },
     stdio: ['ignore', drain?.stdin ?? 'pipe', 'pipe'],
   });
