@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { contextFd, sendContext } from './handoff.js';
 import { log } from './log.js';
+import { metadataHosts } from './metadata-value.js';
 import { startProxy } from './proxy.js';
 import { type ResolveContext, resolveHost } from './resolve.js';
 import { contextVariable, createRouter, type RunsdContext } from './runtime.js';
@@ -175,18 +176,10 @@ function childEnv(
   proxyUrl: string,
   project: string | undefined,
 ): NodeJS.ProcessEnv {
-  const metadataHost = process.env.GCE_METADATA_HOST?.split(':')[0];
+  // NO_PROXY takes names, not ports.
   const noProxy = [
-    'localhost',
-    '127.0.0.1',
-    '::1',
-    'metadata',
-    'metadata.google.internal',
-    '169.254.169.254',
-    metadataHost,
-  ]
-    .filter((host): host is string => host !== undefined && host !== '')
-    .join(',');
+    ...new Set(['localhost', '127.0.0.1', '::1', ...[...metadataHosts(process.env)].map((host) => host.split(':')[0])]),
+  ].join(',');
   const preload = new URL('./preload.js', import.meta.url).href;
   const handed: RunsdContext = { resolve: context, targetOverride, runsdPid: process.pid };
   return {

@@ -25,6 +25,19 @@ export async function metadataValue(path: string, timeoutMs = 5_000): Promise<st
   }
 }
 
+/**
+ * Every name the metadata server goes by here: its well-known ones, and
+ * wherever GCE_METADATA_IP and GCE_METADATA_HOST point (a host, or host:port).
+ * The app reaches it directly (NO_PROXY names it), and runsd's proxy refuses
+ * to relay to it, so the proxy is never a second way to its tokens.
+ */
+export function metadataHosts(env: NodeJS.ProcessEnv = process.env): ReadonlySet<string> {
+  const configured = [env.GCE_METADATA_IP, env.GCE_METADATA_HOST]
+    .map((value) => value?.trim().toLowerCase())
+    .filter((value): value is string => value !== undefined && value !== '');
+  return new Set(['metadata', 'metadata.google.internal', '169.254.169.254', ...configured]);
+}
+
 export function metadataHost(env: NodeJS.ProcessEnv = process.env): string {
   return env.GCE_METADATA_IP || env.GCE_METADATA_HOST || '169.254.169.254';
 }

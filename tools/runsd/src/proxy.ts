@@ -9,6 +9,7 @@ import {
 import type { Agent as HttpsAgent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type HeaderMap, toHeaderMap } from './headers.js';
+import { metadataHosts } from './metadata-value.js';
 import type { Router } from './router.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own: never forwarded. */
@@ -106,17 +107,6 @@ class Upstream {
     this.http.destroy();
     this.#https?.agent.destroy();
   }
-}
-
-/**
- * The metadata server's names. Every process here reaches it directly (and
- * NO_PROXY names it), so the proxy has no reason to relay to it, and
- * refusing keeps the proxy from becoming a second way to its tokens.
- */
-export function metadataHosts(env: NodeJS.ProcessEnv): ReadonlySet<string> {
-  const hosts = ['metadata', 'metadata.google.internal', '169.254.169.254'];
-  const configured = env.GCE_METADATA_HOST?.trim();
-  return new Set([...hosts, ...(configured ? [configured.toLowerCase()] : [])]);
 }
 
 async function handle(

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metadataHosts, type RunningProxy, startProxy } from '../src/proxy.js';
+import { metadataHosts } from '../src/metadata-value.js';
+import { type RunningProxy, startProxy } from '../src/proxy.js';
 import { Router } from '../src/router.js';
 import { TokenCache } from '../src/token-cache.js';
 
@@ -148,18 +149,21 @@ describe('the hosts the proxy reaches', () => {
     },
   );
 
-  it("refuses the metadata server that GCE_METADATA_HOST names, as the emulator's is", async () => {
-    const refusing = await startProxy(router, 0, {
-      refused: metadataHosts({ GCE_METADATA_HOST: upstreamOrigin.slice(7) }),
-    });
-    try {
-      const answer = await viaProxy(`${upstreamOrigin}/computeMetadata/v1/`, { method: 'GET' }, '', refusing.port);
-      expect(answer.status).toBe(403);
-      expect(parsed.some((request) => request.path === '/computeMetadata/v1/')).toBe(false);
-    } finally {
-      await refusing.close();
-    }
-  });
+  it.each(['GCE_METADATA_HOST', 'GCE_METADATA_IP'])(
+    "refuses the metadata server that %s names, as the emulator's is",
+    async (variable) => {
+      const refusing = await startProxy(router, 0, {
+        refused: metadataHosts({ [variable]: upstreamOrigin.slice(7) }),
+      });
+      try {
+        const answer = await viaProxy(`${upstreamOrigin}/computeMetadata/v1/`, { method: 'GET' }, '', refusing.port);
+        expect(answer.status).toBe(403);
+        expect(parsed.some((request) => request.path === '/computeMetadata/v1/')).toBe(false);
+      } finally {
+        await refusing.close();
+      }
+    },
+  );
 });
 
 describe('a client that goes away', () => {
