@@ -3,65 +3,7 @@ import { connect } from 'node:net';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  createServiceApp,
-  httpUrl,
-  logLevel,
-  milliseconds,
-  parseEnv,
-  port,
-  traceFromHeaders,
-  traceLogFields,
-} from '../src/index.js';
-
-describe('traceFromHeaders', () => {
-  it('reads W3C traceparent', () => {
-    expect(traceFromHeaders({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' })).toEqual({
-      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-      spanId: '00f067aa0ba902b7',
-      sampled: true,
-    });
-  });
-
-  it('prefers traceparent over X-Cloud-Trace-Context', () => {
-    const trace = traceFromHeaders({
-      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00',
-      'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000/1;o=1',
-    });
-    expect(trace).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: false });
-  });
-
-  it('reads X-Cloud-Trace-Context, turning its decimal span id into hex', () => {
-    expect(traceFromHeaders({ 'x-cloud-trace-context': '105445AA7843BC8BF206B12000100000/2748;o=1' })).toEqual({
-      traceId: '105445aa7843bc8bf206b12000100000',
-      spanId: '0000000000000abc',
-      sampled: true,
-    });
-    expect(traceFromHeaders({ 'x-cloud-trace-context': '105445aa7843bc8bf206b12000100000' })).toEqual({
-      traceId: '105445aa7843bc8bf206b12000100000',
-    });
-  });
-
-  it.each([
-    ['a short trace id', { traceparent: '00-4bf92f35-00f067aa0ba902b7-01' }],
-    ['an all-zero trace id', { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }],
-    ['garbage', { 'x-cloud-trace-context': 'not a trace' }],
-    ['nothing', {}],
-  ])('ignores %s', (_case, headers) => {
-    expect(traceFromHeaders(headers)).toBeUndefined();
-  });
-
-  it('names the project in the trace field when it is known', () => {
-    const trace = { traceId: 'abc', spanId: '01', sampled: true };
-    expect(traceLogFields(trace, 'taco-project')).toEqual({
-      'logging.googleapis.com/trace': 'projects/taco-project/traces/abc',
-      'logging.googleapis.com/spanId': '01',
-      'logging.googleapis.com/trace_sampled': true,
-    });
-    expect(traceLogFields({ traceId: 'abc' }, undefined)).toEqual({ 'logging.googleapis.com/trace': 'abc' });
-  });
-});
+import { ConfigError, createServiceApp, httpUrl, logLevel, milliseconds, parseEnv, port } from '../src/index.js';
 
 describe('parseEnv', () => {
   const shape = {
