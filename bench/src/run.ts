@@ -76,12 +76,19 @@ function times(value: number): string {
   return `${value.toFixed(2)}×`;
 }
 
-/** A contender's medians, with its rate in each round, in round order, for ratios paired by round. */
-type Measured = Load & { perRound: number[] };
+/** A contender's rate in each round, in round order, for ratios paired by round. */
+type PerRound = { perRound: number[] };
+/** A contender's medians, and its rate in each round. */
+type Measured = Load & PerRound;
 
 /** Throughput against a baseline from the same run, round by round. */
-function versus(contender: Measured, baseline: Measured): number {
+function versus(contender: PerRound, baseline: PerRound): number {
   return pairedRatio(contender.perRound, baseline.perRound);
+}
+
+/** A target on a ratio of rates: met at `bound` or above. */
+function ratioAtLeast(target: string, value: number, bound: number): Verdict {
+  return { target, measured: times(value), met: value >= bound };
 }
 
 async function buildAll(): Promise<void> {
@@ -439,31 +446,15 @@ function report(
   const hand = server['fastify-hand'];
   const generated = server.generated;
   const verdicts: Verdict[] = [
-    {
-      target: 'generated ≥ 0.90× hand-written Fastify (req/s)',
-      measured: times(versus(generated, hand)),
-      met: versus(generated, hand) >= 0.9,
-    },
-    {
-      target: 'generated ≥ 2× tRPC (req/s)',
-      measured: times(versus(generated, server.trpc)),
-      met: versus(generated, server.trpc) >= 2,
-    },
+    ratioAtLeast('generated ≥ 0.90× hand-written Fastify (req/s)', versus(generated, hand), 0.9),
+    ratioAtLeast('generated ≥ 2× tRPC (req/s)', versus(generated, server.trpc), 2),
     {
       target: 'generated p99 ≤ 1.10× hand-written Fastify p99',
       measured: `${generated.p99} ms vs ${hand.p99} ms`,
       met: generated.p99 <= 1.1 * hand.p99,
     },
-    {
-      target: 'generated client ≥ 0.90× undici.request (calls/s)',
-      measured: times(pairedRatio(client.generated.perRound, client.undici.perRound)),
-      met: pairedRatio(client.generated.perRound, client.undici.perRound) >= 0.9,
-    },
-    {
-      target: 'generated client ≥ 1.5× fetch (calls/s)',
-      measured: times(pairedRatio(client.generated.perRound, client.fetch.perRound)),
-      met: pairedRatio(client.generated.perRound, client.fetch.perRound) >= 1.5,
-    },
+    ratioAtLeast('generated client ≥ 0.90× undici.request (calls/s)', versus(client.generated, client.undici), 0.9),
+    ratioAtLeast('generated client ≥ 1.5× fetch (calls/s)', versus(client.generated, client.fetch), 1.5),
   ];
   const direct = runsd.throughput.direct;
   const inProcess = runsd.throughput['in-process dispatcher'];
@@ -473,11 +464,7 @@ function report(
   const proxyAdds = hopProxy.p50 - hopDirect.p50;
   const audiences = runsd.identity;
   verdicts.push(
-    {
-      target: 'in-process dispatcher ≥ 0.90× direct (req/s)',
-      measured: times(versus(inProcess, direct)),
-      met: versus(inProcess, direct) >= 0.9,
-    },
+    ratioAtLeast('in-process dispatcher ≥ 0.90× direct (req/s)', versus(inProcess, direct), 0.9),
     {
       target: 'the proxy adds < 1 ms at p50',
       measured: `${ms(proxyAdds)} ms (${ms(hopProxy.p50)} vs ${ms(hopDirect.p50)} ms)`,
@@ -488,16 +475,16 @@ function report(
       measured: audiences.map(({ path, audience, count }) => `${count} (${path}, ${audience})`).join('; ') || 'none',
       met: audiences.length === 3 && audiences.every(({ count }) => count === 1),
     },
-    {
-      target: 'tacoserver as shipped ≥ 0.85× the bare generated route (req/s)',
-      measured: times(versus(server[shippedServer], generated)),
-      met: versus(server[shippedServer], generated) >= 0.85,
-    },
-    {
-      target: 'tacoclient → tacoserver as shipped, under runsd, ≥ 0.85× the pair logging nothing per request (req/s)',
-      measured: times(versus(runsd.throughput[shippedPair], inProcess)),
-      met: versus(runsd.throughput[shippedPair], inProcess) >= 0.85,
-    },
+    ratioAtLeast(
+      'tacoserver as shipped ≥ 0.85× the bare generated route (req/s)',
+      versus(server[shippedServer], generated),
+      0.85,
+    ),
+    ratioAtLeast(
+      'tacoclient → tacoserver as shipped, under runsd, ≥ 0.85× the pair logging nothing per request (req/s)',
+      versus(runsd.throughput[shippedPair], inProcess),
+      0.85,
+    ),
   );
   verdicts.push(...coldVerdicts(cold));
 
@@ -526,8 +513,8 @@ function report(
       row([
         name,
         Math.round(value.callsPerSecond),
-        times(pairedRatio(value.perRound, client.undici.perRound)),
-        times(pairedRatio(value.perRound, client.fetch.perRound)),
+        times(versus(value, client.undici)),
+        times(versus(value, client.fetch)),
       ]),
     ),
     '',
