@@ -32,6 +32,15 @@ export type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 const builtins = new Set(builtinModules.filter((name) => !name.startsWith('_')));
 
 /**
+ * Builtins that cost a cold start most to load (on Node 26, over a `node -e 0`
+ * that has node:http: https 16 ms and 4 MB, http2 14 ms and 8 MB, tls 13 ms and
+ * 4 MB, crypto 8 ms and 2 MB), which dependencies require() at their top for
+ * what only some requests do: Fastify's server module takes node:https for
+ * HTTPS servers. Each is handed over as a stand-in that loads it on first use.
+ */
+const lazyWhenRequired = new Set(['https', 'http2', 'tls', 'crypto']);
+
+/**
  * Node's builtins, imported from ES modules without Node's ES module facade.
  * An `import` of a builtin makes Node build a facade that reads every export,
  * lazy getters included, and some of those load a whole subsystem: on Node
@@ -42,15 +51,6 @@ const builtins = new Set(builtinModules.filter((name) => !name.startsWith('_')))
  * esbuild turns each named import of it into a property read where it is
  * used, so a getter runs only when the code that needs it does.
  */
-/**
- * Builtins that cost a cold start most to load (on Node 26, over a `node -e 0`
- * that has node:http: https 16 ms and 4 MB, http2 14 ms and 8 MB, tls 13 ms and
- * 4 MB, crypto 8 ms and 2 MB), which dependencies require() at their top for
- * what only some requests do: Fastify's server module takes node:https for
- * HTTPS servers. Each is handed over as a stand-in that loads it on first use.
- */
-const lazyWhenRequired = new Set(['https', 'http2', 'tls', 'crypto']);
-
 const builtinsWithoutEsmFacade: EsbuildPlugin = {
   name: 'builtins-without-esm-facade',
   setup(build) {
