@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { otlpReceiver, type SpanRecord } from '@taco-run/dev-console/otlp';
 import { loadedModulesPreload, runNode } from '@taco-run/project/testing';
 import { startService } from '@taco-run/service/process';
+import Fastify from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageNodeMajor } from '../../tools/otogen/src/render/serializers.js';
@@ -86,7 +88,41 @@ describe('the image layout', () => {
     expect((await readdir(join(dir, 'runsd'))).every((file) => file.endsWith('.js') || file.endsWith('.js.map'))).toBe(
       true,
     );
-    expect((await readdir(join(dir, 'service'))).sort()).toEqual(['main.js', 'main.js.map']);
+    // The bundle, and the chunks it loads on demand: OpenTelemetry's SDK among them, read only when spans are exported.
+    const service = await readdir(join(dir, 'service'));
+    expect(service).toEqual(expect.arrayContaining(['main.js', 'main.js.map']));
+    expect(service.every((file) => file.endsWith('.js') || file.endsWith('.js.map'))).toBe(true);
+    expect(service.filter((file) => /^opentelemetry-\w+\.js$/.test(file))).toHaveLength(1);
+  });
+
+  it('exports spans over OTLP when an endpoint is set, with the SDK from the chunk the layout ships, flushed as it stops', async () => {
+    const spans: SpanRecord[] = [];
+    const receiver = Fastify();
+    await otlpReceiver(receiver, (batch) => spans.push(...batch));
+    const endpoint = await receiver.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      // A batch that would wait a minute: only the flush as the service stops can send the span.
+      const tacoserver = await startLayout(layouts.tacoserver, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: '60000',
+      });
+      try {
+        const answer = await request(`${tacoserver.origin}/oto/TacoService.EatTaco`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"name":"Ana","tacos":["Fish"]}',
+        });
+        await answer.body.dump();
+        expect(spans).toEqual([]);
+      } finally {
+        expect(await tacoserver.stop()).toBe(0);
+      }
+      expect(spans).toContainEqual(
+        expect.objectContaining({ service: 'tacoserver', kind: 'server', name: 'TacoService.EatTaco' }),
+      );
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('starts as the ENTRYPOINT does, runsd -- node main.js, and the two images answer the curl line', async () => {

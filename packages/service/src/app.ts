@@ -5,6 +5,8 @@ import { runInTrace, traceOfRequest } from '@taco-run/rpc/trace';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { flag, parseEnv, seconds } from './config.js';
 import { CloudRunLogController, cloudLoggingOptions, stdoutLines } from './logging.js';
+import { telemetryWanted } from './telemetry/index.js';
+import { recordServerSpans } from './telemetry/server-spans.js';
 
 export interface ServiceAppOptions {
   /** The service's name, as on Cloud Run: `tacoserver`. */
@@ -25,6 +27,12 @@ export interface ServiceAppOptions {
    * of it: there the line would cost CPU and log volume for a copy. Errors are logged either way.
    */
   logRequests?: boolean;
+  /**
+   * A span per request (and per call it makes), exported over OTLP through OpenTelemetry's SDK.
+   * Default: on when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set.
+   * Off, no OpenTelemetry module is loaded and requests pay nothing for it.
+   */
+  telemetry?: boolean;
 }
 
 /**
@@ -37,8 +45,8 @@ const keepAliveTimeout = 620_000;
 /**
  * A Fastify app that behaves as a Cloud Run service should: JSON log lines
  * for Cloud Logging with the caller's trace on every line of a request, one
- * `httpRequest` line per answer (off on Cloud Run unless asked for), and
- * `GET /healthz` for the startup probe.
+ * `httpRequest` line per answer (off on Cloud Run unless asked for), spans
+ * over OTLP when an endpoint is set, and `GET /healthz` for the startup probe.
  */
 export function createServiceApp({
   name,
@@ -46,6 +54,7 @@ export function createServiceApp({
   project,
   requestTimeoutSeconds = parseEnv({ REQUEST_TIMEOUT_SECONDS: seconds(290) }).REQUEST_TIMEOUT_SECONDS,
   logRequests = parseEnv({ LOG_REQUESTS: flag(!process.env.K_SERVICE) }).LOG_REQUESTS,
+  telemetry = telemetryWanted(),
 }: ServiceAppOptions): FastifyInstance {
   const requestTimeout = requestTimeoutSeconds * 1000;
   const app = Fastify({
@@ -63,8 +72,10 @@ export function createServiceApp({
     // Errors Fastify meets before routing (a URL it cannot decode) answer in the protocol's shape too.
     frameworkErrors: (error, request, reply) => sendRpcError(error, request, reply),
   });
-  // The rest of the request runs within its trace: its log lines carry it, and the generated client's calls carry it on.
-  app.addHook('onRequest', (request, _reply, done) => runInTrace(traceOfRequest(request.headers), done));
+  // The rest of the request runs within its trace (or its span's): its log lines carry it, and the generated
+  // client's calls carry it on. First, so that every other hook runs within it too.
+  if (telemetry) recordServerSpans(app, name);
+  else app.addHook('onRequest', (request, _reply, done) => runInTrace(traceOfRequest(request.headers), done));
   // Whatever is not one of the service's own answers is a protocol error: `{error, code}`, a code from the table.
   app.setErrorHandler((error, request, reply) => sendRpcError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>

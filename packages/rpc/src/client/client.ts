@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { isRpcError, RpcError } from '../error.js';
-import { childTraceparent, currentTrace } from '../trace/index.js';
+import { childTraceparent, currentTrace, type SpanAttributes, spanRecorder, traceparentOf } from '../trace/index.js';
 import { errorBodyLimit, errorFromResponse, parseSuccess } from './response.js';
 import { backoff, connectionCode, isRetryable, isTransportFailure, type RetryOptions, retryPolicy } from './retry.js';
 import { conform, type Shape } from './shape.js';
@@ -102,12 +102,40 @@ export class RpcClient {
     method: string,
     request: unknown,
     options: CallOptions = {},
-    { idempotent = false, response }: MethodOptions = {},
+    methodOptions: MethodOptions = {},
   ): Promise<Response> {
-    const path = this.#basePath + method;
     const body = JSON.stringify(request);
     const pending = this.#headers(options.headers);
-    const headers = traced(pending instanceof Promise ? await pending : pending);
+    const headers = pending instanceof Promise ? await pending : pending;
+    const recorder = spanRecorder();
+    // A caller that sets traceparent itself places the call in its trace; it gets no span of ours.
+    if (recorder === undefined || headers.traceparent !== undefined) {
+      return this.#attempts(method, body, traced(headers), options, methodOptions);
+    }
+    const span = recorder.startClient(method, currentTrace(), this.#spanAttributes(method));
+    const report: CallReport = { retries: 0 };
+    const spanHeaders = { ...headers, traceparent: traceparentOf(span.trace) };
+    try {
+      const answer = await this.#attempts<Response>(method, body, spanHeaders, options, methodOptions, report);
+      span.end(report);
+      return answer;
+    } catch (error) {
+      // The status is the one an answer came with, if any: a refused connection's 503 is ours, not the server's.
+      span.end({ ...report, code: (error as RpcError).code });
+      throw error;
+    }
+  }
+
+  /** The call's attempts: the first, and the retries its method and the deadline allow. */
+  async #attempts<Response>(
+    method: string,
+    body: string,
+    headers: HeaderValues,
+    options: CallOptions,
+    { idempotent = false, response }: MethodOptions,
+    report?: CallReport,
+  ): Promise<Response> {
+    const path = this.#basePath + method;
     const timeout = options.timeout ?? this.#options.timeout ?? defaultTimeout;
     const expires = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
     const { signal } = options;
@@ -117,7 +145,7 @@ export class RpcClient {
       if (remaining <= 0) throw deadlineExceeded(timeout);
       let error: RpcError;
       try {
-        const sending = this.#send(path, body, headers, signal, remaining);
+        const sending = this.#send(path, body, headers, signal, remaining, report);
         const answer = await (Number.isFinite(remaining) ? withDeadline(sending, remaining, timeout) : sending);
         return (response === undefined ? answer : conform(answer, response)) as Response;
       } catch (cause) {
@@ -126,6 +154,7 @@ export class RpcClient {
       if (attempt >= this.#retry.maxAttempts || !isRetryable(error, idempotent)) throw error;
       const delay = backoff(this.#retry, attempt, error.retryAfter);
       if (delay >= expires - Date.now()) throw error;
+      if (report !== undefined) report.retries = attempt;
       this.#options.debug?.(`retrying ${method} in ${delay} ms after ${error.code}: ${error.message}`);
       if (signal === undefined) await sleep(delay);
       else
@@ -148,6 +177,7 @@ export class RpcClient {
     headers: HeaderValues,
     signal: AbortSignal | undefined,
     remaining: number,
+    report: CallReport | undefined,
   ): Promise<unknown> {
     const debug = this.#options.debug;
     const started = debug === undefined ? 0 : performance.now();
@@ -170,6 +200,7 @@ export class RpcClient {
       ...timeouts,
     });
     const { statusCode } = response;
+    if (report !== undefined) report.status = statusCode;
     const encoding = response.headers['content-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
       // Rare (the client asks for identity), so decoded apart from the common path below.
@@ -186,6 +217,19 @@ export class RpcClient {
     const text = await readCapped(response.body, errorBodyLimit);
     debug?.(`${statusCode} in ${Math.round(performance.now() - started)} ms ${text}`);
     throw errorFromResponse(statusCode, response.headers, text, this.#origin + path);
+  }
+
+  /** A call span's attributes, as OpenTelemetry's RPC and HTTP client conventions name them. */
+  #spanAttributes(method: string): SpanAttributes {
+    const url = new URL(this.#origin);
+    return {
+      'rpc.system.name': 'oto',
+      'rpc.method': method,
+      'http.request.method': 'POST',
+      'url.full': this.#origin + this.#basePath + method,
+      'server.address': url.hostname,
+      'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+    };
   }
 
   /** The headers of a call: computed once for static client headers, so the common call does no merging. */
@@ -219,6 +263,12 @@ export class RpcClient {
     }
     return new RpcError('unknown', `call to ${this.#origin} failed: ${reason}`, { cause: error });
   }
+}
+
+/** What a recorded call's span ends with, filled in as its attempts go. */
+interface CallReport {
+  retries: number;
+  status?: number;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { codeForStatus } from '../codes.js';
+import { type Code, codeForStatus } from '../codes.js';
 import { isRpcError, RpcError } from '../error.js';
 import { describeValidationErrors, type JsonSchema } from './validation.js';
 
@@ -44,8 +44,17 @@ export function toRpcError(error: unknown, request: FastifyRequest): RpcError {
   return new RpcError('internal', 'internal error', { cause: error });
 }
 
+/** The code each failed request was answered with, for its span (a 4xx status alone does not say which). */
+const answeredCodes = new WeakMap<FastifyRequest, Code>();
+
+/** The protocol's code of the error a request was answered with, if it was. */
+export function errorCodeOf(request: FastifyRequest): Code | undefined {
+  return answeredCodes.get(request);
+}
+
 export function sendRpcError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const rpcError = toRpcError(error, request);
+  answeredCodes.set(request, rpcError.code);
   if (rpcError.status >= 500) {
     request.log.error({ err: rpcError.cause ?? rpcError, code: rpcError.code }, rpcError.message);
   } else {

@@ -3,7 +3,7 @@ export type { ValidateFunction as Validator } from 'ajv';
 export type { Code } from '../codes.js';
 export { isRpcError, RpcError } from '../error.js';
 export type { RpcContext } from './context.js';
-export { sendRpcError, toRpcError } from './errors.js';
+export { errorCodeOf, sendRpcError, toRpcError } from './errors.js';
 export {
   defaultBodyLimit,
   type RpcMethod,

@@ -6,6 +6,13 @@ import { sendRpcError } from './errors.js';
 import { compileGoReading } from './go-shapes.js';
 import { compileResponseValidator, compileValidator, describeValidationErrors, type JsonSchema } from './validation.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** On an RPC route, the method's wire name, `TacoService.EatTaco`: what its span is named. */
+    rpcMethod?: string;
+  }
+}
+
 /** One method as generated code describes it. */
 export interface RpcMethod {
   /** The PascalCase name on the wire: `EatTaco`. */
@@ -84,6 +91,7 @@ const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (
       routes.add(app.prefix + url);
       app.post(url, {
         bodyLimit,
+        config: { rpcMethod: `${service.name}.${method.name}` },
         schema: { body: method.request, response: { 200: method.response } },
         ...precompiledCompilers(method),
         // An oto Go client's nulls and zero values, read as it means them before the body is validated.

@@ -9,6 +9,12 @@ export interface TraceContext {
   traceId: string;
   spanId?: string;
   sampled?: boolean;
+  /**
+   * OpenTelemetry's Context of the span, when OpenTelemetry records spans:
+   * what `context.active()` answers a handler, kept opaque here so that this
+   * package loads no OpenTelemetry module.
+   */
+  otelContext?: unknown;
 }
 
 /**
@@ -49,7 +55,15 @@ export function traceOfRequest(headers: IncomingHttpHeaders): TraceContext {
  * span (the call's), and the caller's sampling decision.
  */
 export function childTraceparent(trace: TraceContext): string {
-  return `00-${trace.traceId}-${randomHex(16)}-${trace.sampled === true ? '01' : '00'}`;
+  return traceparentOf(trace, randomHex(16));
+}
+
+/**
+ * The W3C `traceparent` that names a span, the call's own, as the parent of
+ * the span of the server that answers it.
+ */
+export function traceparentOf(trace: TraceContext, spanId = trace.spanId): string {
+  return `00-${trace.traceId}-${spanId}-${trace.sampled === true ? '01' : '00'}`;
 }
 
 /**

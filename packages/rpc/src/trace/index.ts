@@ -1,2 +1,17 @@
 export { currentTrace, runInTrace } from './context.js';
-export { childTraceparent, type TraceContext, traceFromHeaders, traceLogFields, traceOfRequest } from './headers.js';
+export {
+  childTraceparent,
+  type TraceContext,
+  traceFromHeaders,
+  traceLogFields,
+  traceOfRequest,
+  traceparentOf,
+} from './headers.js';
+export {
+  type RecordingSpan,
+  recordSpansWith,
+  type SpanAttributes,
+  type SpanOutcome,
+  type SpanRecorder,
+  spanRecorder,
+} from './spans.js';

@@ -1,0 +1,150 @@
+import { fileURLToPath } from 'node:url';
+import { otlpReceiver, type SpanRecord } from '@taco-run/dev-console/otlp';
+import { listenOnLoopback } from '@taco-run/rpc/testing';
+import { type ServiceProcess, startService } from '@taco-run/service/process';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The real bundles, tacoclient under runsd as `pnpm dev` runs it, exporting spans over OTLP/HTTP to a receiver here.
+
+const tacoserverBundle = fileURLToPath(new URL('../../tacoserver/dist/main.js', import.meta.url));
+const tacoclientBundle = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const runsd = fileURLToPath(new URL('../../../tools/runsd/dist/runsd.js', import.meta.url));
+
+/** Node's own log of the ES modules it loads: which chunks of a bundle a service read. */
+const moduleLog = { NODE_DEBUG: 'esm' };
+const loadedOpenTelemetry = (service: ServiceProcess) =>
+  service.stderr.some((line) => /\/opentelemetry-\w+\.js/.test(line));
+
+describe('spans across tacoclient and tacoserver, exported over OTLP', () => {
+  let receiver: FastifyInstance;
+  const spans: SpanRecord[] = [];
+  let tacoserver: ServiceProcess;
+  let tacoclient: ServiceProcess;
+
+  beforeAll(async () => {
+    receiver = Fastify();
+    await otlpReceiver(receiver, (batch) => spans.push(...batch));
+    const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: await listenOnLoopback(receiver), OTEL_BSP_SCHEDULE_DELAY: '20' };
+    tacoserver = await startService(tacoserverBundle, { ...telemetry, ...moduleLog });
+    tacoclient = await startService(
+      tacoclientBundle,
+      { ...telemetry, RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },
+      { wrapper: [runsd, '--'] },
+    );
+  });
+
+  afterAll(async () => {
+    expect(await tacoclient.stop()).toBe(0);
+    expect(await tacoserver.stop()).toBe(0);
+    await receiver.close();
+  });
+
+  /** The spans of one trace, once `count` of them have arrived. */
+  async function traceOf(traceId: () => string | undefined, count: number): Promise<SpanRecord[]> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const id = traceId();
+      const found = spans.filter((span) => span.traceId === id);
+      if (found.length >= count) return found;
+      if (Date.now() > deadline) throw new Error(`${found.length} of ${count} spans arrived: ${JSON.stringify(spans)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('records GET / and its call to TacoService.EatTaco as one trace, each service logging under its own span', async () => {
+    const userAgent = `spans-${Date.now()}`;
+    const answer = await request(`${tacoclient.origin}/`, { headers: { 'user-agent': userAgent } });
+    expect(await answer.body.text()).toBe('Sammy Sosa has consumed 2 tacos');
+
+    const root = await traceOf(
+      () => spans.find((span) => span.attributes['user_agent.original'] === userAgent)?.traceId,
+      3,
+    );
+    const page = root.find((span) => span.name === 'GET /');
+    const call = root.find((span) => span.kind === 'client');
+    const eat = root.find((span) => span.service === 'tacoserver');
+    expect(page).toMatchObject({
+      service: 'tacoclient',
+      kind: 'server',
+      status: 'unset',
+      attributes: { 'http.request.method': 'GET', 'http.route': '/', 'http.response.status_code': 200 },
+    });
+    expect(page?.parentSpanId).toBeUndefined();
+    expect(call).toMatchObject({
+      service: 'tacoclient',
+      name: 'TacoService.EatTaco',
+      parentSpanId: page?.spanId,
+      status: 'unset',
+      attributes: {
+        'rpc.system.name': 'oto',
+        'rpc.method': 'TacoService.EatTaco',
+        'rpc.status_code': 'ok',
+        'server.address': 'tacoserver',
+        'http.response.status_code': 200,
+      },
+    });
+    expect(eat).toMatchObject({
+      kind: 'server',
+      name: 'TacoService.EatTaco',
+      parentSpanId: call?.spanId,
+      attributes: { 'rpc.method': 'TacoService.EatTaco', 'rpc.status_code': 'ok', 'http.response.status_code': 200 },
+    });
+    for (const span of root) expect(span.end).toBeGreaterThanOrEqual(span.start);
+
+    // Each service's lines for the request carry the trace and the span they were written under.
+    const traceId = page?.traceId ?? '';
+    const clientLine = JSON.parse(await tacoclient.waitForLine((line) => line.includes(userAgent)));
+    const serverLine = JSON.parse(
+      await tacoserver.waitForLine((line) => line.includes(traceId) && line.includes('httpRequest')),
+    );
+    expect(clientLine).toMatchObject({
+      'logging.googleapis.com/trace': traceId,
+      'logging.googleapis.com/spanId': page?.spanId,
+    });
+    expect(serverLine).toMatchObject({
+      'logging.googleapis.com/trace': traceId,
+      'logging.googleapis.com/spanId': eat?.spanId,
+    });
+  });
+
+  it('marks a refused call as failed on the caller, and the server that refused it as not at fault', async () => {
+    const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const answer = await request(`${tacoclient.origin}/?name=`, { headers: { traceparent: caller } });
+    expect(answer.statusCode).toBe(400);
+    await answer.body.dump();
+    const trace = await traceOf(() => '4bf92f3577b34da6a3ce929d0e0e4736', 3);
+    expect(trace.find((span) => span.name === 'GET /')).toMatchObject({ parentSpanId: '00f067aa0ba902b7' });
+    expect(trace.find((span) => span.kind === 'client')).toMatchObject({
+      status: 'error',
+      statusMessage: 'invalid_argument',
+      attributes: {
+        'rpc.status_code': 'invalid_argument',
+        'error.type': 'invalid_argument',
+        'http.response.status_code': 400,
+      },
+    });
+    expect(trace.find((span) => span.service === 'tacoserver')).toMatchObject({
+      status: 'unset',
+      attributes: { 'rpc.status_code': 'invalid_argument', 'http.response.status_code': 400 },
+    });
+  });
+
+  it('loads OpenTelemetry, a chunk of its own in the bundle, only when an endpoint is set', async () => {
+    expect(loadedOpenTelemetry(tacoserver)).toBe(true);
+    const untraced = await startService(tacoserverBundle, moduleLog);
+    try {
+      const answer = await request(`${untraced.origin}/oto/TacoService.EatTaco`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":"Ana","tacos":["Fish"]}',
+      });
+      expect(await answer.body.text()).toBe('{"tacoConsumptionStatus":"Ana has consumed 1 tacos"}');
+      expect(untraced.stderr.some((line) => line.includes('/dist/main.js'))).toBe(true);
+      expect(loadedOpenTelemetry(untraced)).toBe(false);
+    } finally {
+      expect(await untraced.stop()).toBe(0);
+    }
+  });
+});
