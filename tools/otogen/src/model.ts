@@ -84,6 +84,13 @@ export function innerType(type: FieldType): FieldType | undefined {
   return undefined;
 }
 
+/** The objects a field's type names, through its arrays and maps. */
+export function objectsIn(type: FieldType): string[] {
+  if (type.kind === 'object') return [type.objectName];
+  const inner = innerType(type);
+  return inner === undefined ? [] : objectsIn(inner);
+}
+
 /** Validation rules from JSDoc tags. On an array field, the string and number rules apply to each element. */
 export interface Constraints {
   minLength?: number;

@@ -8,10 +8,10 @@ import {
   type FieldType,
   type Format,
   formats,
-  innerType,
   type Method,
   type Model,
   type ObjectType,
+  objectsIn,
   type Service,
 } from './model.js';
 
@@ -538,12 +538,6 @@ function stringLiterals(node: ts.TypeNode): string[] | undefined {
     values.push(member.literal.text);
   }
   return values;
-}
-
-export function objectsIn(type: FieldType): string[] {
-  if (type.kind === 'object') return [type.objectName];
-  const inner = innerType(type);
-  return inner === undefined ? [] : objectsIn(inner);
 }
 
 function memberName(node: ts.MethodSignature | ts.PropertySignature): string | undefined {

@@ -1,5 +1,4 @@
-import type { Field, Model, ObjectType, Service } from '../model.js';
-import { objectsIn } from '../parser.js';
+import { type Field, type Model, type ObjectType, objectsIn, type Service } from '../model.js';
 import { objectsInDependencyOrder } from './json-schema.js';
 import { docComment, header } from './text.js';
 

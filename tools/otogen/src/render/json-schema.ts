@@ -1,5 +1,12 @@
-import type { Constraints, EnumType, Field, FieldType, Model, ObjectType } from '../model.js';
-import { objectsIn } from '../parser.js';
+import {
+  type Constraints,
+  type EnumType,
+  type Field,
+  type FieldType,
+  type Model,
+  type ObjectType,
+  objectsIn,
+} from '../model.js';
 
 /**
  * JSON Schema from the model, shared by schemas.ts and openapi.json so both
