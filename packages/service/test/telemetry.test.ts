@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
-import { otlpReceiver, type SpanRecord } from '@taco-run/dev-console/otlp';
+import type { SpanRecord } from '@taco-run/dev-console';
+import { otlpReceiver } from '@taco-run/dev-console/otlp';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -83,6 +84,16 @@ describe('a service app with telemetry on', () => {
     const span = await spanNamed('GET', '/nowhere');
     expect(span).toMatchObject({ status: 'unset', attributes: { 'http.response.status_code': 404 } });
     expect(span.attributes['http.route']).toBeUndefined();
+  });
+
+  it('records no span for the health probe, which still answers', async () => {
+    const probe = await request(`${origin}/healthz`);
+    expect(await probe.body.json()).toEqual({ status: 'ok', service: 'probe' });
+    // Spans are exported in the order they end: once a later request's has come, the probe's would have too.
+    const after = await request(`${origin}/after-the-probe`);
+    await after.body.dump();
+    await spanNamed('GET', '/after-the-probe');
+    expect(spans.filter((span) => span.attributes['url.path'] === '/healthz')).toEqual([]);
   });
 
   it("gives a handler the request's span as OpenTelemetry's active span, and its own spans as children", async () => {

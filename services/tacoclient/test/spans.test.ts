@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { otlpReceiver, type SpanRecord } from '@taco-run/dev-console/otlp';
+import type { SpanRecord } from '@taco-run/dev-console';
+import { otlpReceiver } from '@taco-run/dev-console/otlp';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import { type ServiceProcess, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';

@@ -1,24 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-
-/** One span as the console shows it: OTLP's, flattened, with times in milliseconds since the epoch. */
-export interface SpanRecord {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: SpanKindName;
-  /** The resource's `service.name`: which service recorded it. */
-  service: string;
-  start: number;
-  end: number;
-  status: 'unset' | 'ok' | 'error';
-  statusMessage?: string;
-  attributes: Record<string, AttributeValue>;
-}
-
-export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer' | 'unspecified';
-export type AttributeValue = string | number | boolean | AttributeValue[] | null;
+import type { AttributeValue, SpanKindName, SpanRecord } from './views.js';
 
 const kinds: readonly SpanKindName[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 const statuses = ['unset', 'ok', 'error'] as const;

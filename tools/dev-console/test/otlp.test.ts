@@ -2,7 +2,8 @@ import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { otlpReceiver, type SpanRecord, spansFromOtlp } from '../src/otlp.js';
+import { otlpReceiver, spansFromOtlp } from '../src/otlp.js';
+import type { SpanRecord } from '../src/views.js';
 
 /** An export as OpenTelemetry JS's OTLP/HTTP JSON exporter writes it. */
 const exported = {

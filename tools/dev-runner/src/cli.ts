@@ -1,11 +1,26 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
+import {
+  consoleOptions,
+  consolePort,
+  consoleTelemetry,
+  consoleUsage,
+  defaultConsolePort,
+  startRunnerConsole,
+} from '@taco-run/dev-console';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { projectSecrets } from '@taco-run/project/local-secrets';
 import { linePrinter } from '@taco-run/project/log-lines';
 import { freePort } from '@taco-run/project/ports';
-import { loadProject, ManifestError, type Project, type Service, serviceEnvironment } from '@taco-run/project/services';
+import {
+  generatedModel,
+  loadProject,
+  ManifestError,
+  type Project,
+  type Service,
+  serviceEnvironment,
+} from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 import { Builder, type BuildResult } from './builder.js';
 import { definitionPaths, regenerate } from './definitions.js';
@@ -25,11 +40,14 @@ options:
   --json                 show the services' log lines as they write them (also LOG_FORMAT=json)
   --port-offset <n>      listen on each service.json port plus n (a second copy beside the first)
   --free-ports           listen on free ports instead of the service.json ones (tests, CI)
+${consoleUsage}
   -h, --help             this text
   --version              the dev runner's version
 
 Each service gets its service.json env, its secrets from services/<name>/.secrets.local or the
-environment, and runsd maps every short name (http://<name>/) to where that service listens.`;
+environment, and runsd maps every short name (http://<name>/) to where that service listens.
+The dev console (http://localhost:${defaultConsolePort}) shows the services, calls any method, and
+shows each request's trace: the services send it their spans over OTLP.`;
 
 const commandLine = {
   name: 'dev-runner',
@@ -40,6 +58,7 @@ const commandLine = {
     json: { type: 'boolean' },
     'port-offset': { type: 'string' },
     'free-ports': { type: 'boolean' },
+    ...consoleOptions,
   },
 } satisfies CommandLine<Options>;
 
@@ -54,6 +73,9 @@ if (offsetText !== undefined && !/^-?\d+$/.test(offsetText)) {
 if (offsetText !== undefined && values['free-ports']) {
   process.exit(reportUsageError(commandLine, '--port-offset and --free-ports cannot go together'));
 }
+
+const consoleAt = consolePort(values, values['free-ports'] === true);
+if (typeof consoleAt === 'object') process.exit(reportUsageError(commandLine, consoleAt.error));
 
 const root = process.cwd();
 const project = loadOrExit(root);
@@ -78,6 +100,23 @@ const print = linePrinter({
   color: process.stdout.isTTY && !process.env.NO_COLOR,
 });
 const say = (line: string) => process.stdout.write(`dev-runner: ${line}\n`);
+
+const devConsole =
+  consoleAt === undefined
+    ? undefined
+    : await startRunnerConsole(
+        {
+          project,
+          modelFile: generatedModel,
+          urls: new Map(
+            project.services.map((service) => [service.name, `http://localhost:${ports.get(service.name)}`]),
+          ),
+          port: consoleAt,
+          pageDir: join(root, 'tools/dev-console/dist/page'),
+          runner: watch ? 'pnpm dev' : 'pnpm start',
+        },
+        say,
+      );
 
 /** What the dev runner knows of each service: its process, and what its last build was made from. */
 interface Running {
@@ -108,6 +147,7 @@ const running = project.services.map((service): Running => {
         ...process.env,
         ...serviceEnvironment(service),
         ...secrets[service.name],
+        ...consoleTelemetry(devConsole, process.env),
         PORT: String(port),
         RUNSD_SERVICES: runsdServices,
       },
@@ -115,7 +155,10 @@ const running = project.services.map((service): Running => {
       command: process.execPath,
       args: [runsd, '--', process.execPath, 'dist/main.js'],
       port,
-      onLine: (line) => process.stdout.write(`${print(service.name, line)}\n`),
+      onLine: (line) => {
+        process.stdout.write(`${print(service.name, line)}\n`);
+        devConsole?.addLogLine(service.name, line);
+      },
       onUnexpectedExit: (code, signal) => {
         if (stopping) return;
         const how = signal === null ? `exit code ${code}` : signal;
@@ -318,6 +361,6 @@ async function stop(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   closeWatcher();
-  await Promise.all([...running.map((entry) => entry.process.stop()), builder.close()]);
+  await Promise.all([...running.map((entry) => entry.process.stop()), builder.close(), devConsole?.close()]);
   process.exit(exitCode);
 }

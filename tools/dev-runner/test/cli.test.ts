@@ -24,6 +24,8 @@ describe('dev-runner', () => {
     [['tacoserver'], 'unexpected argument "tacoserver"'],
     [['--port-offset', 'ten'], '--port-offset takes a whole number, got "ten"'],
     [['--port-offset=10', '--free-ports'], '--port-offset and --free-ports cannot go together'],
+    [['--console-port', 'ninety'], '--console-port takes a port number, got "ninety"'],
+    [['--console-port=9401', '--no-console'], '--console-port and --no-console cannot go together'],
   ])('refuses %j with exit 2 and the usage, and starts no service', async (args, reason) => {
     const result = await run(...args);
     // A started service would have printed its prefixed lines on stdout.
@@ -66,6 +68,68 @@ describe('dev-runner with --free-ports', () => {
       expect(runner.output).toEqual(
         expect.arrayContaining([expect.stringMatching(/^tacoclient \| .* drained; exiting$/)]),
       );
+    } finally {
+      await runner.kill();
+    }
+  });
+
+  it('under the console, one curl gives one trace across both services: spans parent to child, and each line under its span', async () => {
+    const runner = startRunner(cli, ['--free-ports', '--json'], { cwd: root });
+    try {
+      // The console's address is the first line: the services send it their spans, and the runner their lines.
+      const [, consoleUrl] = await runner.waitFor(/^dev-runner: dev console on (http:\/\/localhost:\d+) /);
+      expect(runner.output[0]).toMatch(/^dev-runner: dev console on /);
+      const [, port] = await runner.waitFor(/^dev-runner: tacoclient on http:\/\/localhost:(\d+)$/);
+      await runner.waitFor(/^tacoclient \| .*listening/);
+      await runner.waitFor(/^tacoserver \| .*listening/);
+      const response = await request(`http://127.0.0.1:${port}/`);
+      expect(await response.body.text()).toBe('Sammy Sosa has consumed 2 tacos');
+
+      // Both services' access lines, as they wrote them: one trace, each service under a span of its own.
+      const line = (service: string, path: string) =>
+        runner
+          .waitFor(new RegExp(`^${service} \\| (\\{.*"requestUrl":"${path}".*\\})$`))
+          .then(([, json = '']) => JSON.parse(json));
+      const client = await line('tacoclient', '/');
+      const server = await line('tacoserver', '/oto/TacoService.EatTaco');
+      const traceId = client['logging.googleapis.com/trace'];
+      expect(traceId).toMatch(/^[\da-f]{32}$/);
+      expect(server['logging.googleapis.com/trace']).toBe(traceId);
+      expect(server['logging.googleapis.com/spanId']).not.toBe(client['logging.googleapis.com/spanId']);
+
+      // The console has the spans: tacoserver's is the child of tacoclient's call, itself a child of GET /.
+      const deadline = Date.now() + 10_000;
+      let spans: { service: string; kind: string; name: string; spanId: string; parentSpanId?: string }[] = [];
+      while (spans.length < 3 && Date.now() < deadline) {
+        const traces = (await (await request(`${consoleUrl}/api/traces`)).body.json()) as {
+          traceId: string;
+          spans: typeof spans;
+        }[];
+        spans = traces.find((trace) => trace.traceId === traceId)?.spans ?? [];
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const page = spans.find((span) => span.service === 'tacoclient' && span.kind === 'server');
+      const call = spans.find((span) => span.service === 'tacoclient' && span.kind === 'client');
+      const eat = spans.find((span) => span.service === 'tacoserver');
+      expect(page).toMatchObject({ name: 'GET /', spanId: client['logging.googleapis.com/spanId'] });
+      expect(call).toMatchObject({ name: 'TacoService.EatTaco', parentSpanId: page?.spanId });
+      expect(eat).toMatchObject({
+        name: 'TacoService.EatTaco',
+        parentSpanId: call?.spanId,
+        spanId: server['logging.googleapis.com/spanId'],
+      });
+      expect(await runner.interrupt()).toEqual([0, null]);
+    } finally {
+      await runner.kill();
+    }
+  });
+
+  it('starts no console with --no-console, and says nothing of one', async () => {
+    const runner = startRunner(cli, ['--free-ports', '--no-console'], { cwd: root });
+    try {
+      await runner.waitFor(/^tacoserver \| .*listening/);
+      expect(runner.output.some((text) => text.includes('dev console'))).toBe(false);
+      expect(await runner.interrupt()).toEqual([0, null]);
     } finally {
       await runner.kill();
     }

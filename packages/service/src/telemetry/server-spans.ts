@@ -10,6 +10,13 @@ import {
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { startTelemetry, type Telemetry } from './index.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `false`: requests to the route get no span of their own (a health probe's would crowd out the rest). */
+    span?: boolean;
+  }
+}
+
 /** How long a stopping service waits for its last spans to go out: Cloud Run allows 10 s from SIGTERM to exit. */
 const flushTimeout = 2_000;
 
@@ -29,7 +36,9 @@ export function recordServerSpans(app: FastifyInstance, service: string): void {
   });
   app.addHook('onRequest', (request, _reply, done) => {
     const recorder = spanRecorder();
-    if (recorder === undefined) return runInTrace(traceOfRequest(request.headers), done);
+    if (recorder === undefined || request.routeOptions.config.span === false) {
+      return runInTrace(traceOfRequest(request.headers), done);
+    }
     const span = recorder.startServer(spanName(request), traceFromHeaders(request.headers), serverAttributes(request));
     spans.set(request, span);
     runInTrace(span.trace, done);

@@ -1,0 +1,85 @@
+import type { ApiView, Overview, ServiceView, TraceRecord } from '../src/views.js';
+import { explorerView, type Selection } from './explorer-view.js';
+import { servicesView } from './services-view.js';
+import { tracesView } from './traces-view.js';
+
+/** What the page knows: the services (pushed as their health changes), the APIs, and the traces (pushed as they arrive). */
+const state: { services: ServiceView[]; apis: ApiView[]; traces: Map<string, TraceRecord> } = {
+  services: [],
+  apis: [],
+  traces: new Map(),
+};
+
+const view = document.querySelector('#view') as HTMLElement;
+
+/** `#/services`, `#/explorer/<service>/<Api.Method>`, `#/traces/<trace id>`. */
+function route(): { name: 'services' | 'explorer' | 'traces'; parts: string[] } {
+  const [name, ...parts] = location.hash.replace(/^#\/?/, '').split('/');
+  return { name: name === 'explorer' || name === 'traces' ? name : 'services', parts };
+}
+
+/** The explorer's form holds what is typed; it is drawn again only when another method is chosen. */
+let drawnExplorer: string | undefined;
+
+function render(): void {
+  const { name, parts } = route();
+  for (const link of document.querySelectorAll('nav a'))
+    link.classList.toggle('active', (link as HTMLElement).dataset.view === name);
+  if (name === 'explorer') {
+    const key = `${parts.join('/')}|${state.apis.length}|${state.services.length}`;
+    if (key === drawnExplorer) return;
+    drawnExplorer = key;
+    const selection: Selection = {};
+    if (parts[0]) selection.service = parts[0];
+    if (parts[1]) selection.method = parts[1];
+    view.replaceChildren(explorerView(state.apis, state.services, selection));
+    return;
+  }
+  drawnExplorer = undefined;
+  if (name === 'traces') {
+    const traces = [...state.traces.values()].sort((a, b) => b.updated - a.updated);
+    view.replaceChildren(tracesView(traces, parts[0]));
+  } else {
+    view.replaceChildren(servicesView(state.services));
+  }
+}
+
+/** The explorer's health tags follow the services without redrawing its form. */
+function updateHealthTags(): void {
+  for (const heading of document.querySelectorAll<HTMLElement>('.served-by h3')) {
+    const service = state.services.find((candidate) => heading.firstChild?.textContent === candidate.name);
+    const tag = heading.querySelector('.health');
+    if (service !== undefined && tag !== null) {
+      tag.className = `health ${service.health}`;
+      tag.textContent = service.health;
+    }
+  }
+}
+
+async function start(): Promise<void> {
+  const [overview, apis, traces] = await Promise.all([
+    fetch('/api/overview').then((response) => response.json() as Promise<Overview>),
+    fetch('/api/apis').then((response) => response.json() as Promise<ApiView[]>),
+    fetch('/api/traces').then((response) => response.json() as Promise<TraceRecord[]>),
+  ]);
+  state.services = overview.services;
+  state.apis = apis;
+  for (const trace of traces) state.traces.set(trace.traceId, trace);
+  (document.querySelector('#runner') as HTMLElement).textContent = `services run by ${overview.runner}`;
+  render();
+
+  const events = new EventSource('/api/events');
+  events.addEventListener('services', (event) => {
+    state.services = JSON.parse((event as MessageEvent).data) as ServiceView[];
+    if (route().name === 'explorer') updateHealthTags();
+    else render();
+  });
+  events.addEventListener('trace', (event) => {
+    const trace = JSON.parse((event as MessageEvent).data) as TraceRecord;
+    state.traces.set(trace.traceId, trace);
+    if (route().name === 'traces') render();
+  });
+  addEventListener('hashchange', render);
+}
+
+void start();

@@ -1,0 +1,181 @@
+import { readFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Project } from '@taco-run/project/services';
+import Fastify from 'fastify';
+import { request } from 'undici';
+import { readApis } from './apis.js';
+import { HealthPoller } from './health.js';
+import { otlpReceiver } from './otlp.js';
+import { readLogLine, TraceStore } from './traces.js';
+import type { CallResult, ServiceView } from './views.js';
+
+export interface DevConsoleOptions {
+  project: Project;
+  /** otogen's model of the definitions, relative to the project's root. */
+  modelFile: string;
+  /** Where each service answers here: the local URL runsd maps its short name to, or the emulator's. */
+  urls: ReadonlyMap<string, string>;
+  /** Headers for a call to a service: under the emulator, the identity token it needs. */
+  headers?: (service: string) => Promise<Record<string, string>>;
+  /** 9400 by default; 0 for any free port. */
+  port?: number;
+  /** The folder of the page's files (index.html, app.js, app.css), as tools/dev-console/tsup.config.ts builds them. */
+  pageDir: string;
+  /** What runs the services, for the page's header: `pnpm dev`, `pnpm dev:cloud`. */
+  runner: string;
+  healthInterval?: number;
+  /** How many traces are kept: the last N across all services. */
+  traces?: number;
+}
+
+export interface DevConsole {
+  /** `http://localhost:9400`. */
+  url: string;
+  /** What a service's OTEL_EXPORTER_OTLP_ENDPOINT is set to, for its spans to come here. */
+  otlpEndpoint: string;
+  /** A line a service printed: kept with its trace when it names one. */
+  addLogLine(service: string, line: string): void;
+  close(): Promise<void>;
+}
+
+export const defaultConsolePort = 9400;
+
+/** The longest an explorer call waits for its answer. */
+const callTimeout = 30_000;
+
+/**
+ * The dev console: a small web app on loopback that shows the project's
+ * services and their health, lets a person call any method of the
+ * definitions, and shows the last traces across all services as they
+ * arrive, spans over OTLP/HTTP and log lines from the runner.
+ */
+export async function startDevConsole(options: DevConsoleOptions): Promise<DevConsole> {
+  const { project, urls, headers = async () => ({}) } = options;
+  const store = new TraceStore(options.traces);
+  const streams = new Set<ServerResponse>();
+  const send = (event: string, data: unknown) => {
+    const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const stream of streams) stream.write(text);
+  };
+
+  const views: ServiceView[] = project.services.map((service) => ({
+    name: service.name,
+    url: urls.get(service.name) ?? `http://localhost:${service.port}`,
+    serves: [...service.serves],
+    calls: [...service.calls],
+    calledBy: project.callers(service.name).map((caller) => caller.name),
+    public: service.public,
+    health: 'starting',
+  }));
+  const poller = new HealthPoller(views, {
+    ...(options.healthInterval === undefined ? {} : { interval: options.healthInterval }),
+    headers: (service) => headers(service.name),
+    onChange: (services) => send('services', services),
+  });
+  store.subscribe((trace) => send('trace', trace));
+
+  const app = Fastify({ logger: false });
+  await otlpReceiver(app, (spans) => store.addSpans(spans));
+
+  const page = (file: string, type: string) => async (_request: unknown, reply: import('fastify').FastifyReply) =>
+    reply
+      .type(type)
+      .header('cache-control', 'no-cache')
+      .send(await readFile(join(options.pageDir, file)));
+  app.get('/', page('index.html', 'text/html; charset=utf-8'));
+  app.get('/app.js', page('app.js', 'text/javascript; charset=utf-8'));
+  app.get('/app.css', page('app.css', 'text/css; charset=utf-8'));
+
+  app.get('/api/overview', async () => ({ runner: options.runner, services: poller.services }));
+  app.get('/api/apis', async () => readApis(project.root, options.modelFile, project.services));
+  app.get('/api/traces', async () => store.list());
+
+  // Server-sent events: each change of a service's health, and each trace as spans and lines arrive.
+  app.get('/api/events', (request, reply) => {
+    reply.hijack();
+    const stream = reply.raw;
+    stream.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    stream.write(': connected\n\n');
+    streams.add(stream);
+    const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), 15_000);
+    request.raw.on('close', () => {
+      clearInterval(keepAlive);
+      streams.delete(stream);
+    });
+  });
+
+  app.post<{ Body: { service?: unknown; method?: unknown; body?: unknown } }>('/api/call', async (request, reply) => {
+    const { service, method, body } = request.body ?? {};
+    const target = views.find((view) => view.name === service);
+    const api = typeof method === 'string' ? method.split('.', 1)[0] : undefined;
+    if (target === undefined || typeof method !== 'string' || typeof body !== 'string') {
+      return reply
+        .code(400)
+        .send({ error: 'send {"service": <a service>, "method": "Api.Method", "body": "<JSON text>"}' });
+    }
+    if (api === undefined || !target.serves.includes(api)) {
+      return reply.code(400).send({
+        error: `${target.name} does not serve ${api}; its service.json serves ${target.serves.join(', ') || 'no API'}`,
+      });
+    }
+    return callMethod(target, method, body, await headers(target.name));
+  });
+
+  app.addHook('preClose', async () => {
+    poller.stop();
+    for (const stream of streams) stream.end();
+    streams.clear();
+  });
+
+  const address = await app.listen({ host: '127.0.0.1', port: options.port ?? defaultConsolePort });
+  const port = new URL(address).port;
+  return {
+    url: `http://localhost:${port}`,
+    otlpEndpoint: `http://127.0.0.1:${port}`,
+    addLogLine: (service, line) => store.addLog(readLogLine(service, line)),
+    close: () => app.close(),
+  };
+}
+
+/**
+ * Sends the body exactly as typed, JSON or not: the explorer's hints never
+ * stop a request, so a wrong one reaches the service and its answer is seen.
+ */
+async function callMethod(
+  service: ServiceView,
+  method: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<CallResult> {
+  const started = performance.now();
+  try {
+    const response = await request(`${service.url}/oto/${method}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'taco-run-dev-console', ...headers },
+      body,
+      headersTimeout: callTimeout,
+      bodyTimeout: callTimeout,
+    });
+    const text = await response.body.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON (a proxy's page, say): shown as text.
+    }
+    return { status: response.statusCode, duration: performance.now() - started, body: parsed };
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return {
+      status: 0,
+      duration: performance.now() - started,
+      body: null,
+      error: `${service.url} did not answer: ${reason}`,
+    };
+  }
+}
