@@ -1,9 +1,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  consoleOptions,
+  consolePort,
+  consoleTelemetry,
+  consoleUsage,
+  type DevConsole,
+  startRunnerConsole,
+} from '@taco-run/dev-console';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { projectSecrets } from '@taco-run/project/local-secrets';
 import { linePrinter } from '@taco-run/project/log-lines';
-import { loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
+import { freePort } from '@taco-run/project/ports';
+import { generatedModel, loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 import { startCloud } from './cloud.js';
 import { cloudServices } from './from-project.js';
@@ -26,6 +35,7 @@ options:
   --project-hash <hash>  the cloud hash services call each other with (default: emu4tacos0)
   --deterministic        use https://<svc>-<project number>.<region>.run.app instead of the hash
   --json                 show the services' log lines as they write them (also LOG_FORMAT=json)
+${consoleUsage}
   -h, --help             this text
   --version              the emulator's version`;
 
@@ -33,7 +43,12 @@ const commandLine = {
   name: 'cloud-emulator',
   version: packageJson.version,
   usage,
-  options: { 'project-hash': { type: 'string' }, deterministic: { type: 'boolean' }, json: { type: 'boolean' } },
+  options: {
+    'project-hash': { type: 'string' },
+    deterministic: { type: 'boolean' },
+    json: { type: 'boolean' },
+    ...consoleOptions,
+  },
   positionals: true,
 } satisfies CommandLine<Options>;
 
@@ -43,7 +58,13 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const [command = 'start', ...extra] = positionals;
   if (command === 'token') {
-    if (values.deterministic || values['project-hash'] !== undefined || values.json) {
+    if (
+      values.deterministic ||
+      values['project-hash'] !== undefined ||
+      values.json ||
+      values['console-port'] !== undefined ||
+      values['no-console']
+    ) {
       return reportUsageError(commandLine, 'token takes no options; they go with start');
     }
     if (extra.length > 1) return reportUsageError(commandLine, `unexpected argument "${extra[1]}"`);
@@ -58,7 +79,14 @@ async function main(argv: string[]): Promise<number> {
   if (projectHash !== undefined && !/^[a-z\d]+$/.test(projectHash)) {
     return reportUsageError(commandLine, `--project-hash must be lowercase letters and digits, got "${projectHash}"`);
   }
-  return start(process.cwd(), projectHash, values.json === true || process.env.LOG_FORMAT === 'json');
+  const consoleAt = consolePort(values);
+  if (typeof consoleAt === 'object') return reportUsageError(commandLine, consoleAt.error);
+  return start(process.cwd(), {
+    projectHash,
+    json: values.json === true || process.env.LOG_FORMAT === 'json',
+    // A free port is chosen now: the services' OTLP endpoint is set before the console can start.
+    consolePort: consoleAt === 0 ? await freePort() : consoleAt,
+  });
 }
 
 /**
@@ -67,7 +95,14 @@ async function main(argv: string[]): Promise<number> {
  * of its own, and admits exactly the callers the manifests declare, plus the
  * developer, who owns the project. Ctrl-C stops everything.
  */
-async function start(root: string, projectHash: string | undefined, json: boolean): Promise<number> {
+async function start(
+  root: string,
+  {
+    projectHash,
+    json,
+    consolePort,
+  }: { projectHash: string | undefined; json: boolean; consolePort: number | undefined },
+): Promise<number> {
   const project = loadProject(root);
   const runsd = join(root, 'tools/runsd/dist/runsd.js');
   const bundles = [runsd, ...project.services.map((service) => join(root, service.dir, 'dist/main.js'))];
@@ -89,6 +124,9 @@ async function start(root: string, projectHash: string | undefined, json: boolea
     json,
     color: process.stdout.isTTY && !process.env.NO_COLOR,
   });
+  const otlpEndpoint = consolePort === undefined ? undefined : `http://127.0.0.1:${consolePort}`;
+  const telemetry = consoleTelemetry(otlpEndpoint, process.env);
+  let devConsole: DevConsole | undefined;
   const cloud = await startCloud({
     runsd,
     projectHash,
@@ -97,10 +135,28 @@ async function start(root: string, projectHash: string | undefined, json: boolea
     services: cloudServices(project, {
       projectId,
       owner,
-      env: secrets,
+      env: Object.fromEntries(project.services.map(({ name }) => [name, { ...telemetry, ...secrets[name] }])),
     }),
-    onLine: (service, line) => process.stdout.write(`${print(service, line)}\n`),
+    onLine: (service, line) => {
+      process.stdout.write(`${print(service, line)}\n`);
+      devConsole?.addLogLine(service, line);
+    },
   });
+  if (consolePort !== undefined) {
+    // The console calls the services as the developer: through the front door, with the owner's token.
+    devConsole = await startRunnerConsole(
+      {
+        project,
+        modelFile: generatedModel,
+        urls: new Map([...cloud.services.values()].map(({ name, localUrl }) => [name, localUrl])),
+        headers: ownerHeaders(cloud.userMetadata.host, (name) => cloud.service(name).url),
+        port: consolePort,
+        pageDir: join(root, 'tools/dev-console/dist/page'),
+        runner: 'pnpm dev:cloud',
+      },
+      (line) => process.stdout.write(`cloud-emulator: ${line}\n`),
+    );
+  }
   const entries = entryServices(project);
   await writeState(root, {
     tokenHost: cloud.userMetadata.host,
@@ -135,6 +191,7 @@ Ctrl-C stops everything.
     if (stopping) return;
     stopping = true;
     process.stdout.write('cloud-emulator: stopping\n');
+    await devConsole?.close();
     await cloud.close();
     await removeState(root);
     process.exit(0);
@@ -142,6 +199,28 @@ Ctrl-C stops everything.
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
   return 0;
+}
+
+/**
+ * The developer's identity token for a service, from the emulator's metadata
+ * server, as `pnpm emulator:token` prints it: kept for ten minutes of its
+ * hour, so the console's health polls do not ask for one every time.
+ */
+function ownerHeaders(
+  metadataHost: string,
+  audienceOf: (service: string) => string,
+): (service: string) => Promise<Record<string, string>> {
+  const tokens = new Map<string, { token: Promise<string>; until: number }>();
+  return async (service) => {
+    let cached = tokens.get(service);
+    if (cached === undefined || cached.until < Date.now()) {
+      cached = { token: identityToken(metadataHost, audienceOf(service)), until: Date.now() + 600_000 };
+      tokens.set(service, cached);
+      // A failed ask is not kept: the next one asks again.
+      cached.token.catch(() => tokens.delete(service));
+    }
+    return { authorization: `Bearer ${await cached.token}` };
+  };
 }
 
 /** The services nothing in the project calls: where a developer's requests go in. All of them if every one is called. */

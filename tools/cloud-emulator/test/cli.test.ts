@@ -23,6 +23,8 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'cloud-emulator-cli-'));
   await symlink(join(root, 'tools'), join(work, 'tools'));
   await symlink(join(root, 'services'), join(work, 'services'));
+  // The dev console reads the definitions' model from packages/generated.
+  await symlink(join(root, 'packages'), join(work, 'packages'));
 });
 
 afterAll(() => rm(work, { recursive: true, force: true }));
@@ -37,6 +39,7 @@ describe('cloud-emulator', () => {
     [['--project-hash', 'Not_A_Hash'], '--project-hash must be lowercase letters and digits, got "Not_A_Hash"'],
     [['stop'], 'unknown command stop'],
     [['token', '--deterministic'], 'token takes no options; they go with start'],
+    [['--console-port', '70000'], '--console-port takes a port number, got "70000"'],
   ])('refuses %j with exit 2 and the usage, and starts nothing', async (args, reason) => {
     const result = await run(...args);
     expect(result).toMatchObject({ code: 2, stdout: '' });
@@ -61,7 +64,7 @@ describe('cloud-emulator', () => {
 
   it('starts every service, gives the developer tokens that they admit, and cleans up on SIGTERM', async () => {
     // A process group of its own, so that whatever happens here, nothing it started outlives the test.
-    const emulator: ChildProcess = spawn(process.execPath, [cli], {
+    const emulator: ChildProcess = spawn(process.execPath, [cli, '--console-port', '0'], {
       cwd: work,
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
@@ -69,7 +72,9 @@ describe('cloud-emulator', () => {
     try {
       const lines = createInterface({ input: emulator.stdout as NodeJS.ReadableStream });
       let localUrl: string | undefined;
+      let consoleUrl: string | undefined;
       for await (const line of lines) {
+        consoleUrl ??= /^cloud-emulator: dev console on (\S+) /.exec(line)?.[1];
         localUrl ??= /^ {2}curl -H "Authorization: Bearer \$\(pnpm --silent emulator:token\)" (\S+)$/.exec(line)?.[1];
         if (line === 'Ctrl-C stops everything.') break;
       }
@@ -91,6 +96,34 @@ describe('cloud-emulator', () => {
       const anonymous = await request(localUrl as string);
       await anonymous.body.dump();
       expect(anonymous.statusCode).toBe(401);
+
+      // The console reaches the private services as the developer, with a token it gets from the emulator.
+      expect(consoleUrl).toMatch(/^http:\/\/localhost:\d+$/);
+      const call = await request(`${consoleUrl}/api/call`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          service: 'tacoserver',
+          method: 'TacoService.EatTaco',
+          body: '{"name":"Ana","tacos":["Fish"]}',
+        }),
+      });
+      expect(await call.body.json()).toMatchObject({
+        status: 200,
+        body: { tacoConsumptionStatus: 'Ana has consumed 1 tacos' },
+      });
+      const deadline = Date.now() + 10_000;
+      let health: string[] = ['not asked yet'];
+      while (Date.now() < deadline && !health.every((state) => state === 'healthy')) {
+        const overview = (await (await request(`${consoleUrl}/api/overview`)).body.json()) as {
+          runner: string;
+          services: { health: string }[];
+        };
+        expect(overview.runner).toBe('pnpm dev:cloud');
+        health = overview.services.map((service) => service.health);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(health).toEqual(['healthy', 'healthy']);
 
       const exited = once(emulator, 'exit');
       emulator.kill('SIGTERM');

@@ -53,12 +53,12 @@ export async function startRunnerConsole(
 }
 
 /**
- * What a service's environment gets for its spans to reach the console:
- * OpenTelemetry's own variables, with batches sent every 100 ms so a trace
- * shows up as the request ends. A collector the developer set
+ * What a service's environment gets for its spans to reach the console at
+ * `endpoint`: OpenTelemetry's own variables, with batches sent every 100 ms
+ * so a trace shows up as the request ends. A collector the developer set
  * (OTEL_EXPORTER_OTLP_ENDPOINT in their environment) is left as it is.
  */
-export function consoleTelemetry(devConsole: DevConsole | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
-  if (devConsole === undefined || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return {};
-  return { OTEL_EXPORTER_OTLP_ENDPOINT: devConsole.otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
+export function consoleTelemetry(endpoint: string | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
+  if (endpoint === undefined || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return {};
+  return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
 }

@@ -123,7 +123,7 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
         error: `${target.name} does not serve ${api}; its service.json serves ${target.serves.join(', ') || 'no API'}`,
       });
     }
-    return callMethod(target, method, body, await headers(target.name));
+    return callMethod(target, method, body, () => headers(target.name));
   });
 
   app.addHook('preClose', async () => {
@@ -150,13 +150,19 @@ async function callMethod(
   service: ServiceView,
   method: string,
   body: string,
-  headers: Record<string, string>,
+  headers: () => Promise<Record<string, string>>,
 ): Promise<CallResult> {
+  let extra: Record<string, string>;
+  try {
+    extra = await headers();
+  } catch (error) {
+    return { status: 0, duration: 0, body: null, error: `no token for ${service.name}: ${(error as Error).message}` };
+  }
   const started = performance.now();
   try {
     const response = await request(`${service.url}/oto/${method}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'taco-run-dev-console', ...headers },
+      headers: { 'content-type': 'application/json', 'user-agent': 'taco-run-dev-console', ...extra },
       body,
       headersTimeout: callTimeout,
       bodyTimeout: callTimeout,

@@ -147,7 +147,7 @@ const running = project.services.map((service): Running => {
         ...process.env,
         ...serviceEnvironment(service),
         ...secrets[service.name],
-        ...consoleTelemetry(devConsole, process.env),
+        ...consoleTelemetry(devConsole?.otlpEndpoint, process.env),
         PORT: String(port),
         RUNSD_SERVICES: runsdServices,
       },
