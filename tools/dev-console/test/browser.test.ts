@@ -1,0 +1,111 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'tsup';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StartedRunner, startRunner } from '../../dev-runner/test/runner.js';
+
+// The console in a real browser (Debian's chromium, driven by playwright-core), over the services as
+// `pnpm start` runs them, on free ports. Screenshots of the three views go to test-results/dev-console.
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const screenshots = join(root, 'test-results/dev-console');
+
+/** Chromium from CHROMIUM, else the first of its usual names on PATH. */
+function findChromium(): string | undefined {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  const folders = (process.env.PATH ?? '').split(delimiter);
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
+    for (const folder of folders) if (existsSync(join(folder, name))) return join(folder, name);
+  }
+  return undefined;
+}
+
+const executablePath = findChromium();
+if (executablePath === undefined) {
+  process.stdout.write(
+    'dev console browser test skipped: no chromium on PATH (apt-get install chromium, or set CHROMIUM)\n',
+  );
+}
+
+describe.skipIf(executablePath === undefined)('the dev console in a browser', () => {
+  let runner: StartedRunner;
+  let browser: Browser;
+  let page: Page;
+  let consoleUrl = '';
+  let tacoclientUrl = '';
+
+  beforeAll(async () => {
+    await build({ config: join(root, 'tools/dev-runner/tsup.config.ts'), silent: true });
+    await mkdir(screenshots, { recursive: true });
+    runner = startRunner(join(root, 'tools/dev-runner/dist/cli.js'), ['--free-ports'], { cwd: root });
+    [, consoleUrl = ''] = await runner.waitFor(/^dev-runner: dev console on (http:\/\/localhost:\d+) /);
+    [, tacoclientUrl = ''] = await runner.waitFor(/^dev-runner: tacoclient on (http:\/\/localhost:\d+)$/);
+    // Headless; without the sandbox, which needs privileges a CI container (root, no user namespaces) lacks.
+    browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(15_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (runner !== undefined) {
+      expect(await runner.interrupt()).toEqual([0, null]);
+      await runner.kill();
+    }
+  });
+
+  it('shows both services healthy, and who calls whom', async () => {
+    await page.goto(`${consoleUrl}/#/services`);
+    await page.locator('tr[data-service="tacoclient"] .health.healthy').waitFor();
+    await page.locator('tr[data-service="tacoserver"] .health.healthy').waitFor();
+    expect(await page.locator('tr[data-service="tacoclient"] td').nth(4).textContent()).toBe('tacoserver');
+    expect(await page.locator('.graph .node.healthy').count()).toBe(2);
+    await page.screenshot({ path: join(screenshots, 'services.png') });
+  });
+
+  it('sends EatTaco from the explorer, then an empty name, and shows the error beside the field', async () => {
+    await page.goto(`${consoleUrl}/#/explorer`);
+    // Prefilled from the definitions' examples.
+    await expect(page.locator('input[name="name"]').inputValue()).resolves.toBe('Sammy Sosa');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('.result.ok .response', { hasText: 'Sammy Sosa has consumed 2 tacos' }).waitFor();
+    expect(await page.locator('.result .badge').textContent()).toBe('200');
+
+    // The hint comes as the field is emptied, and does not stop the send: the service's answer is the verdict.
+    await page.locator('input[name="name"]').fill('');
+    await page.locator('.field[data-field="name"] .hint', { hasText: 'name must not be empty' }).waitFor();
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page
+      .locator('.field[data-field="name"] .field-error', { hasText: 'EatTacoRequest.Name is required' })
+      .waitFor();
+    expect(await page.locator('.result .badge').textContent()).toBe('400');
+    expect(await page.locator('.result .code').textContent()).toBe('invalid_argument');
+    await page.screenshot({ path: join(screenshots, 'explorer.png'), fullPage: true });
+  });
+
+  it("shows a curl's trace live, with its spans across both services and their log lines", async () => {
+    await page.goto(`${consoleUrl}/#/traces`);
+    const userAgent = `curl/browser-${Date.now()}`;
+    const answer = await request(tacoclientUrl, { headers: { 'user-agent': userAgent } });
+    expect(await answer.body.text()).toBe('Sammy Sosa has consumed 2 tacos');
+    // Arrives over the event stream, without a reload: tacoclient's GET / at the top, with all three spans.
+    const item = page.locator('.trace-list li', { hasText: 'tacoclient GET /' }).filter({ hasText: '3 spans' }).first();
+    await item.waitFor();
+    await item.locator('a').click();
+    const detail = page.locator('.trace-detail');
+    await detail.locator('.span-row', { hasText: 'tacoserver' }).filter({ hasText: 'TacoService.EatTaco' }).waitFor();
+    await detail.locator('.logs .log', { hasText: 'tacoserver' }).first().waitFor();
+    expect(await detail.locator('.span-row').allTextContents()).toEqual([
+      expect.stringMatching(/^tacoclient GET \/server.* 200$/),
+      expect.stringMatching(/^tacoclient TacoService\.EatTacoclient.* 200 ok$/),
+      expect.stringMatching(/^tacoserver TacoService\.EatTacoserver.* 200 ok$/),
+    ]);
+    const services = await detail.locator('.logs .log .service').allTextContents();
+    expect(new Set(services)).toEqual(new Set(['tacoclient', 'tacoserver']));
+    await page.screenshot({ path: join(screenshots, 'traces.png'), fullPage: true });
+  });
+});
