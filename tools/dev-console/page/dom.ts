@@ -25,6 +25,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return element;
 }
 
+/** One of the console's views: its heading, a line on what it shows, and its content. */
+export function view(name: string, title: string, lead: string, ...content: Child[]): HTMLElement {
+  return h('section', { class: name }, h('h2', {}, title), h('p', { class: 'lead' }, lead), ...content);
+}
+
 /** An SVG element: the graph's nodes and edges. */
 export function svg(tag: string, attributes: Record<string, string | number> = {}, ...children: Child[]): SVGElement {
   const element = document.createElementNS('http://www.w3.org/2000/svg', tag);

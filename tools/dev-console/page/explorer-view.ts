@@ -1,5 +1,5 @@
 import type { ApiView, CallResult, MethodView, ServiceView } from '../src/views.js';
-import { duration, h } from './dom.js';
+import { duration, h, view } from './dom.js';
 import { type Hint, hints, resolve, type Schema } from './hints.js';
 
 /** Which method the explorer shows, and on which service. */
@@ -21,15 +21,10 @@ export function explorerView(apis: ApiView[], services: ServiceView[], selection
     apisOf(service?.name ?? '')
       .flatMap((api) => api.methods)
       .find((candidate) => candidate.wireName === selection.method) ?? apisOf(service?.name ?? '')[0]?.methods[0];
-  return h(
-    'section',
-    { class: 'explorer' },
-    h('h2', {}, 'API explorer'),
-    h(
-      'p',
-      { class: 'lead' },
-      'Every method of the definitions, called on the running service that serves it. Hints follow the schema as you type; they never stop a request.',
-    ),
+  return view(
+    'explorer',
+    'API explorer',
+    'Every method of the definitions, called on the running service that serves it. Hints follow the schema as you type; they never stop a request.',
     h(
       'div',
       { class: 'split' },

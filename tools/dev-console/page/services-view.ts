@@ -1,17 +1,12 @@
 import type { ServiceView } from '../src/views.js';
-import { h, svg } from './dom.js';
+import { h, svg, view } from './dom.js';
 
 /** The Services view: each service, its URL and health, whom it calls and who may call it, and the call graph. */
 export function servicesView(services: ServiceView[]): HTMLElement {
-  return h(
-    'section',
-    { class: 'services' },
-    h('h2', {}, 'Services'),
-    h(
-      'p',
-      { class: 'lead' },
-      'Every service of services/*/service.json, its health (GET /healthz, polled), and who calls whom.',
-    ),
+  return view(
+    'services',
+    'Services',
+    'Every service of services/*/service.json, its health (GET /healthz, polled), and who calls whom.',
     callGraph(services),
     h(
       'table',

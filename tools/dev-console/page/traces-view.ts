@@ -1,18 +1,13 @@
 import type { LogRecord, SpanRecord, TraceRecord } from '../src/views.js';
-import { duration, h } from './dom.js';
+import { duration, h, view } from './dom.js';
 
 /** The Traces view: the last traces, newest first, and the chosen one's waterfall beside its log lines. */
 export function tracesView(traces: TraceRecord[], selected: string | undefined): HTMLElement {
   const chosen = traces.find((trace) => trace.traceId === selected) ?? traces[0];
-  return h(
-    'section',
-    { class: 'traces' },
-    h('h2', {}, 'Traces'),
-    h(
-      'p',
-      { class: 'lead' },
-      'The last requests across all services, live: spans over OTLP from each service, and the lines each logged under the trace.',
-    ),
+  return view(
+    'traces',
+    'Traces',
+    'The last requests across all services, live: spans over OTLP from each service, and the lines each logged under the trace.',
     traces.length === 0
       ? h(
           'p',

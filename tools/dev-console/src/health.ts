@@ -38,10 +38,6 @@ export class HealthPoller {
     for (const service of services) void this.#poll(service);
   }
 
-  get services(): ServiceView[] {
-    return this.#services;
-  }
-
   stop(): void {
     this.#stopped = true;
     for (const timer of this.#timers.values()) clearTimeout(timer);

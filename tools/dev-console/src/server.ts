@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Project } from '@taco-run/project/services';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { request } from 'undici';
 import { readApis } from './apis.js';
 import { HealthPoller } from './health.js';
@@ -68,17 +68,13 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
     public: service.public,
     health: 'starting',
   }));
-  const poller = new HealthPoller(views, {
-    ...(options.healthInterval === undefined ? {} : { interval: options.healthInterval }),
-    headers: (service) => headers(service.name),
-    onChange: (services) => send('services', services),
-  });
+  let poller: HealthPoller | undefined;
   store.subscribe((trace) => send('trace', trace));
 
   const app = Fastify({ logger: false });
   await otlpReceiver(app, (spans) => store.addSpans(spans));
 
-  const page = (file: string, type: string) => async (_request: unknown, reply: import('fastify').FastifyReply) =>
+  const page = (file: string, type: string) => async (_request: FastifyRequest, reply: FastifyReply) =>
     reply
       .type(type)
       .header('cache-control', 'no-cache')
@@ -87,7 +83,7 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   app.get('/app.js', page('app.js', 'text/javascript; charset=utf-8'));
   app.get('/app.css', page('app.css', 'text/css; charset=utf-8'));
 
-  app.get('/api/overview', async () => ({ runner: options.runner, services: poller.services }));
+  app.get('/api/overview', async () => ({ runner: options.runner, services: views }));
   app.get('/api/apis', async () => readApis(project.root, options.modelFile, project.services));
   app.get('/api/traces', async () => store.list());
 
@@ -127,12 +123,18 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   });
 
   app.addHook('preClose', async () => {
-    poller.stop();
+    poller?.stop();
     for (const stream of streams) stream.end();
     streams.clear();
   });
 
   const address = await app.listen({ host: '127.0.0.1', port: options.port ?? defaultConsolePort });
+  // Only once listening: a console that could not start polls nothing.
+  poller = new HealthPoller(views, {
+    ...(options.healthInterval === undefined ? {} : { interval: options.healthInterval }),
+    headers: (service) => headers(service.name),
+    onChange: (services) => send('services', services),
+  });
   const port = new URL(address).port;
   return {
     url: `http://localhost:${port}`,

@@ -112,7 +112,7 @@ export class RpcClient {
     if (recorder === undefined || headers.traceparent !== undefined) {
       return this.#attempts(method, body, traced(headers), options, methodOptions);
     }
-    const span = recorder.startClient(method, currentTrace(), this.#spanAttributes(method));
+    const span = recorder.startClient(method, currentTrace(), () => this.#spanAttributes(method));
     const report: CallReport = { retries: 0 };
     const spanHeaders = { ...headers, traceparent: traceparentOf(span.trace) };
     try {

@@ -28,10 +28,13 @@ export interface RecordingSpan {
  * its requests and calls take the span-free path.
  */
 export interface SpanRecorder {
-  /** The span of a request a service answers, a child of the caller's span when it sent one. */
-  startServer(name: string, caller: TraceContext | undefined, attributes: SpanAttributes): RecordingSpan;
-  /** The span of a call, a child of the span of the request it is made for, if any. */
-  startClient(name: string, parent: TraceContext | undefined, attributes: SpanAttributes): RecordingSpan;
+  /**
+   * The span of a request a service answers, a child of the caller's span when it sent one. Its
+   * attributes are asked for only if the span is recorded: most are not, where traces are sampled.
+   */
+  startServer(name: string, caller: TraceContext | undefined, attributes: () => SpanAttributes): RecordingSpan;
+  /** The span of a call, a child of the span of the request it is made for, if any; attributes as above. */
+  startClient(name: string, parent: TraceContext | undefined, attributes: () => SpanAttributes): RecordingSpan;
 }
 
 let installed: SpanRecorder | undefined;

@@ -72,19 +72,29 @@ class OpenTelemetryRecorder implements SpanRecorder {
     this.#tracer = tracer;
   }
 
-  startServer(name: string, caller: TraceContext | undefined, attributes: SpanAttributes): RecordingSpan {
+  startServer(name: string, caller: TraceContext | undefined, attributes: () => SpanAttributes): RecordingSpan {
     return this.#start(name, SpanKind.SERVER, caller, attributes);
   }
 
-  startClient(name: string, parent: TraceContext | undefined, attributes: SpanAttributes): RecordingSpan {
+  startClient(name: string, parent: TraceContext | undefined, attributes: () => SpanAttributes): RecordingSpan {
     return this.#start(name, SpanKind.CLIENT, parent, attributes);
   }
 
-  #start(name: string, kind: SpanKind, parent: TraceContext | undefined, attributes: SpanAttributes): RecordingSpan {
+  #start(
+    name: string,
+    kind: SpanKind,
+    parent: TraceContext | undefined,
+    attributes: () => SpanAttributes,
+  ): RecordingSpan {
     const parentContext = contextOf(parent);
-    const span = this.#tracer.startSpan(name, { kind, attributes }, parentContext);
+    const span = this.#tracer.startSpan(name, { kind }, parentContext);
     const { traceId, spanId, traceFlags } = span.spanContext();
-    const rpc = attributes['rpc.method'] !== undefined;
+    let rpc = false;
+    if (span.isRecording()) {
+      const recorded = attributes();
+      span.setAttributes(recorded);
+      rpc = recorded['rpc.method'] !== undefined;
+    }
     return {
       trace: {
         traceId,
@@ -124,6 +134,10 @@ function contextOf(parent: TraceContext | undefined): Context {
  * one that fails.
  */
 function endSpan(span: Span, kind: SpanKind, rpc: boolean, { status, code, retries }: SpanOutcome): void {
+  if (!span.isRecording()) {
+    span.end();
+    return;
+  }
   if (status !== undefined) span.setAttribute('http.response.status_code', status);
   if (rpc) span.setAttribute('rpc.status_code', code ?? 'ok');
   if (retries !== undefined && retries > 0) span.setAttribute('http.request.resend_count', retries);

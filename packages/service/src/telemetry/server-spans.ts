@@ -17,6 +17,8 @@ declare module 'fastify' {
   }
 }
 
+type RouteOptions = FastifyRequest['routeOptions'];
+
 /** How long a stopping service waits for its last spans to go out: Cloud Run allows 10 s from SIGTERM to exit. */
 const flushTimeout = 2_000;
 
@@ -36,10 +38,14 @@ export function recordServerSpans(app: FastifyInstance, service: string): void {
   });
   app.addHook('onRequest', (request, _reply, done) => {
     const recorder = spanRecorder();
-    if (recorder === undefined || request.routeOptions.config.span === false) {
+    // Read once: Fastify builds the object anew on every read.
+    const route = request.routeOptions;
+    if (recorder === undefined || route.config.span === false) {
       return runInTrace(traceOfRequest(request.headers), done);
     }
-    const span = recorder.startServer(spanName(request), traceFromHeaders(request.headers), serverAttributes(request));
+    const span = recorder.startServer(spanName(request, route), traceFromHeaders(request.headers), () =>
+      serverAttributes(request, route),
+    );
     spans.set(request, span);
     runInTrace(span.trace, done);
   });
@@ -65,13 +71,12 @@ export function recordServerSpans(app: FastifyInstance, service: string): void {
 }
 
 /** As the conventions name server spans: an RPC route by its method, `TacoService.EatTaco`; others `GET /route`. */
-function spanName(request: FastifyRequest): string {
-  const { config, url } = request.routeOptions;
+function spanName(request: FastifyRequest, { config, url }: RouteOptions): string {
   return config.rpcMethod ?? (url === undefined ? request.method : `${request.method} ${url}`);
 }
 
 /** A request's attributes, as OpenTelemetry's HTTP server (and, for an RPC route, RPC) conventions name them. */
-function serverAttributes(request: FastifyRequest): SpanAttributes {
+function serverAttributes(request: FastifyRequest, { config, url }: RouteOptions): SpanAttributes {
   const attributes: SpanAttributes = {
     'http.request.method': request.method,
     'url.path': request.url.split('?', 1)[0] ?? request.url,
@@ -79,7 +84,6 @@ function serverAttributes(request: FastifyRequest): SpanAttributes {
     'server.address': request.hostname,
     'client.address': request.ip,
   };
-  const { config, url } = request.routeOptions;
   if (url !== undefined) attributes['http.route'] = url;
   if (request.port !== null) attributes['server.port'] = request.port;
   const userAgent = request.headers['user-agent'];
