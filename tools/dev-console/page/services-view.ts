@@ -22,7 +22,7 @@ export function servicesView(services: ServiceView[]): HTMLElement {
           h('th', {}, 'URL'),
           h('th', {}, 'Serves'),
           h('th', {}, 'Calls'),
-          h('th', {}, 'Called by'),
+          h('th', {}, 'May be called by'),
         ),
       ),
       h(
@@ -47,12 +47,18 @@ export function servicesView(services: ServiceView[]): HTMLElement {
             h('td', {}, h('a', { href: service.url, target: '_blank' }, service.url)),
             h('td', {}, service.serves.join(', ') || '—'),
             h('td', {}, service.calls.join(', ') || '—'),
-            h('td', {}, service.calledBy.join(', ') || (service.public ? 'anyone (public)' : '—')),
+            h('td', {}, callers(service)),
           ),
         ),
       ),
     ),
   );
+}
+
+/** Who may call a service on Cloud Run: anyone if it is public, else the services that call it and its invokers. */
+function callers(service: ServiceView): string {
+  if (service.public) return 'anyone (public)';
+  return [...service.calledBy, ...service.invokers].join(', ') || '—';
 }
 
 const nodeWidth = 150;

@@ -65,6 +65,7 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
     serves: [...service.serves],
     calls: [...service.calls],
     calledBy: project.callers(service.name).map((caller) => caller.name),
+    invokers: [...service.invokers],
     public: service.public,
     health: 'starting',
   }));

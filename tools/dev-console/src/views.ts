@@ -10,6 +10,8 @@ export interface ServiceView {
   calls: string[];
   /** The services that list it in their calls. */
   calledBy: string[];
+  /** Who else may call it on Cloud Run: its service.json `invokers` (user:…, group:…, serviceAccount:…). */
+  invokers: string[];
   public: boolean;
   health: 'starting' | 'healthy' | 'unhealthy';
   /** Why it is not healthy: the status, or the connection's error. */

@@ -1,10 +1,11 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'tsup';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedRunner, startRunner } from '../../dev-runner/test/runner.js';
 
@@ -13,6 +14,7 @@ import { type StartedRunner, startRunner } from '../../dev-runner/test/runner.js
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screenshots = join(root, 'test-results/dev-console');
+const run = promisify(execFile);
 
 /** Chromium from CHROMIUM, else the first of its usual names on PATH. */
 function findChromium(): string | undefined {
@@ -89,9 +91,9 @@ describe.skipIf(executablePath === undefined)('the dev console in a browser', ()
 
   it("shows a curl's trace live, with its spans across both services and their log lines", async () => {
     await page.goto(`${consoleUrl}/#/traces`);
-    const userAgent = `curl/browser-${Date.now()}`;
-    const answer = await request(tacoclientUrl, { headers: { 'user-agent': userAgent } });
-    expect(await answer.body.text()).toBe('Sammy Sosa has consumed 2 tacos');
+    // As the README's check does it.
+    const { stdout } = await run('curl', ['-s', tacoclientUrl]);
+    expect(stdout).toBe('Sammy Sosa has consumed 2 tacos');
     // Arrives over the event stream, without a reload: tacoclient's GET / at the top, with all three spans.
     const item = page.locator('.trace-list li', { hasText: 'tacoclient GET /' }).filter({ hasText: '3 spans' }).first();
     await item.waitFor();
