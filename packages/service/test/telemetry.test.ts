@@ -47,6 +47,11 @@ describe('a service app with telemetry on', () => {
         return { inside, cook: span.spanContext().spanId };
       });
     });
+    // Answers only after its caller has hung up.
+    app.get('/slow', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { late: true };
+    });
     origin = await listenOnLoopback(app);
   });
 
@@ -84,6 +89,19 @@ describe('a service app with telemetry on', () => {
     const span = await spanNamed('GET', '/nowhere');
     expect(span).toMatchObject({ status: 'unset', attributes: { 'http.response.status_code': 404 } });
     expect(span.attributes['http.route']).toBeUndefined();
+  });
+
+  it('ends the span of a request whose caller hung up, once, with no status and not failed', async () => {
+    const gone = new AbortController();
+    const call = request(`${origin}/slow`, { signal: gone.signal });
+    setTimeout(() => gone.abort(), 50);
+    await expect(call).rejects.toThrow();
+    const span = await spanNamed('GET /slow', '/slow');
+    expect(span.status).toBe('unset');
+    expect(span.attributes['http.response.status_code']).toBeUndefined();
+    // The handler still answers into the void at 300 ms: the span is not exported a second time.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(spans.filter((candidate) => candidate.name === 'GET /slow')).toHaveLength(1);
   });
 
   it('records no span for the health probe, which still answers', async () => {

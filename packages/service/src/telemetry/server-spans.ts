@@ -3,6 +3,7 @@ import {
   type RecordingSpan,
   runInTrace,
   type SpanAttributes,
+  type SpanOutcome,
   spanRecorder,
   traceFromHeaders,
   traceOfRequest,
@@ -49,13 +50,19 @@ export function recordServerSpans(app: FastifyInstance, service: string): void {
     spans.set(request, span);
     runInTrace(span.trace, done);
   });
+  // Ended once, whichever comes first: a request whose caller hung up may still be answered into the void.
+  const end = (request: FastifyRequest, outcome: SpanOutcome) => {
+    const span = spans.get(request);
+    spans.delete(request);
+    span?.end(outcome);
+  };
   app.addHook('onResponse', (request, reply, done) => {
-    spans.get(request)?.end({ status: reply.statusCode, code: errorCodeOf(request) });
+    end(request, { status: reply.statusCode, code: errorCodeOf(request) });
     done();
   });
   // A caller that hangs up gets no answer; its span still ends, as a client-side cancel.
   app.addHook('onRequestAbort', (request, done) => {
-    spans.get(request)?.end({ code: 'canceled' });
+    end(request, { code: 'canceled' });
     done();
   });
   app.addHook('onClose', async () => {
