@@ -1,17 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  consoleOptions,
-  consolePort,
-  consoleTelemetry,
-  consoleUsage,
-  type DevConsole,
-  startRunnerConsole,
-} from '@taco-run/dev-console';
+import { consoleOptions, consolePort, consoleTelemetry, consoleUsage, startRunnerConsole } from '@taco-run/dev-console';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { projectSecrets } from '@taco-run/project/local-secrets';
 import { linePrinter } from '@taco-run/project/log-lines';
-import { freePort } from '@taco-run/project/ports';
 import { generatedModel, loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 import { startCloud } from './cloud.js';
@@ -84,8 +76,7 @@ async function main(argv: string[]): Promise<number> {
   return start(process.cwd(), {
     projectHash,
     json: values.json === true || process.env.LOG_FORMAT === 'json',
-    // A free port is chosen now: the services' OTLP endpoint is set before the console can start.
-    consolePort: consoleAt === 0 ? await freePort() : consoleAt,
+    consolePort: consoleAt,
   });
 }
 
@@ -124,10 +115,28 @@ async function start(
     json,
     color: process.stdout.isTTY && !process.env.NO_COLOR,
   });
-  const otlpEndpoint = consolePort === undefined ? undefined : `http://127.0.0.1:${consolePort}`;
-  const telemetry = consoleTelemetry(otlpEndpoint, process.env);
-  let devConsole: DevConsole | undefined;
-  const cloud = await startCloud({
+  // The console first, so that its address is among the first lines; it learns the services' URLs once they are up.
+  let cloud: Awaited<ReturnType<typeof startCloud>> | undefined;
+  const devConsole =
+    consolePort === undefined
+      ? undefined
+      : await startRunnerConsole(
+          {
+            project,
+            modelFile: generatedModel,
+            // The console calls the services as the developer: through the front door, with the owner's token.
+            headers: ownerHeaders(
+              () => cloud?.userMetadata.host,
+              (name) => cloud?.service(name).url,
+            ),
+            port: consolePort,
+            pageDir: join(root, 'tools/dev-console/dist/page'),
+            runner: 'pnpm dev:cloud',
+          },
+          (line) => process.stdout.write(`cloud-emulator: ${line}\n`),
+        );
+  const telemetry = consoleTelemetry(devConsole?.otlpEndpoint, process.env);
+  cloud = await startCloud({
     runsd,
     projectHash,
     projectId,
@@ -142,21 +151,7 @@ async function start(
       devConsole?.addLogLine(service, line);
     },
   });
-  if (consolePort !== undefined) {
-    // The console calls the services as the developer: through the front door, with the owner's token.
-    devConsole = await startRunnerConsole(
-      {
-        project,
-        modelFile: generatedModel,
-        urls: new Map([...cloud.services.values()].map(({ name, localUrl }) => [name, localUrl])),
-        headers: ownerHeaders(cloud.userMetadata.host, (name) => cloud.service(name).url),
-        port: consolePort,
-        pageDir: join(root, 'tools/dev-console/dist/page'),
-        runner: 'pnpm dev:cloud',
-      },
-      (line) => process.stdout.write(`cloud-emulator: ${line}\n`),
-    );
-  }
+  devConsole?.setUrls(new Map([...cloud.services.values()].map(({ name, localUrl }) => [name, localUrl])));
   const entries = entryServices(project);
   await writeState(root, {
     tokenHost: cloud.userMetadata.host,
@@ -207,14 +202,18 @@ Ctrl-C stops everything.
  * hour, so the console's health polls do not ask for one every time.
  */
 function ownerHeaders(
-  metadataHost: string,
-  audienceOf: (service: string) => string,
+  metadataHost: () => string | undefined,
+  audienceOf: (service: string) => string | undefined,
 ): (service: string) => Promise<Record<string, string>> {
   const tokens = new Map<string, { token: Promise<string>; until: number }>();
   return async (service) => {
+    const host = metadataHost();
+    const audience = audienceOf(service);
+    // Before the emulator is up there is no one to ask, and nothing to call.
+    if (host === undefined || audience === undefined) throw new Error('the emulator is still starting');
     let cached = tokens.get(service);
     if (cached === undefined || cached.until < Date.now()) {
-      cached = { token: identityToken(metadataHost, audienceOf(service)), until: Date.now() + 600_000 };
+      cached = { token: identityToken(host, audience), until: Date.now() + 600_000 };
       tokens.set(service, cached);
       // A failed ask is not kept: the next one asks again.
       cached.token.catch(() => tokens.delete(service));

@@ -73,7 +73,9 @@ describe('cloud-emulator', () => {
       const lines = createInterface({ input: emulator.stdout as NodeJS.ReadableStream });
       let localUrl: string | undefined;
       let consoleUrl: string | undefined;
+      const printed: string[] = [];
       for await (const line of lines) {
+        printed.push(line);
         consoleUrl ??= /^cloud-emulator: dev console on (\S+) /.exec(line)?.[1];
         localUrl ??= /^ {2}curl -H "Authorization: Bearer \$\(pnpm --silent emulator:token\)" (\S+)$/.exec(line)?.[1];
         if (line === 'Ctrl-C stops everything.') break;
@@ -99,6 +101,11 @@ describe('cloud-emulator', () => {
 
       // The console reaches the private services as the developer, with a token it gets from the emulator.
       expect(consoleUrl).toMatch(/^http:\/\/localhost:\d+$/);
+      // Its address comes first, before the services' own lines.
+      expect(printed.slice(0, 2)).toEqual([
+        'cloud-emulator: starting the metadata servers, the front door and every service under runsd...',
+        `cloud-emulator: dev console on ${consoleUrl} (services, API explorer, traces)`,
+      ]);
       const call = await request(`${consoleUrl}/api/call`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -14,8 +14,11 @@ export interface DevConsoleOptions {
   project: Project;
   /** otogen's model of the definitions, relative to the project's root. */
   modelFile: string;
-  /** Where each service answers here: the local URL runsd maps its short name to, or the emulator's. */
-  urls: ReadonlyMap<string, string>;
+  /**
+   * Where each service answers here: the local URL runsd maps its short name to, or the emulator's.
+   * Default: localhost at its service.json port. A runner that learns them later calls setUrls.
+   */
+  urls?: ReadonlyMap<string, string>;
   /** Headers for a call to a service: under the emulator, the identity token it needs. */
   headers?: (service: string) => Promise<Record<string, string>>;
   /** 9400 by default; 0 for any free port. */
@@ -36,6 +39,8 @@ export interface DevConsole {
   otlpEndpoint: string;
   /** A line a service printed: kept with its trace when it names one. */
   addLogLine(service: string, line: string): void;
+  /** Where services answer, once the runner knows: the emulator's front door is only there once it has started. */
+  setUrls(urls: ReadonlyMap<string, string>): void;
   close(): Promise<void>;
 }
 
@@ -51,7 +56,7 @@ const callTimeout = 30_000;
  * arrive, spans over OTLP/HTTP and log lines from the runner.
  */
 export async function startDevConsole(options: DevConsoleOptions): Promise<DevConsole> {
-  const { project, urls, headers = async () => ({}) } = options;
+  const { project, urls = new Map<string, string>(), headers = async () => ({}) } = options;
   const store = new TraceStore(options.traces);
   const streams = new Set<ServerResponse>();
   const send = (event: string, data: unknown) => {
@@ -141,6 +146,11 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
     url: `http://localhost:${port}`,
     otlpEndpoint: `http://127.0.0.1:${port}`,
     addLogLine: (service, line) => store.addLog(readLogLine(service, line)),
+    setUrls: (known) => {
+      // The health poller reads each view's URL as it asks, so the next poll goes to the new one.
+      for (const view of views) view.url = known.get(view.name) ?? view.url;
+      send('services', views);
+    },
     close: () => app.close(),
   };
 }
