@@ -7,7 +7,14 @@ import { Agent, type Dispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient, RpcError } from '../src/client/index.js';
 import { listenOnLoopback } from '../src/testing.js';
-import { runInTrace } from '../src/trace/index.js';
+import {
+  recordSpansWith,
+  runInTrace,
+  type SpanAttributes,
+  type SpanOutcome,
+  type SpanRecorder,
+  type TraceContext,
+} from '../src/trace/index.js';
 
 // The client against servers that are not ours: oto's Go server, proxies, and hops that fail.
 
@@ -326,5 +333,86 @@ describe('retries', () => {
       expect(error.code).toBe('unavailable');
       expect(requests).toBe(1);
     });
+  });
+});
+
+describe('spans', () => {
+  /** A recorder of the kind the service kit installs, keeping what each call told it. */
+  function recording() {
+    const started: {
+      name: string;
+      parent: TraceContext | undefined;
+      attributes: SpanAttributes;
+      outcome?: SpanOutcome;
+    }[] = [];
+    const recorder: SpanRecorder = {
+      startServer: () => {
+        throw new Error('the client starts no server span');
+      },
+      startClient: (name, parent, attributes) => {
+        const entry: (typeof started)[number] = { name, parent, attributes: attributes() };
+        started.push(entry);
+        const spanId = String(started.length).padStart(16, 'a');
+        return {
+          trace: { traceId: parent?.traceId ?? 'c'.repeat(32), spanId, sampled: true },
+          end: (outcome) => {
+            entry.outcome = { ...outcome };
+          },
+        };
+      },
+    };
+    return { started, recorder };
+  }
+
+  afterEach(() => recordSpansWith(undefined));
+
+  it('gives each call a span under the trace it runs in, and names that span in traceparent', async () => {
+    const { started, recorder } = recording();
+    recordSpansWith(recorder);
+    const parent = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: true };
+    const echoed = await runInTrace(parent, () =>
+      client().call<{ headers: Record<string, string> }>('Echo.Headers', {}),
+    );
+    expect(echoed.headers.traceparent).toBe(`00-${parent.traceId}-${'1'.padStart(16, 'a')}-01`);
+    const port = Number(new URL(origin).port);
+    expect(started).toEqual([
+      {
+        name: 'Echo.Headers',
+        parent,
+        attributes: {
+          'rpc.system.name': 'oto',
+          'rpc.method': 'Echo.Headers',
+          'http.request.method': 'POST',
+          'url.full': `${origin}/oto/Echo.Headers`,
+          'server.address': '127.0.0.1',
+          'server.port': port,
+        },
+        outcome: { retries: 0, status: 200 },
+      },
+    ]);
+  });
+
+  it("ends a retried call's span with the retries and the last status, and a failed one with its code", async () => {
+    const { started, recorder } = recording();
+    recordSpansWith(recorder);
+    await client().call('Flaky.Busy', {}, {}, { idempotent: true });
+    await failure(client().call('Go.Fail', {}));
+    expect(started.map((span) => span.outcome)).toEqual([
+      { retries: 2, status: 200 },
+      { retries: 0, status: 500, code: 'unknown' },
+    ]);
+  });
+
+  it('makes no span for a call whose caller set traceparent itself', async () => {
+    const { started, recorder } = recording();
+    recordSpansWith(recorder);
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const echoed = await client().call<{ headers: Record<string, string> }>(
+      'Echo.Headers',
+      {},
+      { headers: { traceparent } },
+    );
+    expect(echoed.headers.traceparent).toBe(traceparent);
+    expect(started).toEqual([]);
   });
 });
