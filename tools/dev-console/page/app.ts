@@ -4,7 +4,7 @@ import { servicesView } from './services-view.js';
 import { tracesView } from './traces-view.js';
 
 /** What the page knows: the services (pushed as their health changes), the APIs, and the traces (pushed as they arrive). */
-const state: { services: ServiceView[]; apis: ApiView[]; traces: Map<string, TraceRecord> } = {
+const state: { services: ServiceView[]; apis: ApiView[]; apisError?: string; traces: Map<string, TraceRecord> } = {
   services: [],
   apis: [],
   traces: new Map(),
@@ -32,7 +32,7 @@ function render(): void {
     const selection: Selection = {};
     if (parts[0]) selection.service = parts[0];
     if (parts[1]) selection.method = parts[1];
-    view.replaceChildren(explorerView(state.apis, state.services, selection));
+    view.replaceChildren(explorerView(state.apis, state.services, selection, state.apisError));
     return;
   }
   drawnExplorer = undefined;
@@ -59,7 +59,11 @@ function updateHealthTags(): void {
 async function start(): Promise<void> {
   const [overview, apis, traces] = await Promise.all([
     fetch('/api/overview').then((response) => response.json() as Promise<Overview>),
-    fetch('/api/apis').then((response) => response.json() as Promise<ApiView[]>),
+    fetch('/api/apis').then(async (response) => {
+      if (response.ok) return (await response.json()) as ApiView[];
+      state.apisError = ((await response.json()) as { error: string }).error;
+      return [];
+    }),
     fetch('/api/traces').then((response) => response.json() as Promise<TraceRecord[]>),
   ]);
   state.services = overview.services;

@@ -13,7 +13,12 @@ export interface Selection {
  * chosen method its doc comment, a request form prefilled from the examples
  * with the schema's hints as you type, Send, and the answer.
  */
-export function explorerView(apis: ApiView[], services: ServiceView[], selection: Selection): HTMLElement {
+export function explorerView(
+  apis: ApiView[],
+  services: ServiceView[],
+  selection: Selection,
+  problem?: string,
+): HTMLElement {
   const served = services.filter((service) => service.serves.length > 0);
   const service = served.find((candidate) => candidate.name === selection.service) ?? served[0];
   const apisOf = (name: string) => apis.filter((api) => api.servedBy.includes(name));
@@ -31,6 +36,7 @@ export function explorerView(apis: ApiView[], services: ServiceView[], selection
       h(
         'nav',
         { class: 'methods' },
+        problem === undefined ? null : h('p', { class: 'field-error' }, problem),
         served.length === 0
           ? h('p', { class: 'empty' }, 'No service serves an API: add "serves" to a service.json.')
           : null,

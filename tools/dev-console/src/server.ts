@@ -46,6 +46,8 @@ export interface DevConsole {
 
 export const defaultConsolePort = 9400;
 
+const loopbackHost = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
+
 /** The longest an explorer call waits for its answer. */
 const callTimeout = 30_000;
 
@@ -78,6 +80,13 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   store.subscribe((trace) => send('trace', trace));
 
   const app = Fastify({ logger: false });
+  // Only by its loopback names: a page whose own host name resolves to 127.0.0.1 (DNS rebinding) would
+  // otherwise reach the explorer, which under the emulator calls services with the developer's token.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!loopbackHost.test(request.headers.host ?? '')) {
+      return reply.code(403).send({ error: 'the dev console answers only as localhost, 127.0.0.1 or [::1]' });
+    }
+  });
   await otlpReceiver(app, (spans) => store.addSpans(spans));
 
   const page = (file: string, type: string) => async (_request: FastifyRequest, reply: FastifyReply) =>
@@ -90,7 +99,18 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   app.get('/app.css', page('app.css', 'text/css; charset=utf-8'));
 
   app.get('/api/overview', async () => ({ runner: options.runner, services: views }));
-  app.get('/api/apis', async () => readApis(project.root, options.modelFile, project.services));
+  app.get('/api/apis', async (_request, reply) => {
+    try {
+      return readApis(project.root, options.modelFile, project.services);
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+      return reply.code(missing ? 404 : 500).send({
+        error: missing
+          ? `there is no ${options.modelFile} yet; run \`pnpm generate\``
+          : `${options.modelFile} cannot be read: ${(error as Error).message}`,
+      });
+    }
+  });
   app.get('/api/traces', async () => store.list());
 
   // Server-sent events: each change of a service's health, and each trace as spans and lines arrive.

@@ -214,6 +214,38 @@ describe('the dev console', () => {
     expect(seen).toContain(`event: trace\ndata: {"traceId":"${trace.traceId}`);
   });
 
+  it('answers only by its loopback names, so a rebound DNS name cannot reach it', async () => {
+    const url = new URL(running().url);
+    const refused = await request(`http://127.0.0.1:${url.port}/api/overview`, {
+      headers: { host: 'tacos.example:80' },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(await refused.body.json()).toEqual({
+      error: 'the dev console answers only as localhost, 127.0.0.1 or [::1]',
+    });
+    const allowed = await request(`http://127.0.0.1:${url.port}/api/overview`);
+    expect(allowed.statusCode).toBe(200);
+    await allowed.body.dump();
+  });
+
+  it('says how to make the API model when there is none yet', async () => {
+    const bare = await startDevConsole({
+      project: loadProject(root),
+      modelFile: 'packages/generated/not-yet.json',
+      port: 0,
+      pageDir: `${root}tools/dev-console/dist/page`,
+      runner: 'the test',
+    });
+    try {
+      expect(await json(`${bare.url}/api/apis`)).toEqual({
+        status: 404,
+        body: { error: 'there is no packages/generated/not-yet.json yet; run `pnpm generate`' },
+      });
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('shows a service that stops answering as unhealthy', async () => {
     expect(await tacoclient.stop()).toBe(0);
     const overview = await eventually(async () => {
