@@ -107,12 +107,16 @@ function methodPanel(service: ServiceView, method: MethodView): HTMLElement {
     };
   });
 
-  /** The body as typed: each field's JSON text, unparsed, so a mistake is sent as it stands. */
+  /**
+   * The body as typed: each field's JSON text, unparsed, so a mistake is sent as it stands. An empty
+   * optional field is left out; an empty required string is sent as "", for the service to refuse.
+   */
+  const blank = (field: FieldInput) => field.input.value.trim() === '' && (field.optional || !field.text);
   const body = () => {
     const parts = fields.flatMap((field) => {
       const raw = field.input.value;
-      if (field.text) return [`${JSON.stringify(field.name)}: ${JSON.stringify(raw)}`];
-      return raw.trim() === '' ? [] : [`${JSON.stringify(field.name)}: ${raw.trim()}`];
+      if (blank(field)) return [];
+      return [`${JSON.stringify(field.name)}: ${field.text ? JSON.stringify(raw) : raw.trim()}`];
     });
     return parts.length === 0 ? '{}' : `{ ${parts.join(', ')} }`;
   };
@@ -121,8 +125,8 @@ function methodPanel(service: ServiceView, method: MethodView): HTMLElement {
     for (const field of fields) {
       const raw = field.input.value;
       let found: Hint[];
-      if (field.text) found = hints(raw, field.schema, defs, field.name);
-      else if (raw.trim() === '') found = field.optional ? [] : [{ path: field.name, message: 'is required' }];
+      if (blank(field)) found = field.optional ? [] : [{ path: field.name, message: 'is required' }];
+      else if (field.text) found = hints(raw, field.schema, defs, field.name);
       else {
         try {
           found = hints(JSON.parse(raw), field.schema, defs, field.name);
