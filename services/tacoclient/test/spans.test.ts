@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { SpanRecord } from '@taco-run/dev-console';
 import { otlpReceiver } from '@taco-run/dev-console/otlp';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
-import { type ServiceProcess, startService } from '@taco-run/service/process';
+import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,36 @@ describe('spans across tacoclient and tacoserver, exported over OTLP', () => {
       expect(loadedOpenTelemetry(untraced)).toBe(false);
     } finally {
       expect(await untraced.stop()).toBe(0);
+    }
+  });
+
+  it('says once, as a warning, that spans cannot be exported when the collector is not there, and keeps answering', async () => {
+    const deadEnd = `http://127.0.0.1:${await freePort()}`;
+    const lonely = await startService(tacoserverBundle, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: deadEnd,
+      OTEL_BSP_SCHEDULE_DELAY: '20',
+      // The exporter retries a refused export until its timeout (10 s by default) before it reports a failure.
+      OTEL_EXPORTER_OTLP_TIMEOUT: '500',
+    });
+    try {
+      const eat = () =>
+        request(`${lonely.origin}/oto/TacoService.EatTaco`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"name":"Ana","tacos":["Fish"]}',
+        }).then((answer) => answer.body.text());
+      expect(await eat()).toBe('{"tacoConsumptionStatus":"Ana has consumed 1 tacos"}');
+      const warning = JSON.parse(await lonely.waitForLine((line) => line.includes('spans were not exported')));
+      expect(warning).toMatchObject({ severity: 'WARNING' });
+      // The batch's timer started during the request; its failure is not that request's.
+      expect(warning['logging.googleapis.com/trace']).toBeUndefined();
+      expect(warning.message).toMatch(/^telemetry: spans were not exported: /);
+      // Later failures within the minute are not said again.
+      expect(await eat()).toBe('{"tacoConsumptionStatus":"Ana has consumed 1 tacos"}');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(lonely.lines.filter((line) => line.includes('spans were not exported'))).toHaveLength(1);
+    } finally {
+      expect(await lonely.stop()).toBe(0);
     }
   });
 });

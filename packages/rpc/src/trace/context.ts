@@ -14,6 +14,15 @@ export function runInTrace<R, A extends unknown[]>(trace: TraceContext, work: (.
   return storage.run(trace, work, ...args);
 }
 
+/**
+ * Runs `work` outside any trace: for what a service does on no request's
+ * behalf, though something it does for one set it going (a timer a request
+ * started, say), so that its log lines name no request's trace.
+ */
+export function outsideTrace<R>(work: () => R): R {
+  return storage.exit(work);
+}
+
 /** The trace of the request this code runs for, if any. */
 export function currentTrace(): TraceContext | undefined {
   return storage.getStore();

@@ -1,4 +1,4 @@
-export { currentTrace, runInTrace } from './context.js';
+export { currentTrace, outsideTrace, runInTrace } from './context.js';
 export {
   childTraceparent,
   type TraceContext,

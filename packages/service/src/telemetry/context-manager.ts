@@ -1,5 +1,5 @@
 import { type Context, type ContextManager, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
-import { currentTrace, runInTrace, type TraceContext } from '@taco-run/rpc/trace';
+import { currentTrace, outsideTrace, runInTrace, type TraceContext } from '@taco-run/rpc/trace';
 
 /**
  * OpenTelemetry's active context, kept in the same AsyncLocalStorage as the
@@ -19,7 +19,10 @@ export class TraceContextManager implements ContextManager {
     thisArg?: ThisParameterType<F>,
     ...args: A
   ): ReturnType<F> {
-    return runInTrace(traceOf(context), () => fn.apply(thisArg, args));
+    const work = () => fn.apply(thisArg, args);
+    // The root context is no trace at all: what runs in it names no request's.
+    if (context === ROOT_CONTEXT) return outsideTrace(work);
+    return runInTrace(traceOf(context), work);
   }
 
   bind<T>(context: Context, target: T): T {

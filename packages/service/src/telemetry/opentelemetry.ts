@@ -14,6 +14,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
+  outsideTrace,
   type RecordingSpan,
   recordSpansWith,
   type SpanAttributes,
@@ -43,7 +44,8 @@ export function startOpenTelemetry(service: string, warn: (message: string) => v
   // For a handler's own spans; ours go to this provider even where another was registered first.
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new TraceContextManager());
-  setGlobalErrorHandler(onceAMinute(warn));
+  // The batch's timer is often started while a request is handled; its failures belong to no request.
+  setGlobalErrorHandler(onceAMinute((message) => outsideTrace(() => warn(message))));
   recordSpansWith(new OpenTelemetryRecorder(provider.getTracer('@taco-run/service', '0.1.0')));
   return { flush: () => provider.forceFlush() };
 }
