@@ -224,6 +224,8 @@ async function runsdScenario() {
     GCE_METADATA_HOST: host,
     CLOUD_RUN_PROJECT_HASH: 'benchhash',
     RUNSD_TARGET_OVERRIDE: target,
+    // Several runsd in cloud mode share this machine, where Cloud Run would give each a container: any free port each.
+    RUNSD_PROXY_PORT: '0',
   });
   // The pair as shipped: both bundles with their default logging and access lines, tacoclient under runsd, both drained.
   const shippedServer = await start(join(root, 'services/tacoserver/dist/main.js'), accessLinesOn, [], {

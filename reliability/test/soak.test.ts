@@ -70,6 +70,8 @@ describe('soak through runsd', () => {
         env: {
           PATH: process.env.PATH,
           K_SERVICE: 'soak',
+          // On this shared machine, not runsd's fixed Cloud Run port.
+          RUNSD_PROXY_PORT: '0',
           GCE_METADATA_HOST: metadata.host,
           CLOUD_RUN_PROJECT_HASH: 'soakhash',
           RUNSD_TARGET_OVERRIDE: tacoserver.origin,

@@ -100,9 +100,12 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       started.push(metadata);
       // What Cloud Run sets, and no more: not GOOGLE_CLOUD_PROJECT, which runsd fills in from metadata. Only
       // LOG_REQUESTS, unless the service's env says otherwise: on Cloud Run its request log holds a line per request,
-      // which services leave to it; here nothing else writes one, and dev is where they are read.
+      // which services leave to it; here nothing else writes one, and dev is where they are read. And
+      // RUNSD_PROXY_PORT: on Cloud Run each runsd has a container to itself and a fixed proxy port; here they share
+      // one machine, so each takes any free port.
       const env: Record<string, string> = {
         LOG_REQUESTS: 'true',
+        RUNSD_PROXY_PORT: '0',
         ...service.env,
         K_SERVICE: service.name,
         K_REVISION: `${service.name}-00001-emu`,

@@ -5,7 +5,7 @@ import { type CommandLine, type Options, parseCommandLine, reportUsageError } fr
 import { contextFd, sendContext } from './handoff.js';
 import { log } from './log.js';
 import { metadataHosts } from './metadata-value.js';
-import { startProxy } from './proxy.js';
+import type { RunningProxy } from './proxy.js';
 import { type ResolveContext, resolveHost } from './resolve.js';
 import { contextVariable, createRouter, type RunsdContext } from './runtime.js';
 import { completeCloudSetup, needsProject, type PendingCloud, projectForApp, readSetup, SetupError } from './setup.js';
@@ -20,7 +20,8 @@ usage:
 options:
   --project-hash <hash>   the project's cloud hash, for https://<svc>-<hash>-<code>.a.run.app
                           (default: $CLOUD_RUN_PROJECT_HASH; without it, https://<svc>-<number>.<region>.run.app)
-  --proxy-port <port>     the local HTTP proxy's port (default: $RUNSD_PROXY_PORT, or any free port)
+  --proxy-port <port>     the local HTTP proxy's port, 0 for any free one (default: $RUNSD_PROXY_PORT,
+                          else 3128 on Cloud Run and any free port elsewhere)
   --services <file>       local mode: name → URL map (default: $RUNSD_SERVICES, or runsd.services.json found upward)
   -h, --help              this text
   --version               runsd's version
@@ -107,18 +108,42 @@ async function main(argv: string[]): Promise<number> {
     log('WARNING', `RUNSD_TARGET_OVERRIDE is set: requests for *.run.app go to ${targetOverride}`);
   }
   const source = contextSource(context);
-  const proxyPort = parsePort(args.proxyPort ?? process.env.RUNSD_PROXY_PORT);
-  const proxy = await startProxy(createRouter(source, targetOverride, process.env), proxyPort);
+  // On Cloud Run runsd has the container to itself, so its proxy takes a fixed port.
+  const proxyPort =
+    parsePort(args.proxyPort ?? process.env.RUNSD_PROXY_PORT) ?? (context.mode === 'local' ? 0 : cloudProxyPort);
+  const listening = () =>
+    import('./proxy.js').then(({ startProxy }) =>
+      startProxy(createRouter(source, targetOverride, process.env), proxyPort),
+    );
   const [program = '', ...programArgs] = args.command;
+  // A Node app can be started before the proxy listens, when its port is known: its own calls go through the
+  // preload, and the proxy serves the programs it runs, which start well after Node has. So the app starts at once
+  // and the proxy's HTTP code loads beside it. Any other app, or any free port, waits for the proxy.
+  const early = proxyPort === 0 || !isNode(program) ? await listening() : undefined;
+  const proxyUrl = early?.url ?? `http://127.0.0.1:${proxyPort}`;
   const handed = context.mode === 'cloud-pending' ? { ...context, fd: contextFd } : context;
   const stdio: StdioOptions = handed.mode === 'cloud-pending' ? ['inherit', 'inherit', 'inherit', 'pipe'] : 'inherit';
-  const child = spawn(program, programArgs, { stdio, env: childEnv(handed, targetOverride, proxy.url, project) });
+  const child = spawn(program, programArgs, { stdio, env: childEnv(handed, targetOverride, proxyUrl, project) });
+  let setupFailed = false;
+  const proxy: Promise<RunningProxy | undefined> =
+    early !== undefined
+      ? Promise.resolve(early)
+      : listening().catch((error: NodeJS.ErrnoException) => {
+          // The app was told this address: without it, an app that uses HTTP_PROXY cannot reach any service.
+          setupFailed = true;
+          log(
+            'ERROR',
+            `the proxy cannot listen on ${proxyUrl} (${error.code ?? error.message}); set RUNSD_PROXY_PORT to a free port; stopping the app`,
+          );
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+          return undefined;
+        });
 
   // Every signal is passed on, not just the first: the app decides when it is done.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => child.kill(signal));
   }
-  let setupFailed = false;
   if (typeof source === 'function') {
     // Null when the command could not be started: its error is reported below.
     const pipe = child.stdio[contextFd] as Writable | null;
@@ -137,11 +162,12 @@ async function main(argv: string[]): Promise<number> {
   return new Promise<number>((resolveExit) => {
     child.on('error', (error: NodeJS.ErrnoException) => {
       log('ERROR', `cannot start ${program}: ${error.code === 'ENOENT' ? 'command not found' : error.message}`);
-      void proxy.close().then(() => resolveExit(127));
+      void proxy.then((running) => running?.close()).then(() => resolveExit(127));
     });
     child.on('exit', (code, signal) => {
-      const status = setupFailed ? 1 : (code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
-      void proxy.close().then(() => resolveExit(status));
+      void proxy
+        .then((running) => running?.close())
+        .then(() => resolveExit(setupFailed ? 1 : (code ?? 128 + (signal === null ? 0 : constants.signals[signal]))));
     });
   });
 }
@@ -194,8 +220,21 @@ function childEnv(
   };
 }
 
-function parsePort(value: string | undefined): number {
-  if (value === undefined || value === '') return 0;
+/**
+ * The proxy's port on Cloud Run unless told otherwise: the usual port of an
+ * HTTP proxy, clear of the app's PORT (8080) and the ports an OpenTelemetry
+ * Collector sidecar takes (4317, 4318).
+ */
+const cloudProxyPort = 3128;
+
+/** Whether the command is Node itself: `node`, or the Node runsd runs on. */
+function isNode(program: string): boolean {
+  return program === process.execPath || /(^|\/)node(\.exe)?$/.test(program);
+}
+
+/** The port asked for, 0 for any free one; undefined when none was. */
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
   if (!/^\d+$/.test(value) || Number(value) > 65535)
     throw new SetupError(`the proxy port must be a number from 0 to 65535, got "${value}"`);
   return Number(value);

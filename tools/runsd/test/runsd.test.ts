@@ -2,13 +2,14 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bearerToken, decodeBearer, type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
-import { loadedModulesPreload, runNode } from '@taco-run/project/testing';
+import { freePort, loadedModulesPreload, runNode } from '@taco-run/project/testing';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -72,6 +73,8 @@ function cloudEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     GCE_METADATA_HOST: metadata.host,
     GOOGLE_CLOUD_PROJECT: 'taco-project',
     RUNSD_TARGET_OVERRIDE: frontDoorOrigin,
+    // Any free port: tests run many runsd at once, where Cloud Run gives each a container and runsd a fixed port.
+    RUNSD_PROXY_PORT: '0',
     ...extra,
   };
 }
@@ -253,6 +256,53 @@ describe('any app under runsd, through the proxy', () => {
         url: '/open',
       },
     ]);
+  });
+
+  it('on Cloud Run takes port 3128 unless told otherwise, and starts a Node app without waiting for it', async () => {
+    const { RUNSD_PROXY_PORT: _, ...shipped } = cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123' });
+    // A program the Node app runs, a little after it starts, as apps do: it finds the proxy listening.
+    const app = `console.log(process.env.HTTP_PROXY);
+setTimeout(() => require('node:child_process').execFileSync('curl', ['-s', 'http://tacoserver/late'], { stdio: 'inherit' }), 200);`;
+    const result = await run(['--', process.execPath, '-e', app], shipped);
+    expect(result).toMatchObject({ code: 0, stdout: 'http://127.0.0.1:3128\nfront door says hi\n' });
+    expect(seen[0]).toMatchObject({ host: 'tacoserver-abc123-ew.a.run.app', url: '/late' });
+  });
+
+  it('waits for the proxy before it starts an app that is not Node, on a port it was given', async () => {
+    const port = await freePort();
+    const result = await run(
+      ['--', 'curl', '-s', 'http://tacoserver/given-port'],
+      cloudEnv({ CLOUD_RUN_PROJECT_HASH: 'abc123', RUNSD_PROXY_PORT: String(port) }),
+    );
+    expect(result).toMatchObject({ code: 0, stdout: 'front door says hi\n' });
+  });
+
+  it('stops a Node app it started, and exits 1 in one line, when the proxy cannot take its port', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = await run(
+        ['--', process.execPath, '-e', 'setTimeout(() => {}, 20_000)'],
+        cloudEnv({ RUNSD_PROXY_PORT: String(port) }),
+      );
+      expect(result.code).toBe(1);
+      // On Cloud Run runsd's lines are JSON with a severity, for Cloud Logging; the first is the override's warning.
+      expect(
+        result.stderr
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((line) => JSON.parse(line)),
+      ).toEqual([
+        {
+          severity: 'ERROR',
+          message: `runsd: the proxy cannot listen on http://127.0.0.1:${port} (EADDRINUSE); set RUNSD_PROXY_PORT to a free port; stopping the app`,
+        },
+      ]);
+    } finally {
+      taken.close();
+    }
   });
 
   it('gives the child HTTP_PROXY on loopback and NO_PROXY for local and metadata hosts, and leaves PORT alone', async () => {
