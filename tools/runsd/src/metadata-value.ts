@@ -1,9 +1,9 @@
 /**
  * One value from the metadata server, for runsd's own start-up questions (the
- * region, the project id). They are asked with node:http, which runsd
- * loads for its proxy anyway (here only when a question is asked, so that
- * runsd can start its app before it loads any HTTP code): gcp-metadata, which fetches the tokens later,
- * costs about 50 ms of CPU to load and make its first call (gaxios on Node's
+ * region, the project id). They are asked with node:http, which runsd loads
+ * for its proxy anyway (here only once a question is asked, so that runsd
+ * can start its app before it loads any HTTP code): gcp-metadata, which
+ * fetches the tokens later, costs about 50 ms of CPU to load and make its first call (gaxios on Node's
  * fetch), and on a one-vCPU instance that time is taken from the app's start.
  *
  * It reaches the server as gcp-metadata does: GCE_METADATA_IP, else
@@ -46,27 +46,26 @@ class ConnectionError extends Error {}
 
 function get(path: string, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
-    const outgoing = process
-      .getBuiltinModule('node:http')
-      .request(
-        `http://${metadataHost()}/computeMetadata/v1/${path}`,
-        { headers: { 'Metadata-Flavor': 'Google' }, signal },
-        (response) => {
-          let body = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => {
-            body += chunk;
-          });
-          response.on('error', reject);
-          response.on('end', () => {
-            if (response.headers['metadata-flavor'] !== 'Google')
-              reject(new Error(`the answer to ${path} has no "Metadata-Flavor: Google" header: not a metadata server`));
-            else if (response.statusCode !== 200)
-              reject(new Error(`${path} answered ${response.statusCode}: ${body.trim().slice(0, 200)}`));
-            else resolve(body);
-          });
-        },
-      );
+    const { request } = process.getBuiltinModule('node:http');
+    const outgoing = request(
+      `http://${metadataHost()}/computeMetadata/v1/${path}`,
+      { headers: { 'Metadata-Flavor': 'Google' }, signal },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('error', reject);
+        response.on('end', () => {
+          if (response.headers['metadata-flavor'] !== 'Google')
+            reject(new Error(`the answer to ${path} has no "Metadata-Flavor: Google" header: not a metadata server`));
+          else if (response.statusCode !== 200)
+            reject(new Error(`${path} answered ${response.statusCode}: ${body.trim().slice(0, 200)}`));
+          else resolve(body);
+        });
+      },
+    );
     outgoing.on('error', (error) => reject(new ConnectionError(error.message)));
     outgoing.end();
   });
