@@ -55,10 +55,13 @@ export function servicesView(services: ServiceView[]): HTMLElement {
   );
 }
 
-/** Who may call a service on Cloud Run: anyone if it is public, else the services that call it and its invokers. */
+/**
+ * Who may call a service on Cloud Run: anyone if it is public, else the
+ * services that call it and its invokers; the project's owners may call any.
+ */
 function callers(service: ServiceView): string {
   if (service.public) return 'anyone (public)';
-  return [...service.calledBy, ...service.invokers].join(', ') || '—';
+  return [...service.calledBy, ...service.invokers].join(', ') || 'the project’s owners only';
 }
 
 const nodeWidth = 150;
