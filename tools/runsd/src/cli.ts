@@ -125,18 +125,21 @@ async function main(argv: string[]): Promise<number> {
   const stdio: StdioOptions = handed.mode === 'cloud-pending' ? ['inherit', 'inherit', 'inherit', 'pipe'] : 'inherit';
   const child = spawn(program, programArgs, { stdio, env: childEnv(handed, targetOverride, proxyUrl, project) });
   let setupFailed = false;
+  /** Set-up that failed after the app started: the app cannot reach services, so it is stopped as Cloud Run would. */
+  const stopApp = (reason: string) => {
+    setupFailed = true;
+    log('ERROR', `${reason}; stopping the app`);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+  };
   const proxy: Promise<RunningProxy | undefined> =
     early !== undefined
       ? Promise.resolve(early)
       : listening().catch((error: NodeJS.ErrnoException) => {
           // The app was told this address: without it, an app that uses HTTP_PROXY cannot reach any service.
-          setupFailed = true;
-          log(
-            'ERROR',
-            `the proxy cannot listen on ${proxyUrl} (${error.code ?? error.message}); set RUNSD_PROXY_PORT to a free port; stopping the app`,
+          stopApp(
+            `the proxy cannot listen on ${proxyUrl} (${error.code ?? error.message}); set RUNSD_PROXY_PORT to a free port`,
           );
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
           return undefined;
         });
 
@@ -150,12 +153,9 @@ async function main(argv: string[]): Promise<number> {
     source().then(
       (resolved) => pipe && sendContext(pipe, resolved),
       (error: Error) => {
-        // The app cannot reach any service without the context: it is stopped as Cloud Run would stop it.
-        setupFailed = true;
-        log('ERROR', `${error.message}; stopping the app`);
+        // The app cannot reach any service without the context.
         pipe?.destroy();
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+        stopApp(error.message);
       },
     );
   }
