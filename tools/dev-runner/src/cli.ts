@@ -89,10 +89,11 @@ if (missing !== undefined) {
   process.stderr.write(`dev-runner: secrets are missing, so nothing was started:\n${missing}\n`);
   process.exit(1);
 }
-// runsd's local mode: every short name goes to where that service listens here.
-const runsdServices = project.services
-  .map((service) => `${service.name}=http://localhost:${ports.get(service.name)}`)
-  .join(',');
+// Where each service listens here: what runsd's local mode maps its short name to, and the console calls.
+const localUrls = new Map(
+  project.services.map((service) => [service.name, `http://localhost:${ports.get(service.name)}`]),
+);
+const runsdServices = [...localUrls].map(([name, url]) => `${name}=${url}`).join(',');
 
 const print = linePrinter({
   names: project.services.map((service) => service.name),
@@ -108,9 +109,7 @@ const devConsole =
         {
           project,
           modelFile: generatedModel,
-          urls: new Map(
-            project.services.map((service) => [service.name, `http://localhost:${ports.get(service.name)}`]),
-          ),
+          urls: localUrls,
           port: consoleAt,
           pageDir: join(root, 'tools/dev-console/dist/page'),
           runner: watch ? 'pnpm dev' : 'pnpm start',
