@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exampleObject } from '@taco-run/otogen/example';
-import { enumSchema, objectSchema } from '@taco-run/otogen/json-schema';
+import { namedSchemas } from '@taco-run/otogen/json-schema';
 import type { Model } from '@taco-run/otogen/model';
 import type { Service } from '@taco-run/project/services';
 import type { ApiView, ObjectView } from './views.js';
@@ -15,13 +15,7 @@ import type { ApiView, ObjectView } from './views.js';
  */
 export function readApis(root: string, modelFile: string, services: readonly Service[]): ApiView[] {
   const model = JSON.parse(readFileSync(join(root, modelFile), 'utf8')) as Model;
-  const $defs: Record<string, unknown> = {};
-  const reference = (name: string, description: string) => ({
-    $ref: `#/$defs/${name}`,
-    ...(description === '' ? {} : { description }),
-  });
-  for (const object of model.objects) $defs[object.name] = objectSchema(object, reference);
-  for (const enumType of model.enums) $defs[enumType.name] = enumSchema(enumType);
+  const $defs = namedSchemas(model, '#/$defs/');
 
   const objectView = (name: string): ObjectView => {
     const object = model.objects.find((candidate) => candidate.name === name);
@@ -34,7 +28,7 @@ export function readApis(root: string, modelFile: string, services: readonly Ser
         typeName: field.type.typeName,
         optional: field.optional,
       })),
-      schema: { ...(($defs[name] as Record<string, unknown> | undefined) ?? {}), $defs },
+      schema: { ...$defs[name], $defs },
     };
   };
 

@@ -29,6 +29,22 @@ export function objectSchema(object: ObjectType, reference: Reference): Record<s
   return schema;
 }
 
+/**
+ * Every enum's and object's schema by name, each naming the others as `$ref`s
+ * under `base`: `#/components/schemas/` in openapi.json, `#/$defs/` for a
+ * schema that carries its definitions.
+ */
+export function namedSchemas(model: Model, base: string): Record<string, Record<string, unknown>> {
+  const reference: Reference = (name, description) => ({
+    $ref: `${base}${name}`,
+    ...(description === '' ? {} : { description }),
+  });
+  const schemas: Record<string, Record<string, unknown>> = {};
+  for (const enumType of model.enums) schemas[enumType.name] = enumSchema(enumType);
+  for (const object of model.objects) schemas[object.name] = objectSchema(object, reference);
+  return schemas;
+}
+
 export function enumSchema(enumType: EnumType): Record<string, unknown> {
   const schema: Record<string, unknown> = { title: enumType.name };
   if (enumType.comment !== '') schema.description = enumType.comment;

@@ -5,7 +5,7 @@ import type { Model } from '../model.js';
 import type { DocsOptions } from './api-md.js';
 import { codeMeanings, operationErrors } from './errors.js';
 import { exampleObject } from './example.js';
-import { enumSchema, objectSchema } from './json-schema.js';
+import { namedSchemas } from './json-schema.js';
 import { summary } from './text.js';
 
 /** The security scheme of every private service: a Google identity token whose audience is the service's URL. */
@@ -27,8 +27,6 @@ export function renderOpenApi(
   { basePath, title, version, hosts }: DocsOptions & { version: string },
 ): string {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-  const reference = (name: string, description: string) =>
-    description === '' ? ref(name) : { ...ref(name), description };
   const servers = serverList(hosts);
   // Paths name their own servers only when the APIs are not all served by the same services.
   const pathServers = new Set(model.services.map((service) => JSON.stringify(hostsOf(hosts, service.name)))).size > 1;
@@ -63,9 +61,7 @@ export function renderOpenApi(
       paths[`${basePath}${method.wireName}`] = item;
     }
   }
-  const schemas: Record<string, unknown> = {};
-  for (const enumType of model.enums) schemas[enumType.name] = enumSchema(enumType);
-  for (const object of model.objects) schemas[object.name] = objectSchema(object, reference);
+  const schemas: Record<string, unknown> = namedSchemas(model, '#/components/schemas/');
   schemas.Error = {
     title: 'Error',
     description: 'The body of every failed call.',
