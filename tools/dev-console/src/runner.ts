@@ -1,3 +1,4 @@
+import { portNumber } from '@taco-run/project/ports';
 import { type DevConsole, type DevConsoleOptions, defaultConsolePort, startDevConsole } from './server.js';
 
 /** The options `pnpm dev`, `pnpm start` and `pnpm dev:cloud` take for the console, as parseCommandLine reads them. */
@@ -23,9 +24,7 @@ export function consolePort(
     return given === undefined ? undefined : { error: '--console-port and --no-console cannot go together' };
   }
   if (given === undefined) return freePorts ? 0 : defaultConsolePort;
-  const port = Number(given);
-  if (!/^\d+$/.test(given) || port > 65_535) return { error: `--console-port takes a port number, got "${given}"` };
-  return port;
+  return portNumber(given) ?? { error: `--console-port takes a port number, got "${given}"` };
 }
 
 /**

@@ -2,6 +2,7 @@ import { type StdioOptions, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Writable } from 'node:stream';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
+import { portNumber } from '@taco-run/project/ports';
 import { contextFd, sendContext } from './handoff.js';
 import { log } from './log.js';
 import { metadataHosts } from './metadata-value.js';
@@ -235,9 +236,9 @@ function isNode(program: string): boolean {
 /** The port asked for, 0 for any free one; undefined when none was. */
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
-  if (!/^\d+$/.test(value) || Number(value) > 65535)
-    throw new SetupError(`the proxy port must be a number from 0 to 65535, got "${value}"`);
-  return Number(value);
+  const port = portNumber(value);
+  if (port === undefined) throw new SetupError(`the proxy port must be a number from 0 to 65535, got "${value}"`);
+  return port;
 }
 
 main(process.argv.slice(2)).then(

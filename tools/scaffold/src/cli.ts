@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type { Model } from '@taco-run/otogen/model';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { serviceNamePattern, serviceNameRule } from '@taco-run/project/manifest';
+import { portNumber } from '@taco-run/project/ports';
 import { generatedModel, loadProject, ManifestError, type Project } from '@taco-run/project/services';
 import { didYouMean } from '@taco-run/project/spelling';
 import packageJson from '../package.json' with { type: 'json' };
@@ -118,10 +119,11 @@ async function describe(
   const taken = new Map(project.services.map((service) => [service.port, service.name]));
   let port: number;
   if (values.port !== undefined) {
-    port = Number(values.port);
-    if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) {
+    const given = portNumber(values.port);
+    if (given === undefined || given < 1) {
       throw new Refusal(`--port takes a port number from 1 to 65535, got "${values.port}"`);
     }
+    port = given;
     const owner = taken.get(port);
     if (owner !== undefined) throw new Refusal(`port ${port} is ${owner}'s; pick another, or leave --port out`);
   } else {
