@@ -5,6 +5,7 @@ import {
   runInTrace,
   traceFromHeaders,
   traceLogFields,
+  traceLogText,
   traceOfRequest,
 } from '../src/trace/index.js';
 
@@ -53,6 +54,17 @@ describe('traceFromHeaders', () => {
       'logging.googleapis.com/trace_sampled': true,
     });
     expect(traceLogFields({ traceId: 'abc' }, undefined)).toEqual({ 'logging.googleapis.com/trace': 'abc' });
+  });
+
+  it.each([
+    ['every field', { traceId: 'abc', spanId: '01', sampled: false }, 'taco-project'],
+    ['no project', { traceId: 'abc', spanId: '01', sampled: true }, undefined],
+    ['the trace alone', { traceId: 'abc' }, undefined],
+    ['a project that needs escaping', { traceId: 'abc' }, 'a"b\\c'],
+  ])('writes the same fields as JSON text: %s', (_case, trace, project) => {
+    const text = traceLogText(trace, project);
+    expect(text.startsWith(',')).toBe(true);
+    expect(JSON.parse(`{${text.slice(1)}}`)).toStrictEqual(traceLogFields(trace, project));
   });
 });
 

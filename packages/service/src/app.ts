@@ -68,7 +68,7 @@ export function createServiceApp({
     },
     clientErrorHandler: (error, socket) => answerClientError(error, socket, requestTimeoutSeconds),
     logger: { ...cloudLoggingOptions(logLevel, name, project), stream: stdoutLines },
-    logController: new CloudRunLogController({ accessLines: logRequests }),
+    logController: new CloudRunLogController({ accessLines: logRequests, project }),
     // Errors Fastify meets before routing (a URL it cannot decode) answer in the protocol's shape too.
     frameworkErrors: (error, request, reply) => sendRpcError(error, request, reply),
   });

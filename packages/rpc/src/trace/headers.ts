@@ -81,6 +81,19 @@ export function traceLogFields(trace: TraceContext, project: string | undefined)
 }
 
 /**
+ * `traceLogFields` as JSON members, each after a comma, for a log line built
+ * as text: turning the object into JSON cost a loaded service about 4% of its
+ * throughput on a line per request.
+ */
+export function traceLogText(trace: TraceContext, project: string | undefined): string {
+  const name = project ? `projects/${project}/traces/${trace.traceId}` : trace.traceId;
+  let text = `,"logging.googleapis.com/trace":${JSON.stringify(name)}`;
+  if (trace.spanId !== undefined) text += `,"logging.googleapis.com/spanId":"${trace.spanId}"`;
+  if (trace.sampled !== undefined) text += `,"logging.googleapis.com/trace_sampled":${trace.sampled}`;
+  return text;
+}
+
+/**
  * Lower-case hex digits, not all zero (W3C forbids all-zero ids), from
  * Math.random, as OpenTelemetry's own id generator: ids must be unlikely to
  * collide, not unguessable, and node:crypto would load into every service at

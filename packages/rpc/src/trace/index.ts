@@ -4,6 +4,7 @@ export {
   type TraceContext,
   traceFromHeaders,
   traceLogFields,
+  traceLogText,
   traceOfRequest,
   traceparentOf,
 } from './headers.js';
