@@ -115,12 +115,21 @@ describe('tacoserver start-up and shutdown', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
         body: heldBody(body, gate),
-      }).then(async (response) => ({ status: response.statusCode, body: await response.body.json() }));
+      }).then(async (response) => ({
+        status: response.statusCode,
+        // Told to close, so that the caller does not send another request on a connection that is going away.
+        connection: response.headers.connection,
+        body: await response.body.json(),
+      }));
       await waitFor(() => server.lines.some((line) => line.includes('request from')));
       server.child.kill('SIGHUP');
       await server.waitForLine((line) => line.includes('SIGHUP: draining'));
       release();
-      expect(await call).toEqual({ status: 200, body: { tacoConsumptionStatus: 'Held has consumed 1 tacos' } });
+      expect(await call).toEqual({
+        status: 200,
+        connection: 'close',
+        body: { tacoConsumptionStatus: 'Held has consumed 1 tacos' },
+      });
       expect(await server.exited).toBe(0);
     } finally {
       await server.stop();
