@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { backoff, connectionCode, parseRetryAfter, retryPolicy } from '../src/client/retry.js';
+import { connectionCode } from '../src/client/transport-errors.js';
 import { codeForStatus, codeStatus, isCode } from '../src/codes.js';
+import { backoff, parseRetryAfter, retryPolicy } from '../src/protocol/retry.js';
 
 describe('the code table', () => {
   it('has the statuses of ../shared/DESIGN.md', () => {

@@ -1,13 +1,21 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { STATUS_CODES } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { isRpcError, RpcError } from '../error.js';
+import { RpcError } from '../error.js';
+import {
+  type Answer,
+  type BaseClientOptions,
+  type CallOptions,
+  type CallReport,
+  deadlineExceeded,
+  type HeaderValues,
+  type MethodOptions,
+  RpcCaller,
+  type Transport,
+} from '../protocol/call.js';
+import { errorBodyLimit } from '../protocol/response.js';
 import { childTraceparent, currentTrace, type SpanAttributes, spanRecorder, traceparentOf } from '../trace/index.js';
-import { errorBodyLimit, errorFromResponse, parseSuccess } from './response.js';
-import { backoff, connectionCode, isRetryable, isTransportFailure, type RetryOptions, retryPolicy } from './retry.js';
-import { conform, type Shape } from './shape.js';
-
-export type HeaderValues = Record<string, string>;
+import { connectionCode, isTransportFailure } from './transport-errors.js';
 
 type Request = typeof import('undici').request;
 let undiciRequest: Request | undefined;
@@ -26,43 +34,13 @@ async function loadUndici(): Promise<Request> {
   return undiciRequest;
 }
 
-export interface ClientOptions {
+export interface ClientOptions extends BaseClientOptions {
   /**
    * Where requests go. Default: undici's global dispatcher, looked up per call,
    * so that runsd's preload (which installs one) routes `http://tacoserver/`.
    */
   dispatcher?: Dispatcher;
-  /**
-   * Per-call deadline in ms, retries included: the answer's headers, and each
-   * pause in its body, must come within the time left. Default 30 000; 0 means none.
-   */
-  timeout?: number;
-  /** Headers for every call, or a function that makes them per call. */
-  headers?: HeaderValues | (() => HeaderValues | Promise<HeaderValues>);
-  /** Like oto's Client.Debug: gets a line for each request, response and retry. */
-  debug?: (line: string) => void;
-  /** Backoff for retries, or false for none at all. */
-  retry?: RetryOptions | false;
 }
-
-export interface CallOptions {
-  /** Overrides the client's timeout for this call. */
-  timeout?: number;
-  /** Cancels the call; it then rejects with RpcError `canceled`. */
-  signal?: AbortSignal;
-  /** Added to (and overriding) the client's headers. */
-  headers?: HeaderValues;
-}
-
-/** What the definitions say about a method, as far as the client cares. */
-export interface MethodOptions {
-  /** Tagged `@idempotent`: safe to send again after it may have reached the server. */
-  idempotent?: boolean;
-  /** The response's shape: Go's nulls become empty lists and maps, and undeclared fields are left out. */
-  response?: Shape;
-}
-
-export const defaultTimeout = 30_000;
 
 const baseHeaders: HeaderValues = {
   'content-type': 'application/json',
@@ -74,27 +52,15 @@ const baseHeaders: HeaderValues = {
 };
 
 /**
- * The client core that every generated `<Service>Client` wraps: one POST per
- * call, the deadline, the retries, and the protocol's error mapping.
+ * The Node client that every generated `<Service>Client` wraps: the
+ * protocol's core (`RpcCaller`) over undici, with the trace of the request
+ * being handled carried on, and a span per call when spans are recorded.
  */
 export class RpcClient {
-  readonly #origin: string;
-  readonly #basePath: string;
-  readonly #options: ClientOptions;
-  readonly #retry;
-  #staticHeaders: HeaderValues | undefined;
-  /** Each method's URL, parsed once: undici would otherwise parse the string on every call. */
-  readonly #urls = new Map<string, URL>();
+  readonly #caller: RpcCaller;
 
   constructor(baseUrl: string | URL, options: ClientOptions = {}) {
-    const url = new URL(baseUrl);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new TypeError(`RPC base URL must be http: or https:, got ${url.href}`);
-    }
-    this.#origin = url.origin;
-    this.#basePath = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
-    this.#options = options;
-    this.#retry = retryPolicy(options.retry);
+    this.#caller = new RpcCaller(baseUrl, options, new UndiciTransport(options.dispatcher), baseHeaders);
   }
 
   /** Calls `Service.Method` (its wire name) with a request object and resolves with the response object. */
@@ -105,18 +71,18 @@ export class RpcClient {
     methodOptions: MethodOptions = {},
   ): Promise<Response> {
     const body = JSON.stringify(request);
-    const pending = this.#headers(options.headers);
+    const pending = this.#caller.headers(options.headers);
     const headers = pending instanceof Promise ? await pending : pending;
     const recorder = spanRecorder();
     // A caller that sets traceparent itself places the call in its trace; it gets no span of ours.
     if (recorder === undefined || headers.traceparent !== undefined) {
-      return this.#attempts(method, body, traced(headers), options, methodOptions);
+      return this.#caller.attempts(method, body, traced(headers), options, methodOptions);
     }
     const span = recorder.startClient(method, currentTrace(), () => this.#spanAttributes(method));
     const report: CallReport = { retries: 0 };
     const spanHeaders = { ...headers, traceparent: traceparentOf(span.trace) };
     try {
-      const answer = await this.#attempts<Response>(method, body, spanHeaders, options, methodOptions, report);
+      const answer = await this.#caller.attempts<Response>(method, body, spanHeaders, options, methodOptions, report);
       span.end(report);
       return answer;
     } catch (error) {
@@ -126,149 +92,98 @@ export class RpcClient {
     }
   }
 
-  /** The call's attempts: the first, and the retries its method and the deadline allow. */
-  async #attempts<Response>(
-    method: string,
-    body: string,
-    headers: HeaderValues,
-    options: CallOptions,
-    { idempotent = false, response }: MethodOptions,
-    report?: CallReport,
-  ): Promise<Response> {
-    const path = this.#basePath + method;
-    const timeout = options.timeout ?? this.#options.timeout ?? defaultTimeout;
-    const expires = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
-    const { signal } = options;
-    for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw canceled(signal);
-      const remaining = expires - Date.now();
-      if (remaining <= 0) throw deadlineExceeded(timeout);
-      let error: RpcError;
-      try {
-        const sending = this.#send(path, body, headers, signal, remaining, report);
-        const answer = await (Number.isFinite(remaining) ? withDeadline(sending, remaining, timeout) : sending);
-        return (response === undefined ? answer : conform(answer, response)) as Response;
-      } catch (cause) {
-        error = this.#toRpcError(cause, signal, timeout);
-      }
-      if (attempt >= this.#retry.maxAttempts || !isRetryable(error, idempotent)) throw error;
-      const delay = backoff(this.#retry, attempt, error.retryAfter);
-      if (delay >= expires - Date.now()) throw error;
-      if (report !== undefined) report.retries = attempt;
-      this.#options.debug?.(`retrying ${method} in ${delay} ms after ${error.code}: ${error.message}`);
-      if (signal === undefined) await sleep(delay);
-      else
-        await sleep(delay, undefined, { signal }).catch(() => {
-          throw canceled(signal);
-        });
-    }
+  /** A call span's attributes, as OpenTelemetry's RPC and HTTP client conventions name them. */
+  #spanAttributes(method: string): SpanAttributes {
+    const { origin, basePath } = this.#caller;
+    const url = new URL(origin);
+    return {
+      'rpc.system.name': 'oto',
+      'rpc.method': method,
+      'http.request.method': 'POST',
+      'url.full': origin + basePath + method,
+      'server.address': url.hostname,
+      'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+    };
+  }
+}
+
+/** Calls over undici: through the dispatcher given, or the global one, looked up per call. */
+class UndiciTransport implements Transport {
+  readonly #dispatcher: Dispatcher | undefined;
+  /** Each method's URL, parsed once: undici would otherwise parse the string on every call. */
+  readonly #urls = new Map<string, URL>();
+
+  constructor(dispatcher: Dispatcher | undefined) {
+    this.#dispatcher = dispatcher;
   }
 
   /**
-   * One attempt. The attempt is given the time left as undici's headers and
-   * body timeouts, which tear down a connection that stopped answering; they
-   * tick every half second, so the caller's deadline itself is a plain timer
-   * (withDeadline). An AbortController per call would do both, but costs more
+   * The attempt is given the time left as undici's headers and body
+   * timeouts, which tear down a connection that stopped answering; they tick
+   * every half second, so the caller's deadline itself is a plain timer (in
+   * RpcCaller). An AbortController per call would do both, but costs more
    * than the rest of the client together on a fast loopback call.
    */
-  async #send(
-    path: string,
+  async send(
+    target: string,
     body: string,
     headers: HeaderValues,
     signal: AbortSignal | undefined,
     remaining: number,
-    report: CallReport | undefined,
-  ): Promise<unknown> {
-    const debug = this.#options.debug;
-    const started = debug === undefined ? 0 : performance.now();
-    debug?.(`POST ${this.#origin}${path} ${body}`);
+  ): Promise<Answer> {
     const timeouts = Number.isFinite(remaining) ? { headersTimeout: remaining, bodyTimeout: remaining } : {};
     // undici's request() rather than dispatcher.request(): it needs only `dispatch` of whatever the global
     // dispatcher is (runsd's preload installs one that is not an undici class), looked up per call.
-    let url = this.#urls.get(path);
+    let url = this.#urls.get(target);
     if (url === undefined) {
-      url = new URL(this.#origin + path);
-      this.#urls.set(path, url);
+      url = new URL(target);
+      this.#urls.set(target, url);
     }
     const request = undiciRequest ?? (await loadUndici());
     const response = await request(url, {
-      dispatcher: this.#options.dispatcher,
+      dispatcher: this.#dispatcher,
       method: 'POST',
       headers,
       body,
       signal,
       ...timeouts,
     });
-    const { statusCode } = response;
-    if (report !== undefined) report.status = statusCode;
+    const status = response.statusCode;
+    const success = status >= 200 && status < 300;
     const encoding = response.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') {
-      // Rare (the client asks for identity), so decoded apart from the common path below.
-      const text = await decoded(response.body, String(encoding), statusCode < 300 ? undefined : errorBodyLimit);
-      debug?.(`${statusCode} in ${Math.round(performance.now() - started)} ms ${text}`);
-      if (statusCode >= 200 && statusCode < 300) return parseSuccess(statusCode, text, this.#origin + path);
-      throw errorFromResponse(statusCode, response.headers, text, this.#origin + path);
-    }
-    if (statusCode >= 200 && statusCode < 300) {
-      const text = await response.body.text();
-      debug?.(`${statusCode} in ${Math.round(performance.now() - started)} ms ${text}`);
-      return parseSuccess(statusCode, text, this.#origin + path);
-    }
-    const text = await readCapped(response.body, errorBodyLimit);
-    debug?.(`${statusCode} in ${Math.round(performance.now() - started)} ms ${text}`);
-    throw errorFromResponse(statusCode, response.headers, text, this.#origin + path);
-  }
-
-  /** A call span's attributes, as OpenTelemetry's RPC and HTTP client conventions name them. */
-  #spanAttributes(method: string): SpanAttributes {
-    const url = new URL(this.#origin);
+    // Rare (the client asks for identity), so decoded apart from the common path.
+    const text =
+      encoding !== undefined && encoding !== 'identity'
+        ? await decoded(response.body, String(encoding), success ? undefined : errorBodyLimit)
+        : success
+          ? await response.body.text()
+          : await readCapped(response.body, errorBodyLimit);
     return {
-      'rpc.system.name': 'oto',
-      'rpc.method': method,
-      'http.request.method': 'POST',
-      'url.full': this.#origin + this.#basePath + method,
-      'server.address': url.hostname,
-      'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+      status,
+      reason: STATUS_CODES[status] ?? 'Unknown',
+      retryAfter: response.headers['retry-after'],
+      contentType: response.headers['content-type'],
+      text,
     };
   }
 
-  /** The headers of a call: computed once for static client headers, so the common call does no merging. */
-  #headers(callHeaders: HeaderValues | undefined): HeaderValues | Promise<HeaderValues> {
-    const own = this.#options.headers;
-    if (typeof own === 'function') {
-      return Promise.resolve(own()).then((computed) => ({
-        ...baseHeaders,
-        ...lowercaseKeys(computed),
-        ...lowercaseKeys(callHeaders),
-      }));
-    }
-    this.#staticHeaders ??= { ...baseHeaders, ...lowercaseKeys(own) };
-    return callHeaders === undefined ? this.#staticHeaders : { ...this.#staticHeaders, ...lowercaseKeys(callHeaders) };
-  }
-
-  #toRpcError(error: unknown, signal: AbortSignal | undefined, timeout: number): RpcError {
-    if (signal?.aborted) return canceled(signal);
-    if (isRpcError(error)) return error;
+  failure(error: unknown, origin: string, timeout: number): RpcError {
     const code = connectionCode(error);
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return deadlineExceeded(timeout);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+      return deadlineExceeded(timeout, "undici's");
     const reason = error instanceof Error ? error.message : String(error);
     if (isTransportFailure(code)) {
-      return new RpcError(
-        'unavailable',
-        `cannot reach ${this.#origin}: ${code === reason ? code : `${code}, ${reason}`}`,
-        {
-          cause: error,
-        },
-      );
+      return new RpcError('unavailable', `cannot reach ${origin}: ${code === reason ? code : `${code}, ${reason}`}`, {
+        cause: error,
+      });
     }
-    return new RpcError('unknown', `call to ${this.#origin} failed: ${reason}`, { cause: error });
+    return new RpcError('unknown', `call to ${origin} failed: ${reason}`, { cause: error });
   }
-}
 
-/** What a recorded call's span ends with, filled in as its attempts go. */
-interface CallReport {
-  retries: number;
-  status?: number;
+  /** A refused connection sent nothing. */
+  neverSent(error: RpcError): boolean {
+    return error.cause !== undefined && connectionCode(error.cause) === 'ECONNREFUSED';
+  }
 }
 
 /**
@@ -280,29 +195,6 @@ function traced(headers: HeaderValues): HeaderValues {
   return trace === undefined || headers.traceparent !== undefined
     ? headers
     : { ...headers, traceparent: childTraceparent(trace) };
-}
-
-/** Rejects at the deadline even if undici's coarser timeout has not torn the attempt down yet. */
-function withDeadline<T>(work: Promise<T>, ms: number, timeout: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(deadlineExceeded(timeout)), ms);
-  });
-  // The attempt still settles later (undici's timeout ends it); that outcome has no one left to hear it.
-  work.catch(() => undefined);
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
-}
-
-function canceled(signal: AbortSignal): RpcError {
-  return new RpcError('canceled', 'the call was canceled', { cause: signal.reason });
-}
-
-function deadlineExceeded(timeout: number): RpcError {
-  // With no deadline of ours, only undici's own (default 5 minute) timeouts can end a silent call.
-  return new RpcError(
-    'deadline_exceeded',
-    timeout > 0 ? `no answer within ${timeout} ms` : "no answer within undici's timeout",
-  );
 }
 
 /** A compressed body as text: gzip, deflate or br, as oto's Go server sends when asked (zlib, no dependency). */
@@ -339,11 +231,4 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
     if (size >= limit) break;
   }
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
-}
-
-function lowercaseKeys(headers: HeaderValues | undefined): HeaderValues | undefined {
-  if (headers === undefined) return undefined;
-  const result: HeaderValues = {};
-  for (const [name, value] of Object.entries(headers)) result[name.toLowerCase()] = value;
-  return result;
 }

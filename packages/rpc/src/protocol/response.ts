@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import { codeForStatus, isCode } from '../codes.js';
 import { type ErrorDetail, RpcError } from '../error.js';
 import { parseRetryAfter } from './retry.js';
@@ -7,34 +6,41 @@ import { parseRetryAfter } from './retry.js';
 export const errorBodyLimit = 64 * 1024;
 const keptBodyChars = 512;
 
+/** A non-2xx answer, as any transport hears it. */
+export interface FailedAnswer {
+  status: number;
+  /** The status's reason phrase where the transport knows one (`fetch` over HTTP/2 has none). */
+  reason: string | undefined;
+  retryAfter: string | string[] | null | undefined;
+  contentType: string | string[] | null | undefined;
+  /** The body, or as much of it as was read (`errorBodyLimit`). */
+  text: string;
+  url: string;
+}
+
 /**
  * A non-2xx answer as an RpcError. Ours and oto's Go servers send
  * `{"error": "..."}` (ours add `code`); anything else came from a hop in
  * between and is mapped by its status, keeping the first bytes to debug it.
  */
-export function errorFromResponse(
-  status: number,
-  headers: Record<string, string | string[] | undefined>,
-  text: string,
-  url: string,
-): RpcError {
-  const retryAfter = parseRetryAfter(headers['retry-after']);
+export function errorFromResponse({ status, reason, retryAfter, contentType, text, url }: FailedAnswer): RpcError {
+  const wait = parseRetryAfter(retryAfter);
   const body = parseObject(text);
   if (body !== undefined && typeof body.error === 'string') {
     const code = isCode(body.code) ? body.code : codeForStatus(status);
-    return new RpcError(code, body.error, { status, details: parseDetails(body.details), retryAfter });
+    return new RpcError(code, body.error, { status, details: parseDetails(body.details), retryAfter: wait });
   }
-  const reason = STATUS_CODES[status] ?? 'Unknown';
   // A plain-text body is usually one sentence from the hop that failed (runsd's own answers are): worth showing.
-  const contentType = String(headers['content-type'] ?? '');
-  const said = contentType.startsWith('text/plain') ? (text.split('\n', 1)[0] ?? '').trim().slice(0, 200) : '';
+  const said = String(contentType ?? '').startsWith('text/plain')
+    ? (text.split('\n', 1)[0] ?? '').trim().slice(0, 200)
+    : '';
   return new RpcError(
     codeForStatus(status),
-    `${url} answered ${status} ${reason}, not an RPC response${said === '' ? '' : `: ${said}`}`,
+    `${url} answered ${status}${reason ? ` ${reason}` : ''}, not an RPC response${said === '' ? '' : `: ${said}`}`,
     {
       status,
       body: text.slice(0, keptBodyChars),
-      retryAfter,
+      retryAfter: wait,
     },
   );
 }
