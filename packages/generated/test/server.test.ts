@@ -11,6 +11,7 @@ import {
   TacoServiceClient,
   unimplementedTacoService,
 } from '../src/index.js';
+import { TacoServiceClient as WebTacoServiceClient } from '../src/web.js';
 
 // The taco service as the wire sees it: real Fastify on loopback, called with undici's raw request and the generated client.
 
@@ -81,10 +82,24 @@ describe('the oto wire', () => {
     expect(response.status).toBe(200);
   });
 
-  it('serves the same call through the generated client', async () => {
-    const client = new TacoServiceClient(`${origin}/oto/`);
+  it.each([
+    ['Node', TacoServiceClient],
+    ['web', WebTacoServiceClient],
+  ])('serves the same call through the generated %s client', async (_kind, Client) => {
+    const client = new Client(`${origin}/oto/`);
     await expect(client.eatTaco({ name: 'Sammy Sosa', tacos: ['Chicken', 'Chorizo'] })).resolves.toEqual({
       tacoConsumptionStatus: 'Sammy Sosa has consumed 2 tacos',
+    });
+  });
+
+  it("gives the web client a validation failure as RpcError invalid_argument with the server's details", async () => {
+    const client = new WebTacoServiceClient(`${origin}/oto/`);
+    const error = await client.eatTaco({ name: '', tacos: ['Fish'] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RpcError);
+    expect(error).toMatchObject({
+      code: 'invalid_argument',
+      status: 400,
+      details: [{ path: 'name', message: 'EatTacoRequest.Name is required' }],
     });
   });
 
@@ -189,8 +204,10 @@ describe('the protocol error table', () => {
     expect(response.body).toEqual({ error: `failed with ${code}`, code });
   });
 
-  it.each(codes)('gives the generated client an RpcError %s for it', async (code) => {
-    const client = new TacoServiceClient(`${origin}/oto/`, { retry: false });
+  it.each(
+    codes.flatMap((code) => [['Node', TacoServiceClient, code] as const, ['web', WebTacoServiceClient, code] as const]),
+  )('gives the generated %s client an RpcError %s for it', async (_kind, Client, code) => {
+    const client = new Client(`${origin}/oto/`, { retry: false });
     const error = await client.eatTaco({ name: code, tacos: ['a'] }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RpcError);
     expect(error).toMatchObject({ code, status: codeStatus[code], message: `failed with ${code}` });

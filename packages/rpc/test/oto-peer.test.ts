@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient, RpcError } from '../src/client/index.js';
+import { WebRpcClient } from '../src/web/index.js';
 
 // Our client against an oto Go server, replayed from what one answers (as measured and recorded in
 // shared/OTO-INTEROP.md): the status, the headers that matter and the exact body bytes.
@@ -56,6 +57,7 @@ const answers: Record<string, Answer> = {
 };
 
 let server: Server;
+let base: string;
 let client: RpcClient;
 const received: IncomingHttpHeaders[] = [];
 
@@ -72,20 +74,26 @@ beforeAll(async () => {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  client = new RpcClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}/oto/`, { retry: false });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/oto/`;
+  client = new RpcClient(base, { retry: false });
 });
 
 afterAll(() => server.close());
 
-describe('our client against an oto Go server', () => {
+describe.each([
+  ['the Node client', () => client],
+  ['the web client', () => new WebRpcClient(base, { retry: false })],
+] as const)('%s against an oto Go server', (_name, client) => {
   it('throws the error a 200 carries, as an oto client does, instead of resolving with it', async () => {
-    const failure = await client.call('Kitchen.Closed', {}).catch((error: unknown) => error);
+    const failure = await client()
+      .call('Kitchen.Closed', {})
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RpcError);
     expect(failure).toMatchObject({ code: 'unknown', message: 'the kitchen is closed' });
   });
 
   it("drops an empty error from a success, so the caller gets only the response's fields", async () => {
-    await expect(client.call('Kitchen.EmptyError', {})).resolves.toEqual({
+    await expect(client().call('Kitchen.EmptyError', {})).resolves.toEqual({
       tacoConsumptionStatus: 'Sammy Sosa has consumed 2 tacos',
     });
   });
@@ -95,17 +103,23 @@ describe('our client against an oto Go server', () => {
     ['deflate', 'Kitchen.Deflate', 'deflated'],
     ['br', 'Kitchen.Brotli', 'brotli'],
   ])('reads a %s body', async (_encoding, method, status) => {
-    await expect(client.call(method, {})).resolves.toEqual({ tacoConsumptionStatus: status });
+    await expect(client().call(method, {})).resolves.toEqual({ tacoConsumptionStatus: status });
   });
 
   it("reads a compressed failure's error", async () => {
-    await expect(client.call('Kitchen.GzipFailure', {})).rejects.toMatchObject({
+    await expect(client().call('Kitchen.GzipFailure', {})).rejects.toMatchObject({
       code: 'unknown',
       message: 'the fryer is on fire',
       status: 500,
     });
   });
 
+  it("reads oto's plain-text 404 as not_found", async () => {
+    await expect(client().call('Kitchen.Nowhere', {})).rejects.toMatchObject({ code: 'not_found', status: 404 });
+  });
+});
+
+describe('the Node client against an oto Go server', () => {
   it('says so when a compressed body cannot be decoded', async () => {
     await expect(client.call('Kitchen.Garbled', {})).rejects.toMatchObject({
       code: 'unknown',
@@ -117,9 +131,5 @@ describe('our client against an oto Go server', () => {
     received.length = 0;
     await client.call('Kitchen.EmptyError', {});
     expect(received[0]?.['accept-encoding']).toBe('identity');
-  });
-
-  it("reads oto's plain-text 404 as not_found", async () => {
-    await expect(client.call('Kitchen.Nowhere', {})).rejects.toMatchObject({ code: 'not_found', status: 404 });
   });
 });

@@ -5,7 +5,7 @@ import { type ApiHost, apiHosts } from './hosts.js';
 import type { Model } from './model.js';
 import { type DefinitionFile, parseDefinitions } from './parser.js';
 import { renderApiMarkdown } from './render/api-md.js';
-import { renderClient } from './render/client.js';
+import { renderClient, renderShapes } from './render/client.js';
 import { renderGo } from './render/go.js';
 import { renderIndex } from './render/index.js';
 import { renderOpenApi } from './render/openapi.js';
@@ -77,7 +77,9 @@ export function render(model: Model, target: Target, hosts: readonly ApiHost[] =
     // The request validators and response checks, and the response serializers, compiled ahead of time.
     ...withDeclarations('src/validators', renderValidators(model, runtime)),
     ...withDeclarations('src/serializers', renderSerializers(model, runtime)),
-    { path: 'src/client.ts', text: renderClient(model, runtime) },
+    { path: 'src/shapes.ts', text: renderShapes(model, runtime) },
+    { path: 'src/client.ts', text: renderClient(model, runtime, 'node') },
+    { path: 'src/web.ts', text: renderClient(model, runtime, 'web') },
     { path: 'src/index.ts', text: renderIndex(model, runtime) },
     { path: 'docs/API.md', text: renderApiMarkdown(model, docs) },
     { path: 'docs/openapi.json', text: renderOpenApi(model, { ...docs, version: target.version ?? '0.1.0' }) },

@@ -30,7 +30,9 @@ describe('generated output', () => {
       'src/validators.d.ts',
       'src/serializers.js',
       'src/serializers.d.ts',
+      'src/shapes.ts',
       'src/client.ts',
+      'src/web.ts',
       'src/index.ts',
       'docs/API.md',
       'docs/openapi.json',
@@ -62,7 +64,7 @@ describe('the otogen command, in a project without otogen.config.json', () => {
   it('generates every definitions file into packages/generated, and then passes --check', async () => {
     expect(await run('generate')).toEqual({
       code: 0,
-      stdout: 'otogen: wrote 13 of 13 files to packages/generated from packages/definitions/src\n',
+      stdout: 'otogen: wrote 15 of 15 files to packages/generated from packages/definitions/src\n',
       stderr: '',
     });
     const index = await readFile(join(work, 'packages/generated/src/index.ts'), 'utf8');
@@ -70,6 +72,20 @@ describe('the otogen command, in a project without otogen.config.json', () => {
     const client = await readFile(join(work, 'packages/generated/src/client.ts'), 'utf8');
     expect(client).toContain('export class MenuServiceClient');
     expect(client).toContain('export class OrderServiceClient');
+    // The web client has the same classes and methods, over fetch.
+    const web = await readFile(join(work, 'packages/generated/src/web.ts'), 'utf8');
+    expect(web).toContain("from '@taco-run/rpc/web'");
+    expect(
+      web
+        .replace(/WebRpcClient|WebClientOptions|@taco-run\/rpc\/web/g, '')
+        .split('\n')
+        .filter((line) => !line.includes('@param options')),
+    ).toEqual(
+      client
+        .replace(/RpcClient|ClientOptions|@taco-run\/rpc\/client/g, '')
+        .split('\n')
+        .filter((line) => !line.includes('@param options')),
+    );
     const model = JSON.parse(await readFile(join(work, 'packages/generated/model.json'), 'utf8')) as {
       services: { name: string }[];
     };
@@ -119,7 +135,7 @@ describe('the otogen command, in a project without otogen.config.json', () => {
     ]);
 
     const generate = await run('generate');
-    expect(generate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^otogen: wrote 7 of 13 files/) });
+    expect(generate).toMatchObject({ code: 0, stdout: expect.stringMatching(/^otogen: wrote 7 of 15 files/) });
     expect(await readFile(join(work, 'packages/generated/src/types.ts'), 'utf8')).toContain(
       'Name is what guests call it.',
     );

@@ -2,25 +2,56 @@ import { type Field, type Model, type ObjectType, objectsIn, type Service } from
 import { objectsInDependencyOrder } from './json-schema.js';
 import { docComment, header } from './text.js';
 
-/** client.ts: per service, a client class over the runtime's RpcClient. */
-export function renderClient(model: Model, runtime: string): string {
-  const types = new Set<string>();
-  for (const method of model.services.flatMap((service) => service.methods)) {
-    types.add(method.inputObject).add(method.outputObject);
-  }
+/** Where a generated client runs: Node, over undici, or anywhere `fetch` is, as `web.ts`. */
+export type ClientFlavour = 'node' | 'web';
+
+const flavours = {
+  node: {
+    runtimeEntry: 'client',
+    core: 'RpcClient',
+    options: 'ClientOptions',
+    optionsDoc: 'timeout, headers, retries, a debug hook, or a custom undici Dispatcher.',
+  },
+  web: {
+    runtimeEntry: 'web',
+    core: 'WebRpcClient',
+    options: 'WebClientOptions',
+    optionsDoc:
+      "timeout, headers, retries, a debug hook, a `fetch` of your own, or `credentials` for another origin's cookies.",
+  },
+} as const;
+
+/**
+ * client.ts (Node) or web.ts: per service, a client class over the
+ * runtime's client of that flavour. Both have the same methods and types;
+ * only the import differs, so code moves between them unchanged.
+ */
+export function renderClient(model: Model, runtime: string, flavour: ClientFlavour = 'node'): string {
+  const { runtimeEntry, core, options } = flavours[flavour];
+  const methods = model.services.flatMap((service) => service.methods);
+  const types = new Set(methods.flatMap((method) => [method.inputObject, method.outputObject]));
+  const shapes = [...new Set(methods.map((method) => method.outputObject))];
   const parts = [
     header(model.sources),
     [
-      `import { type CallOptions, type ClientOptions, RpcClient, type Shape } from '${runtime}/client';`,
+      `import { type CallOptions, type ${options}, ${core} } from '${runtime}/${runtimeEntry}';`,
+      shapes.length === 0 ? '' : `import { ${shapes.sort().map(shapeName).join(', ')} } from './shapes.js';`,
       `import type { ${[...types].sort().join(', ')} } from './types.js';`,
-    ].join('\n'),
-    ...responseShapes(model),
-    ...model.services.map(renderService),
+    ]
+      .filter((line) => line !== '')
+      .join('\n'),
+    ...model.services.map((service) => renderService(service, flavour)),
   ];
   return `${parts.join('\n\n')}\n`;
 }
 
-function renderService(service: Service): string {
+/** shapes.ts: what each response holds, shared by the Node and the web client. */
+export function renderShapes(model: Model, runtime: string): string {
+  return `${[header(model.sources), `import type { Shape } from '${runtime}/protocol';`, ...responseShapes(model)].join('\n\n')}\n`;
+}
+
+function renderService(service: Service, flavour: ClientFlavour): string {
+  const { core, options, optionsDoc } = flavours[flavour];
   const comment = [`${service.name}Client calls ${service.name} over HTTP.`, service.comment]
     .filter((line) => line !== '')
     .join('\n\n');
@@ -32,14 +63,14 @@ function renderService(service: Service): string {
   }`;
   });
   return `${docComment(comment, [])}export class ${service.name}Client {
-  readonly #client: RpcClient;
+  readonly #client: ${core};
 
   /**
    * @param baseUrl where the routes live, such as \`http://tacoserver/oto/\`.
-   * @param options timeout, headers, retries, a debug hook, or a custom undici Dispatcher.
+   * @param options ${optionsDoc}
    */
-  constructor(baseUrl: string | URL, options: ClientOptions = {}) {
-    this.#client = new RpcClient(baseUrl, options);
+  constructor(baseUrl: string | URL, options: ${options} = {}) {
+    this.#client = new ${core}(baseUrl, options);
   }
 
 ${methods.join('\n\n')}
@@ -63,12 +94,14 @@ function responseShapes(model: Model): string[] {
   const shapes = objectsInDependencyOrder(model)
     .filter((object) => needed.has(object.name))
     .map(renderShape);
-  return shapes.length === 0 ? [] : [`// What each response holds, for reading a peer's answer.\n${shapes.join('\n')}`];
+  return shapes.length === 0
+    ? []
+    : [`// What each response holds, for reading a peer's answer.\n${shapes.join('\n\n')}`];
 }
 
 function renderShape(object: ObjectType): string {
   const fields = object.fields.map((field) => `${field.name}: ${fieldShape(field)},`);
-  return `const ${shapeName(object.name)}: Shape = {${fields.length === 0 ? '' : `\n  ${fields.join('\n  ')}\n`}};`;
+  return `export const ${shapeName(object.name)}: Shape = {${fields.length === 0 ? '' : `\n  ${fields.join('\n  ')}\n`}};`;
 }
 
 function fieldShape({ type, optional }: Field): string {
