@@ -1,6 +1,7 @@
 // One process making `total` calls with `inflight` at a time through one client, then printing
 // calls per second as JSON. Run by the harness once per client and round.
 import { TacoServiceClient } from '@taco-run/generated/client';
+import { TacoServiceClient as WebTacoServiceClient } from '@taco-run/generated/web';
 import { request } from 'undici';
 
 const [kind, origin, totalText = '20000', inflightText = '50'] = process.argv.slice(2);
@@ -13,6 +14,11 @@ const headers = { 'content-type': 'application/json' };
 const clients: Record<string, () => Promise<unknown>> = {
   generated: (() => {
     const client = new TacoServiceClient(`${origin}/oto/`);
+    return () => client.eatTaco(order);
+  })(),
+  // The generated web client, on Node's own fetch: what it adds to the fetch baseline below is its own work.
+  'generated web': (() => {
+    const client = new WebTacoServiceClient(`${origin}/oto/`);
     return () => client.eatTaco(order);
   })(),
   // Each baseline serializes the order per call too, as a caller would: the same work, minus the client.

@@ -193,7 +193,12 @@ async function serverScenario() {
 async function clientScenario() {
   log(`\n[2/4] client: ${clientCalls} calls from one process, 50 in flight, against bare node:http`);
   const server = await start(join(dist, 'node-http.js'));
-  const runs: Record<'generated' | 'undici' | 'fetch', number[]> = { generated: [], undici: [], fetch: [] };
+  const runs: Record<'generated' | 'generated web' | 'undici' | 'fetch', number[]> = {
+    generated: [],
+    'generated web': [],
+    undici: [],
+    fetch: [],
+  };
   for (let round = 0; round < rounds; round++) {
     for (const kind of rotate(Object.keys(runs) as (keyof typeof runs)[], round)) {
       const output = execFileSync(
@@ -457,6 +462,7 @@ function report(
     },
     ratioAtLeast('generated client ≥ 0.90× undici.request (calls/s)', versus(client.generated, client.undici), 0.9),
     ratioAtLeast('generated client ≥ 1.5× fetch (calls/s)', versus(client.generated, client.fetch), 1.5),
+    ratioAtLeast('generated web client ≥ 0.95× fetch (calls/s)', versus(client['generated web'], client.fetch), 0.95),
   ];
   const direct = runsd.throughput.direct;
   const inProcess = runsd.throughput['in-process dispatcher'];
@@ -664,7 +670,7 @@ async function main(): Promise<void> {
 const NOTES = `## How each scenario is set up
 
 - **Server.** All six servers answer the same \`{"name": "Sammy Sosa", "tacos": ["Chicken", "Chorizo"]}\` with \`{"tacoConsumptionStatus": "Sammy Sosa has consumed 2 tacos"}\` (tRPC wraps it in \`{"result": {"data": ...}}\`), validate the input and log nothing. *generated* is \`registerTacoService\` from packages/generated; *fastify-hand* is one hand-written Fastify route with the same generated JSON Schemas (and Fastify's default, coercing Ajv); *node-http* parses and checks by hand. The peers are tRPC 11 (\`@trpc/server/adapters/fastify\`, zod input and output), ts-rest 3 on Fastify 4 (which \`@ts-rest/fastify\` requires) and Connect-ES 2 on \`@connectrpc/connect-fastify\`, its code generated from \`bench/proto/taco.proto\` by buf and protoc-gen-es (both run here from npm). *tacoserver as shipped, access line on* is the service's own bundle, \`services/tacoserver/dist/main.js\`, with its default logging (\`LOG_LEVEL\` unset, so info) and its access line (\`LOG_REQUESTS=true\`, the default off Cloud Run), its stdout a pipe drained by a \`cat\` process of its own, as Cloud Run's log collector drains a container's: its log lines cost the service and not the load generator, which here shares the machine's two cores with it. The gap between it and *generated*, which logs nothing, is what the shipped service's logging and the rest of its set-up cost. *on Cloud Run* is the same bundle with \`K_SERVICE\` set, as Cloud Run sets it, so with no access line (Cloud Run's own request log has one): what a deployed tacoserver costs, drained the same way.
-- **Client.** \`bench/src/client-load.ts\` runs in its own process: the generated \`TacoServiceClient\`, \`undici.request\` (the same global dispatcher) and Node's \`fetch\`, each checking every answer.
+- **Client.** \`bench/src/client-load.ts\` runs in its own process: the generated \`TacoServiceClient\`, the generated web client (\`@taco-run/generated/web\`, on Node's own \`fetch\`), \`undici.request\` (the same global dispatcher) and Node's \`fetch\`, each checking every answer. The web client's target is against \`fetch\` making the same calls: what it adds to the \`fetch\` it runs on.
 - **runsd.** The load is \`GET /\` on tacoclient, which calls tacoserver. *direct*: \`TACOSERVER_URL\` points at tacoserver. *in-process dispatcher*: tacoclient runs under runsd in cloud mode (\`K_SERVICE\` set, tokens from the metadata emulator) and calls \`http://tacoserver/oto/\`; runsd rewrites it to the hash URL, adds the token, and \`RUNSD_TARGET_OVERRIDE\` sends it to tacoserver over plain HTTP on loopback, so only runsd's own work is added. *both as shipped, access lines on*: the same, with both services' default logging, their access lines on (\`LOG_REQUESTS=true\`, since tacoclient's \`K_SERVICE\` would turn its line off) and their stdout drained as above, against its own tacoserver; the gap between it and *in-process dispatcher* (both at \`LOG_LEVEL=warn\`, so nothing per request) is what per-request logging costs the pair. *in-process, local mode*: the same under runsd's local mode (\`RUNSD_SERVICES\`), which routes the same way but adds no token, so the gap between the two runsd rows is the token's cost: a kilobyte header per request, which tacoclient sends and tacoserver parses (on this machine a 900-byte Authorization header alone costs tacoserver about 6% of its EatTaco throughput). The proxy has no Node client that speaks through it without the preload, so its cost is measured on its own: one connection posting EatTaco to tacoserver directly, and the same in absolute form (\`POST http://tacoserver/oto/...\`) through runsd's proxy, with the token added.
 - **Cold start.** What ships, on this machine's Node and on the image's major (deploy/Dockerfile's, installed from the npm registry by \`scripts/image-node.sh\`): tacoserver's image layout as \`deploy/assemble-image.mjs\` makes it with that Node (its V8 compile cache included where that Node makes one), started with the Dockerfile's ENTRYPOINT and ENV as \`deploy/image-command.mjs\` reads them, with runsd in cloud mode (\`K_SERVICE\` set, the metadata emulator as \`GCE_METADATA_HOST\`) and the service's default logging; beside it the bundle alone with the same ENV, \`node -e 0\` (spawn to exit; its peak RSS read from its own /proc/self/status, since getrusage's would count the harness's, which the fork copied), and on this machine's Node the TypeScript source through tsx. Each measured process gets \`PATH\`, the image's ENV and \`GOOGLE_CLOUD_PROJECT\` (which \`pnpm deploy:all\` sets) only, so the harness's tsx loader does not reach it; runsd therefore starts the service at once and asks the metadata server for the region while it loads. The service's RSS is its own peak (VmHWM) when it first answers; under runsd, the spawned process is runsd, and the service its child.
 

@@ -109,6 +109,8 @@ export class RpcClient {
 
 /** Calls over undici: through the dispatcher given, or the global one, looked up per call. */
 class UndiciTransport implements Transport {
+  // undici's own timeouts tick every half second: RpcCaller keeps the exact deadline.
+  readonly keepsDeadline = false;
   readonly #dispatcher: Dispatcher | undefined;
   /** Each method's URL, parsed once: undici would otherwise parse the string on every call. */
   readonly #urls = new Map<string, URL>();

@@ -66,6 +66,11 @@ export interface Transport {
   failure(error: unknown, origin: string, timeout: number): RpcError;
   /** Whether a failed attempt is known never to have left: then any method may try again. */
   neverSent(error: RpcError): boolean;
+  /**
+   * Whether `send` itself fails with deadline_exceeded when the time given
+   * runs out. If not, a timer of the caller's ends the wait at the deadline.
+   */
+  readonly keepsDeadline: boolean;
 }
 
 /**
@@ -117,7 +122,8 @@ export class RpcCaller {
     { idempotent = false, response }: MethodOptions,
     report?: CallReport,
   ): Promise<Response> {
-    const path = this.basePath + method;
+    const url = this.origin + this.basePath + method;
+    const debug = this.#options.debug;
     const timeout = options.timeout ?? this.#options.timeout ?? defaultTimeout;
     const expires = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
     const { signal } = options;
@@ -127,8 +133,16 @@ export class RpcCaller {
       if (remaining <= 0) throw deadlineExceeded(timeout);
       let error: RpcError;
       try {
-        const answer = await this.#send(path, body, headers, signal, remaining, timeout, report);
-        return (response === undefined ? answer : conform(answer, response)) as Response;
+        const started = debug === undefined ? 0 : performance.now();
+        debug?.(`POST ${url} ${body}`);
+        const sending = this.#transport.send(url, body, headers, signal, remaining);
+        const answer = await (Number.isFinite(remaining) && !this.#transport.keepsDeadline
+          ? withDeadline(sending, remaining, timeout)
+          : sending);
+        if (report !== undefined) report.status = answer.status;
+        debug?.(`${answer.status} in ${Math.round(performance.now() - started)} ms ${answer.text}`);
+        const read = readAnswer(answer, url);
+        return (response === undefined ? read : conform(read, response)) as Response;
       } catch (cause) {
         error = signal?.aborted
           ? canceled(signal)
@@ -141,32 +155,16 @@ export class RpcCaller {
       const delay = backoff(this.#retry, attempt, error.retryAfter);
       if (delay >= expires - Date.now()) throw error;
       if (report !== undefined) report.retries = attempt;
-      this.#options.debug?.(`retrying ${method} in ${delay} ms after ${error.code}: ${error.message}`);
+      debug?.(`retrying ${method} in ${delay} ms after ${error.code}: ${error.message}`);
       await pause(delay, signal);
     }
   }
+}
 
-  /** One attempt, and what the protocol makes of its answer: the success body, or an RpcError. */
-  async #send(
-    path: string,
-    body: string,
-    headers: HeaderValues,
-    signal: AbortSignal | undefined,
-    remaining: number,
-    timeout: number,
-    report: CallReport | undefined,
-  ): Promise<unknown> {
-    const url = this.origin + path;
-    const debug = this.#options.debug;
-    const started = debug === undefined ? 0 : performance.now();
-    debug?.(`POST ${url} ${body}`);
-    const sending = this.#transport.send(url, body, headers, signal, remaining);
-    const answer = await (Number.isFinite(remaining) ? withDeadline(sending, remaining, timeout) : sending);
-    if (report !== undefined) report.status = answer.status;
-    debug?.(`${answer.status} in ${Math.round(performance.now() - started)} ms ${answer.text}`);
-    if (answer.status >= 200 && answer.status < 300) return parseSuccess(answer.status, answer.text, url);
-    throw errorFromResponse({ ...answer, url });
-  }
+/** What the protocol makes of an answer: the success body, or an RpcError. */
+function readAnswer(answer: Answer, url: string): unknown {
+  if (answer.status >= 200 && answer.status < 300) return parseSuccess(answer.status, answer.text, url);
+  throw errorFromResponse({ ...answer, url });
 }
 
 /** Rejects at the deadline even if the transport's own timeout has not torn the attempt down yet. */
