@@ -23,6 +23,13 @@ const variableName = z
   .regex(/^[A-Za-z_][A-Za-z\d_]*$/, { message: 'must be an environment variable name: letters, digits and _' })
   .refine((name) => !reservedVariables.has(name), { message: 'is set by Cloud Run itself' });
 
+/** `*`, or an origin as a browser sends it in `Origin`: `https://app.example.com`, `http://localhost:5173`. */
+function isOrigin(text: string): boolean {
+  return (
+    text === '*' || (URL.canParse(text) && /^https?:$/.test(new URL(text).protocol) && new URL(text).origin === text)
+  );
+}
+
 export const manifestSchema = z
   .strictObject({
     $schema: z.string().optional().describe('The JSON Schema of this file, for editors.'),
@@ -63,6 +70,22 @@ export const manifestSchema = z
       )
       .default([])
       .describe('Who else may call it, besides the services that list it in calls: user:…, group:…, serviceAccount:….'),
+    cors: z
+      .strictObject({
+        origins: z
+          .array(
+            z.string().refine(isOrigin, {
+              message:
+                'must be an origin such as https://app.example.com: a scheme and a host, and a port if not the default; no path. Or * for any page',
+            }),
+          )
+          .min(1)
+          .describe('Pages on these origins may call the APIs from a browser, or * for any page.'),
+      })
+      .optional()
+      .describe(
+        'Lets browsers on other origins call its APIs (CORS). Public services only: a browser sends its preflight OPTIONS without a token, which Cloud Run refuses for a private service.',
+      ),
     env: z
       .record(variableName, z.string())
       .default({})
@@ -110,6 +133,11 @@ export const manifestSchema = z
   .refine(({ env, secrets }) => Object.keys(secrets).every((name) => !(name in env)), {
     message: 'a variable is in both env and secrets',
     path: ['secrets'],
+  })
+  .refine((manifest) => manifest.cors === undefined || manifest.public, {
+    message:
+      'needs "public": true: a browser sends its CORS preflight without a token, and Cloud Run refuses it for a private service before the service sees it',
+    path: ['cors'],
   });
 
 export type Manifest = z.output<typeof manifestSchema>;

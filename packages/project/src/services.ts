@@ -176,11 +176,16 @@ function project(root: string, services: Service[]): Project {
 }
 
 /**
- * The plain environment a service runs with, wherever it runs: its `env`, and
+ * The plain environment a service runs with, wherever it runs: its `env`;
  * REQUEST_TIMEOUT_SECONDS when `cloudRun.timeoutSeconds` sets one, so that the
- * service stops waiting for a stalled request when Cloud Run would give up on it.
+ * service stops waiting for a stalled request when Cloud Run would give up on
+ * it; and CORS_ORIGINS when `cors` lists origins, which its RPC routes allow.
  */
 export function serviceEnvironment(service: Service): Record<string, string> {
   const timeout = service.cloudRun.timeoutSeconds;
-  return { ...service.env, ...(timeout === undefined ? {} : { REQUEST_TIMEOUT_SECONDS: String(timeout) }) };
+  return {
+    ...service.env,
+    ...(timeout === undefined ? {} : { REQUEST_TIMEOUT_SECONDS: String(timeout) }),
+    ...(service.cors === undefined ? {} : { CORS_ORIGINS: service.cors.origins.join(',') }),
+  };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manifestJsonSchema } from '../src/manifest.js';
-import { loadProject, ManifestError } from '../src/services.js';
+import { loadProject, ManifestError, serviceEnvironment } from '../src/services.js';
 
 const repository = fileURLToPath(new URL('../../../', import.meta.url));
 let root: string;
@@ -118,6 +118,38 @@ describe('loadProject', () => {
     expect(problems()).toEqual([
       'services/menuserver/service.json: cloudRun.minInstances: minInstances must not exceed maxInstances',
     ]);
+  });
+
+  it('refuses cors on a private service, and anything in origins that is not an origin', async () => {
+    await service('menuserver', { port: 8082, cors: { origins: ['https://app.example.com'] } });
+    await service('pageserver', {
+      port: 8083,
+      public: true,
+      cors: { origins: ['https://app.example.com/', 'app.example.com', 'ftp://files.example.com'] },
+    });
+    expect(problems()).toEqual([
+      'services/menuserver/service.json: cors: needs "public": true: a browser sends its CORS preflight without a token, and Cloud Run refuses it for a private service before the service sees it',
+      ...[0, 1, 2].map(
+        (index) =>
+          `services/pageserver/service.json: cors.origins.${index}: must be an origin such as https://app.example.com: a scheme and a host, and a port if not the default; no path. Or * for any page`,
+      ),
+    ]);
+  });
+
+  it('hands a public service its CORS origins as CORS_ORIGINS', async () => {
+    await service('pageserver', {
+      port: 8083,
+      public: true,
+      env: { GREETING: 'hola' },
+      cors: { origins: ['https://app.example.com', 'http://localhost:5173'] },
+    });
+    await service('menuserver', { port: 8082 });
+    const project = loadProject(root, { apis: [] });
+    expect(serviceEnvironment(project.service('pageserver'))).toEqual({
+      GREETING: 'hola',
+      CORS_ORIGINS: 'https://app.example.com,http://localhost:5173',
+    });
+    expect(serviceEnvironment(project.service('menuserver'))).toEqual({});
   });
 
   it('names a folder without a manifest, and one that is not JSON', async () => {

@@ -45,6 +45,14 @@ export interface RpcServerOptions {
    * on, unless the environment says RPC_CHECK_RESPONSES=false.
    */
   checkResponses?: boolean;
+  /**
+   * The origins whose pages may call these routes from a browser (CORS), or
+   * `*` for any page. Default: CORS_ORIGINS, comma-separated, which the dev
+   * runner, the emulator and the deploy set from service.json's
+   * `cors.origins`. With none, answers carry no CORS headers and a preflight
+   * `OPTIONS` is refused with 405, as any method but POST.
+   */
+  corsOrigins?: readonly string[];
 }
 
 export const defaultBodyLimit = 1024 * 1024;
@@ -69,8 +77,15 @@ export function registerRpcServices(
 
 const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (
   app,
-  { services, bodyLimit = defaultBodyLimit, checkResponses = process.env.RPC_CHECK_RESPONSES !== 'false' },
+  {
+    services,
+    bodyLimit = defaultBodyLimit,
+    checkResponses = process.env.RPC_CHECK_RESPONSES !== 'false',
+    corsOrigins = originsIn(process.env.CORS_ORIGINS),
+  },
 ) => {
+  if (corsOrigins.length > 0) await allowPagesFrom(app, corsOrigins);
+
   // Only JSON: Fastify's default text/plain parser would let a string body reach validation.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
@@ -133,6 +148,45 @@ const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (
     );
   });
 };
+
+/**
+ * CORS for the routes of this scope, through @fastify/cors, loaded only by a
+ * service that allows some origin. A preflight is answered before any other
+ * hook, and allows what a call sends: POST, its JSON, a bearer token and the
+ * caller's trace. A browser caches the answer for ten minutes.
+ */
+async function allowPagesFrom(app: FastifyInstance, origins: readonly string[]): Promise<void> {
+  const { default: cors } = await import('@fastify/cors');
+  await app.register(cors, {
+    origin: origins.includes('*') ? '*' : [...origins],
+    methods: ['POST'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'traceparent'],
+    maxAge: 600,
+  });
+}
+
+/** CORS_ORIGINS as a list, each checked: a mistyped origin would otherwise just never match. */
+function originsIn(text: string | undefined): string[] {
+  const origins = (text ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (!isOrigin(origin)) {
+      throw new Error(
+        `CORS_ORIGINS must list origins such as https://app.example.com (a scheme and a host, and a port if not the default; no path), or *; got ${JSON.stringify(origin)}`,
+      );
+    }
+  }
+  return origins;
+}
+
+/** `*`, or an origin as a browser sends it: `https://app.example.com`, `http://localhost:5173`. */
+function isOrigin(text: string): boolean {
+  return (
+    text === '*' || (URL.canParse(text) && /^https?:$/.test(new URL(text).protocol) && new URL(text).origin === text)
+  );
+}
 
 /**
  * Route options that hand Fastify the method's precompiled validator and
