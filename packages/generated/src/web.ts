@@ -5,6 +5,8 @@ import { type CallOptions, type WebClientOptions, WebRpcClient } from '@taco-run
 import { EatTacoResponseShape } from './shapes.js';
 import type { EatTacoRequest, EatTacoResponse } from './types.js';
 
+export { type Code, isRpcError, RpcError } from '@taco-run/rpc/web';
+
 /**
  * TacoServiceClient calls TacoService over HTTP.
  *

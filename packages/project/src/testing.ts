@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** How a command ended: its exit code and all it printed. */
@@ -34,3 +36,17 @@ export { freePort } from './ports.js';
  * tls, crypto, Node's own undici) that the process loaded.
  */
 export const loadedModulesPreload = fileURLToPath(new URL('./loaded-modules.cjs', import.meta.url));
+
+/**
+ * The browser the browser tests drive through playwright-core: CHROMIUM,
+ * else the first of chromium's usual names on PATH (.ci/run installs
+ * Debian's). Undefined where there is none, and the test says it skipped.
+ */
+export function findChromium(): string | undefined {
+  if (process.env.CHROMIUM) return process.env.CHROMIUM;
+  const folders = (process.env.PATH ?? '').split(delimiter);
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
+    for (const folder of folders) if (existsSync(join(folder, name))) return join(folder, name);
+  }
+  return undefined;
+}

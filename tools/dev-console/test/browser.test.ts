@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { findChromium } from '@taco-run/project/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,16 +15,6 @@ import { type StartedRunner, startRunner } from '../../dev-runner/test/runner.js
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screenshots = join(root, 'test-results/dev-console');
 const run = promisify(execFile);
-
-/** Chromium from CHROMIUM, else the first of its usual names on PATH. */
-function findChromium(): string | undefined {
-  if (process.env.CHROMIUM) return process.env.CHROMIUM;
-  const folders = (process.env.PATH ?? '').split(delimiter);
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    for (const folder of folders) if (existsSync(join(folder, name))) return join(folder, name);
-  }
-  return undefined;
-}
 
 const executablePath = findChromium();
 if (executablePath === undefined) {

@@ -40,6 +40,8 @@ export function renderClient(model: Model, runtime: string, flavour: ClientFlavo
     ]
       .filter((line) => line !== '')
       .join('\n'),
+    // A web app imports nothing else of ours: the error it catches comes from here. (index.ts has it for Node.)
+    ...(flavour === 'web' ? [`export { type Code, isRpcError, RpcError } from '${runtime}/web';`] : []),
     ...model.services.map((service) => renderService(service, flavour)),
   ];
   return `${parts.join('\n\n')}\n`;
