@@ -9,9 +9,10 @@ export default defineConfig({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // typescript stays a runtime import (it is big and already installed); the runtime's code table
-  // and the command-line convention are bundled.
-  external: ['typescript'],
+  // typescript and esbuild (which compiles renderers of your own) stay runtime imports: they are big, esbuild
+  // runs a native binary, and both are installed already. The runtime's code table and the command-line
+  // convention are bundled.
+  external: ['typescript', 'esbuild'],
   noExternal: ['@taco-run/rpc', '@taco-run/project'],
   clean: true,
 });

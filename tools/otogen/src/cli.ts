@@ -7,6 +7,7 @@ import { DefinitionError } from './errors.js';
 import { FormatError } from './format.js';
 import { defaultTarget, generateTarget, readDefinitions, staleFiles, writeFiles } from './generate.js';
 import { parseDefinitions } from './parser.js';
+import { RendererError } from './renderers.js';
 
 const usage = `otogen ${packageJson.version}: TypeScript API definitions to a server, a client, schemas and docs.
 
@@ -89,7 +90,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof DefinitionError) {
       process.stderr.write(`otogen: the definitions have ${error.problems.length} problem(s):\n${error.message}\n`);
-    } else if (error instanceof ConfigError || error instanceof FormatError) {
+    } else if (error instanceof ConfigError || error instanceof FormatError || error instanceof RendererError) {
       process.stderr.write(`otogen: ${error.message}\n`);
     } else if (error instanceof ManifestError) {
       // The docs say where each API is served, from the manifests: a wrong one is said as every command says it.

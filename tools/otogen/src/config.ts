@@ -38,9 +38,17 @@ export async function loadConfig(root: string, given?: string): Promise<Config> 
   }
   if (
     !Array.isArray(config.targets) ||
-    config.targets.some((t) => !Array.isArray(t.definitions) || typeof t.out !== 'string')
+    config.targets.some(
+      (t) =>
+        !Array.isArray(t.definitions) ||
+        typeof t.out !== 'string' ||
+        (t.renderers !== undefined &&
+          (!Array.isArray(t.renderers) || t.renderers.some((renderer) => typeof renderer !== 'string'))),
+    )
   ) {
-    throw new ConfigError(`${path} must be {"targets": [{"definitions": ["file.ts"], "out": "folder"}]}`);
+    throw new ConfigError(
+      `${path} must be {"targets": [{"definitions": ["file.ts"], "out": "folder", "renderers": ["optional/renderer.ts"]}]}`,
+    );
   }
   return config as Config;
 }

@@ -14,6 +14,7 @@ import { renderSerializers } from './render/serializers.js';
 import { renderServer } from './render/server.js';
 import { renderTypes } from './render/types.js';
 import { renderValidators } from './render/validators.js';
+import { RendererError, renderWithOwnRenderers } from './renderers.js';
 
 /** One set of definitions and where its generated package lives (a row of otogen.config.json). */
 export interface Target {
@@ -28,6 +29,12 @@ export interface Target {
   basePath?: string;
   /** The package generated code imports the runtime from. Default @taco-run/rpc. */
   runtime?: string;
+  /**
+   * Renderers of your own, relative to the project's root: modules (`.ts`
+   * or `.js`) whose default export turns the model into more files under
+   * `out`. See `Renderer`.
+   */
+  renderers?: string[];
 }
 
 export interface GeneratedFile {
@@ -101,7 +108,16 @@ function withDeclarations(stem: string, { js, dts }: { js: string; dts: string }
 /** A target's files as they are committed: rendered, then formatted by the project's own rules. */
 export async function generateTarget(target: Target, root: string): Promise<GeneratedFile[]> {
   const model = parseDefinitions(await readDefinitions(target.definitions, root));
-  return formatFiles(render(model, target, apiHosts(root, model)), target.out, root);
+  const files = [
+    ...render(model, target, apiHosts(root, model)),
+    ...(await renderWithOwnRenderers(model, target, root)),
+  ];
+  const paths = new Set<string>();
+  for (const { path } of files) {
+    if (paths.has(path)) throw new RendererError(`two renderers write ${join(target.out, path)}`);
+    paths.add(path);
+  }
+  return formatFiles(files, target.out, root);
 }
 
 /** What differs between the generated files and what is on disk, as paths relative to root. */

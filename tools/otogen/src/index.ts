@@ -12,3 +12,4 @@ export {
 export { type ApiHost, apiHosts } from './hosts.js';
 export * from './model.js';
 export { type DefinitionFile, parseDefinitions } from './parser.js';
+export { type Renderer, RendererError } from './renderers.js';

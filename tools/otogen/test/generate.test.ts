@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -199,5 +199,86 @@ describe('the otogen command, in a project without otogen.config.json', () => {
 
   it('prints its version for --version', async () => {
     expect(await run('--version')).toEqual({ code: 0, stdout: 'otogen 0.1.0\n', stderr: '' });
+  });
+});
+
+describe('renderers of your own', () => {
+  let work: string;
+  const run = (...args: string[]) => runNode(cli, args, { cwd: work });
+  const config = async (name: string, renderers: string[]) => {
+    const target = { definitions: ['packages/definitions/src'], out: 'packages/generated', renderers };
+    await writeFile(join(work, name), JSON.stringify({ targets: [target] }));
+    return name;
+  };
+
+  beforeAll(async () => {
+    await build({ config: join(root, 'tools/otogen/tsup.config.ts'), silent: true });
+    work = await mkdtemp(join(tmpdir(), 'otogen-renderers-'));
+    await cp(join(root, 'tools/otogen/test/fixtures/kitchen/definitions'), join(work, 'packages/definitions/src'), {
+      recursive: true,
+    });
+    for (const file of ['biome.jsonc', '.gitignore']) await cp(join(root, file), join(work, file));
+    await mkdir(join(work, 'renderers'));
+    // TypeScript, which Node 20 cannot import: otogen compiles it itself.
+    await writeFile(
+      join(work, 'renderers/methods.ts'),
+      `interface Model { services: { name: string; methods: { wireName: string }[] }[] }
+export default function methods(model: Model): { path: string; text: string }[] {
+  const names: string[] = model.services.flatMap((service) => service.methods.map((method) => method.wireName));
+  return [{ path: 'methods/all.txt', text: names.join('\\n') + '\\n' }];
+}
+`,
+    );
+    await writeFile(
+      join(work, 'renderers/plain.mjs'),
+      "export default () => [{ path: 'plain.txt', text: 'plain\\n' }];\n",
+    );
+    await writeFile(join(work, 'renderers/no-default.ts'), 'export const render = () => [];\n');
+    await writeFile(
+      join(work, 'renderers/escape.ts'),
+      "export default () => [{ path: '../outside.txt', text: '' }];\n",
+    );
+    await writeFile(join(work, 'renderers/throws.ts'), "export default () => { throw new Error('no tacos'); };\n");
+    await writeFile(join(work, 'renderers/broken.ts'), 'export default () => [\n  { path: \n');
+    await writeFile(join(work, 'renderers/clash.ts'), "export default () => [{ path: 'src/types.ts', text: '' }];\n");
+  });
+
+  afterAll(() => rm(work, { recursive: true, force: true }));
+
+  it('writes what each renderer returns under out, and --check holds it to the definitions', async () => {
+    const name = await config('own.json', ['renderers/methods.ts', 'renderers/plain.mjs']);
+    expect(await run('generate', '--config', name)).toMatchObject({
+      code: 0,
+      stdout: 'otogen: wrote 17 of 17 files to packages/generated from packages/definitions/src\n',
+    });
+    expect(await readFile(join(work, 'packages/generated/methods/all.txt'), 'utf8')).toBe(
+      'MenuService.ListDishes\nOrderService.PlaceOrder\n',
+    );
+    expect(await readFile(join(work, 'packages/generated/plain.txt'), 'utf8')).toBe('plain\n');
+    expect(await run('generate', '--check', '--config', name)).toMatchObject({ code: 0 });
+    await writeFile(join(work, 'packages/generated/methods/all.txt'), 'edited by hand\n');
+    const stale = await run('generate', '--check', '--config', name);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain('otogen: packages/generated/methods/all.txt is stale; run `pnpm generate`');
+  });
+
+  it.each([
+    ['renderers/missing.ts', /^otogen: renderer renderers\/missing\.ts not found \(renderers are relative to .+\)\n$/],
+    [
+      'renderers/no-default.ts',
+      /^otogen: renderer renderers\/no-default\.ts must export a default function: \(model, target\) => \[\{ path, text \}\]\n$/,
+    ],
+    [
+      'renderers/escape.ts',
+      /^otogen: renderer renderers\/escape\.ts may write only under the target's out; \.\.\/outside\.txt is outside it\n$/,
+    ],
+    ['renderers/throws.ts', /^otogen: renderer renderers\/throws\.ts failed: no tacos\n$/],
+    ['renderers/broken.ts', /^otogen: renderer renderers\/broken\.ts could not be compiled at .*broken\.ts:3: .+\n$/],
+    ['renderers/clash.ts', /^otogen: two renderers write packages\/generated\/src\/types\.ts\n$/],
+  ])('says in one line what is wrong with %s, and exits 1', async (renderer, message) => {
+    const name = await config('wrong.json', [renderer]);
+    const result = await run('generate', '--config', name);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(message);
   });
 });
