@@ -169,9 +169,11 @@ function canListen(port: number): Promise<boolean> {
 
 /** The versions the project's own packages depend on, so a new service matches them and the lockfile. */
 function versions(root: string): NewService['versions'] {
-  const dependencies = (path: string) =>
-    (JSON.parse(readFileSync(join(root, path), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ??
-    {};
+  // undici and fastify are the runtime's peer dependencies: the services bring them.
+  const dependencies = (path: string) => {
+    const json = JSON.parse(readFileSync(join(root, path), 'utf8')) as Record<string, Record<string, string>>;
+    return { ...json.peerDependencies, ...json.dependencies };
+  };
   const service = dependencies('packages/service/package.json');
   const rpc = dependencies('packages/rpc/package.json');
   return { fastify: service.fastify ?? '*', zod: service.zod ?? '*', undici: rpc.undici ?? '*' };
