@@ -93,20 +93,26 @@ class FetchTransport implements Transport {
     const follow = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', follow, { once: true });
     try {
-      const response = await (this.#fetch ?? fetch)(url, {
-        method: 'POST',
-        headers,
-        body,
-        signal: controller.signal,
-        ...(this.#credentials === undefined ? {} : { credentials: this.#credentials }),
-      });
+      const init: RequestInit = { method: 'POST', headers, body, signal: controller.signal };
+      if (this.#credentials !== undefined) init.credentials = this.#credentials;
+      const response = await (this.#fetch ?? fetch)(url, init);
       const { status } = response;
+      // A success needs its body alone; the headers and the reason phrase are read for a failure.
+      if (status >= 200 && status < 300) {
+        return {
+          status,
+          reason: undefined,
+          retryAfter: undefined,
+          contentType: undefined,
+          text: await response.text(),
+        };
+      }
       return {
         status,
         reason: response.statusText,
         retryAfter: response.headers.get('retry-after'),
         contentType: response.headers.get('content-type'),
-        text: status >= 200 && status < 300 ? await response.text() : await readCapped(response, errorBodyLimit),
+        text: await readCapped(response, errorBodyLimit),
       };
     } finally {
       clearTimeout(timer);
