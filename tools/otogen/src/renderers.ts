@@ -85,7 +85,7 @@ function checkedFiles(produced: unknown, renderer: string): GeneratedFile[] {
     if (typeof path !== 'string' || typeof text !== 'string') {
       throw new RendererError(`renderer ${renderer} returned ${JSON.stringify(file)}, not { path, text }`);
     }
-    if (isAbsolute(path) || normalize(path).startsWith('..')) {
+    if (isAbsolute(path) || normalize(path).split(/[\\/]/)[0] === '..') {
       throw new RendererError(`renderer ${renderer} may write only under the target's out; ${path} is outside it`);
     }
     return { path: normalize(path), text };
