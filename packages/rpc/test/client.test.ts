@@ -140,6 +140,19 @@ describe.each(clients)('%s', (_name, make) => {
       expect(second.headers['x-call-number']).toBe('2');
     });
 
+    it('rejects, never throws, when the request cannot be sent as JSON or the headers function throws', async () => {
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const calling = client().call('Echo.Body', cyclic);
+      await expect(calling).rejects.toThrow(TypeError);
+      const failing = client({
+        headers: () => {
+          throw new Error('no token today');
+        },
+      }).call('Echo.Body', {});
+      await expect(failing).rejects.toThrow('no token today');
+    });
+
     it('reports each request and response to the debug hook', async () => {
       const lines: string[] = [];
       await client({ debug: (line) => lines.push(line) }).call('Echo.Body', { a: 1 });

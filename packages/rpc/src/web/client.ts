@@ -46,16 +46,17 @@ export class WebRpcClient {
     methodOptions: MethodOptions = {},
   ): Promise<Response> {
     // Not async: with static headers, as most clients have, the call is one turn of the microtask queue shorter.
-    let body: string;
+    // What an async function would do with a throw (a request JSON cannot hold, a headers function that throws)
+    // is done by hand: the caller gets a rejected promise, never an exception.
     try {
-      body = JSON.stringify(request);
+      const body = JSON.stringify(request);
+      const headers = this.#caller.headers(options.headers);
+      return headers instanceof Promise
+        ? headers.then((computed) => this.#caller.attempts(method, body, computed, options, methodOptions))
+        : this.#caller.attempts(method, body, headers, options, methodOptions);
     } catch (error) {
       return Promise.reject(error);
     }
-    const headers = this.#caller.headers(options.headers);
-    return headers instanceof Promise
-      ? headers.then((computed) => this.#caller.attempts(method, body, computed, options, methodOptions))
-      : this.#caller.attempts(method, body, headers, options, methodOptions);
   }
 }
 
