@@ -3,7 +3,7 @@ import { RpcError } from '@taco-run/rpc';
 import { sendRpcError } from '@taco-run/rpc/server';
 import { runInTrace, traceOfRequest } from '@taco-run/rpc/trace';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { flag, parseEnv, seconds } from './config.js';
+import { flag, origins, parseEnv, seconds } from './config.js';
 import { CloudRunLogController, cloudLoggingOptions, stdoutLines } from './logging.js';
 import { telemetryWanted } from './telemetry/index.js';
 import { recordServerSpans } from './telemetry/server-spans.js';
@@ -56,6 +56,8 @@ export function createServiceApp({
   logRequests = parseEnv({ LOG_REQUESTS: flag(!process.env.K_SERVICE) }).LOG_REQUESTS,
   telemetry = telemetryWanted(),
 }: ServiceAppOptions): FastifyInstance {
+  // The RPC routes read CORS_ORIGINS themselves; checked here too, so that a wrong one is said in one line at start.
+  parseEnv({ CORS_ORIGINS: origins });
   const requestTimeout = requestTimeoutSeconds * 1000;
   const app = Fastify({
     // A client that stalls mid-request holds a connection no longer than a request may take, with headers

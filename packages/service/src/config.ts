@@ -1,3 +1,4 @@
+import { corsOriginsRule, isOrigin } from '@taco-run/rpc/server';
 import { z } from 'zod';
 
 /**
@@ -80,3 +81,16 @@ export const logLevel = z
     message: 'must be one of trace, debug, info, warn, error, fatal, silent',
   })
   .default('info');
+
+/** Comma-separated origins (service.json's `cors.origins`), each `*` or `scheme://host[:port]`; unset, none. */
+export const origins = z
+  .string()
+  .optional()
+  .refine(
+    (value) =>
+      (value ?? '')
+        .split(',')
+        .map((origin) => origin.trim())
+        .every((origin) => origin === '' || isOrigin(origin)),
+    { message: corsOriginsRule },
+  );

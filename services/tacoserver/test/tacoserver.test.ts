@@ -182,6 +182,14 @@ describe('tacoserver start-up and shutdown', () => {
     );
   });
 
+  it('refuses a CORS_ORIGINS entry that is not an origin with one clear line and exit 1', async () => {
+    await expect(
+      startService(bundle, { CORS_ORIGINS: 'https://tacos.example.com,tacos.example.com/' }),
+    ).rejects.toThrow(
+      'tacoserver: CORS_ORIGINS must list origins such as https://app.example.com (a scheme and a host, and a port if not the default; no path), or *, got "https://tacos.example.com,tacos.example.com/"',
+    );
+  });
+
   it('refuses PORT=abc with one clear line and exit 1', async () => {
     await expect(startService(bundle, { PORT: 'abc' })).rejects.toThrow(
       'tacoserver: PORT must be a port number from 0 to 65535, got "abc"',

@@ -5,7 +5,9 @@ export { isRpcError, RpcError } from '../error.js';
 export type { RpcContext } from './context.js';
 export { errorCodeOf, sendRpcError, toRpcError } from './errors.js';
 export {
+  corsOriginsRule,
   defaultBodyLimit,
+  isOrigin,
   type RpcMethod,
   type RpcServerOptions,
   type RpcService,

@@ -165,24 +165,23 @@ async function allowPagesFrom(app: FastifyInstance, origins: readonly string[]):
   });
 }
 
+/** What CORS_ORIGINS must be, said by the plugin and by the service kit's check of the environment. */
+export const corsOriginsRule =
+  'must list origins such as https://app.example.com (a scheme and a host, and a port if not the default; no path), or *';
+
 /** CORS_ORIGINS as a list, each checked: a mistyped origin would otherwise just never match. */
 function originsIn(text: string | undefined): string[] {
   const origins = (text ?? '')
     .split(',')
     .map((origin) => origin.trim())
     .filter((origin) => origin !== '');
-  for (const origin of origins) {
-    if (!isOrigin(origin)) {
-      throw new Error(
-        `CORS_ORIGINS must list origins such as https://app.example.com (a scheme and a host, and a port if not the default; no path), or *; got ${JSON.stringify(origin)}`,
-      );
-    }
-  }
+  const wrong = origins.find((origin) => !isOrigin(origin));
+  if (wrong !== undefined) throw new Error(`CORS_ORIGINS ${corsOriginsRule}; got ${JSON.stringify(wrong)}`);
   return origins;
 }
 
 /** `*`, or an origin as a browser sends it: `https://app.example.com`, `http://localhost:5173`. */
-function isOrigin(text: string): boolean {
+export function isOrigin(text: string): boolean {
   return (
     text === '*' || (URL.canParse(text) && /^https?:$/.test(new URL(text).protocol) && new URL(text).origin === text)
   );
