@@ -38,15 +38,22 @@ export { freePort } from './ports.js';
 export const loadedModulesPreload = fileURLToPath(new URL('./loaded-modules.cjs', import.meta.url));
 
 /**
+ * The first of `names` found on PATH, as a full path: a program a test needs
+ * and skips without (saying so), such as python3. Undefined where there is none.
+ */
+export function findOnPath(...names: string[]): string | undefined {
+  const folders = (process.env.PATH ?? '').split(delimiter);
+  for (const name of names) {
+    for (const folder of folders) if (existsSync(join(folder, name))) return join(folder, name);
+  }
+  return undefined;
+}
+
+/**
  * The browser the browser tests drive through playwright-core: CHROMIUM,
  * else the first of chromium's usual names on PATH (.ci/run installs
  * Debian's). Undefined where there is none, and the test says it skipped.
  */
 export function findChromium(): string | undefined {
-  if (process.env.CHROMIUM) return process.env.CHROMIUM;
-  const folders = (process.env.PATH ?? '').split(delimiter);
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    for (const folder of folders) if (existsSync(join(folder, name))) return join(folder, name);
-  }
-  return undefined;
+  return process.env.CHROMIUM || findOnPath('chromium', 'chromium-browser', 'google-chrome');
 }

@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { findOnPath } from '@taco-run/project/testing';
 import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -13,10 +12,7 @@ const bundle = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const pythonClient = fileURLToPath(new URL('../../../packages/generated/python', import.meta.url));
 const run = promisify(execFile);
 
-const python3 = (process.env.PATH ?? '')
-  .split(delimiter)
-  .map((folder) => join(folder, 'python3'))
-  .find((path) => existsSync(path));
+const python3 = findOnPath('python3');
 if (python3 === undefined) process.stdout.write('Python client test skipped: no python3 on PATH\n');
 
 const script = `

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseDefinitions, readDefinitions } from '@taco-run/otogen';
+import { findOnPath } from '@taco-run/project/testing';
 import { describe, expect, it } from 'vitest';
 import renderPythonClient from '../python-client.js';
 
@@ -17,10 +16,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const golden = fileURLToPath(new URL('./golden/inventory_client.py', import.meta.url));
 const run = promisify(execFile);
 
-const python3 = (process.env.PATH ?? '')
-  .split(delimiter)
-  .map((folder) => join(folder, 'python3'))
-  .find((path) => existsSync(path));
+const python3 = findOnPath('python3');
 if (python3 === undefined) process.stdout.write('python client checks skipped: no python3 on PATH\n');
 
 async function rendered(): Promise<string> {
