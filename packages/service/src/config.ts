@@ -1,4 +1,4 @@
-import { corsOriginsRule, isOrigin } from '@taco-run/rpc/server';
+import { corsOriginsRule, isOrigin, originList } from '@taco-run/rpc/server';
 import { z } from 'zod';
 
 /**
@@ -86,11 +86,4 @@ export const logLevel = z
 export const origins = z
   .string()
   .optional()
-  .refine(
-    (value) =>
-      (value ?? '')
-        .split(',')
-        .map((origin) => origin.trim())
-        .every((origin) => origin === '' || isOrigin(origin)),
-    { message: corsOriginsRule },
-  );
+  .refine((value) => originList(value).every(isOrigin), { message: corsOriginsRule });

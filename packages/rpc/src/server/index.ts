@@ -8,6 +8,7 @@ export {
   corsOriginsRule,
   defaultBodyLimit,
   isOrigin,
+  originList,
   type RpcMethod,
   type RpcServerOptions,
   type RpcService,

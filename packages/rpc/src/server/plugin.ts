@@ -171,13 +171,18 @@ export const corsOriginsRule =
 
 /** CORS_ORIGINS as a list, each checked: a mistyped origin would otherwise just never match. */
 function originsIn(text: string | undefined): string[] {
-  const origins = (text ?? '')
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== '');
+  const origins = originList(text);
   const wrong = origins.find((origin) => !isOrigin(origin));
   if (wrong !== undefined) throw new Error(`CORS_ORIGINS ${corsOriginsRule}; got ${JSON.stringify(wrong)}`);
   return origins;
+}
+
+/** A comma-separated list of origins, as CORS_ORIGINS holds it, unchecked. */
+export function originList(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
 }
 
 /** `*`, or an origin as a browser sends it: `https://app.example.com`, `http://localhost:5173`. */
