@@ -84,6 +84,16 @@ describe('traceOfRequest', () => {
     expect(new Set(traces.map((trace) => trace.traceId)).size).toBe(100);
   });
 
+  it('varies every digit of its ids', () => {
+    // Each random number fills four bytes: a byte taken from the wrong bits would be the same in every id.
+    const traces = Array.from({ length: 200 }, () => traceOfRequest({}));
+    for (const key of ['traceId', 'spanId'] as const) {
+      const ids = traces.map((trace) => trace[key] ?? '');
+      const [first = ''] = ids;
+      for (let at = 0; at < first.length; at++) expect(new Set(ids.map((id) => id[at])).size).toBeGreaterThan(8);
+    }
+  });
+
   it('starts a new trace rather than trust an all-zero span', () => {
     const headers = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01' };
     expect(traceFromHeaders(headers)).toBeUndefined();

@@ -47,7 +47,7 @@ export function traceFromHeaders(headers: IncomingHttpHeaders): TraceContext | u
  * recorded (as OpenTelemetry's default sampler decides for a trace it starts).
  */
 export function traceOfRequest(headers: IncomingHttpHeaders): TraceContext {
-  return traceFromHeaders(headers) ?? { traceId: randomHex(32), spanId: randomHex(16), sampled: true };
+  return traceFromHeaders(headers) ?? { traceId: newTraceId(), spanId: newSpanId(), sampled: true };
 }
 
 /**
@@ -55,7 +55,7 @@ export function traceOfRequest(headers: IncomingHttpHeaders): TraceContext {
  * span (the call's), and the caller's sampling decision.
  */
 export function childTraceparent(trace: TraceContext): string {
-  return traceparentOf(trace, randomHex(16));
+  return traceparentOf(trace, newSpanId());
 }
 
 /**
@@ -94,19 +94,47 @@ export function traceLogText(trace: TraceContext, project: string | undefined): 
 }
 
 /**
- * Lower-case hex digits, not all zero (W3C forbids all-zero ids), from
- * Math.random, as OpenTelemetry's own id generator: ids must be unlikely to
- * collide, not unguessable, and node:crypto would load into every service at
- * its first request. Byte by byte from a table: a random number's own
- * toString(16) costs about a microsecond an id.
+ * A new trace: 32 lower-case hex digits, not all zero (W3C forbids all-zero
+ * ids). Ids come from Math.random, as OpenTelemetry's own generator's do:
+ * they must be unlikely to collide, not unguessable, and node:crypto would
+ * load into every service at its first request.
  */
-function randomHex(digits: number): string {
-  let hex = '';
-  for (let i = 0; i < digits; i += 2) hex += byteHex[(Math.random() * 256) | 0];
-  return isZero(hex) ? randomHex(digits) : hex;
+function newTraceId(): string {
+  let a: number;
+  let b: number;
+  let c: number;
+  let d: number;
+  do {
+    a = randomWord();
+    b = randomWord();
+    c = randomWord();
+    d = randomWord();
+  } while ((a | b | c | d) === 0);
+  return wordHex(a) + wordHex(b) + wordHex(c) + wordHex(d);
 }
 
-const byteHex = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+/** A new span: 16 lower-case hex digits, not all zero. */
+function newSpanId(): string {
+  let a: number;
+  let b: number;
+  do {
+    a = randomWord();
+    b = randomWord();
+  } while ((a | b) === 0);
+  return wordHex(a) + wordHex(b);
+}
+
+/** Four bytes of an id from one random number: a byte each made a request that carried no trace 24 calls. */
+function randomWord(): number {
+  return (Math.random() * 0x1_0000_0000) >>> 0;
+}
+
+/** Byte by byte from a table: a number's own toString(16) costs about a quarter of a microsecond. */
+function wordHex(word: number): string {
+  return `${byteHex[word >>> 24]}${byteHex[(word >>> 16) & 0xff]}${byteHex[(word >>> 8) & 0xff]}${byteHex[word & 0xff]}`;
+}
+
+const byteHex: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
 function isZero(hex: string): boolean {
   return /^0+$/.test(hex);
