@@ -2,6 +2,7 @@
 // calls per second as JSON. Run by the harness once per client and round.
 import { TacoServiceClient } from '@taco-run/generated/client';
 import { TacoServiceClient as WebTacoServiceClient } from '@taco-run/generated/web';
+import { defaultTimeout } from '@taco-run/rpc/web';
 import { request } from 'undici';
 
 const [kind, origin, totalText = '20000', inflightText = '50'] = process.argv.slice(2);
@@ -24,6 +25,16 @@ const clients: Record<string, () => Promise<unknown>> = {
   // Each baseline serializes the order per call too, as a caller would: the same work, minus the client.
   undici: async () => (await request(url, { method: 'POST', headers, body: JSON.stringify(order) })).body.json(),
   fetch: async () => (await fetch(url, { method: 'POST', headers, body: JSON.stringify(order) })).json(),
+  // The same calls as the web client makes, each ended at the client's default deadline, as fetch's own idiom ends one.
+  'fetch with a deadline': async () =>
+    (
+      await fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(order),
+        signal: AbortSignal.timeout(defaultTimeout),
+      })
+    ).json(),
 };
 const call = clientNamed(kind);
 
