@@ -85,6 +85,11 @@ export class RpcCaller {
   readonly #retry: RetryPolicy;
   readonly #baseHeaders: HeaderValues;
   #staticHeaders: HeaderValues | undefined;
+  /**
+   * Each method's URL, made once: the same string every call, so a transport that keys on it (undici's
+   * parsed URLs) finds it by a hash the string already holds, where a string joined per call is hashed anew.
+   */
+  readonly #urls = new Map<string, string>();
 
   constructor(baseUrl: string | URL, options: BaseClientOptions, transport: Transport, baseHeaders: HeaderValues) {
     const url = new URL(baseUrl);
@@ -113,6 +118,15 @@ export class RpcCaller {
     return callHeaders === undefined ? this.#staticHeaders : { ...this.#staticHeaders, ...lowercaseKeys(callHeaders) };
   }
 
+  #urlOf(method: string): string {
+    let url = this.#urls.get(method);
+    if (url === undefined) {
+      url = this.origin + this.basePath + method;
+      this.#urls.set(method, url);
+    }
+    return url;
+  }
+
   /** A call's attempts: the first, and the retries its method and the deadline allow. */
   async attempts<Response>(
     method: string,
@@ -122,7 +136,7 @@ export class RpcCaller {
     { idempotent = false, response }: MethodOptions,
     report?: CallReport,
   ): Promise<Response> {
-    const url = this.origin + this.basePath + method;
+    const url = this.#urlOf(method);
     const debug = this.#options.debug;
     const timeout = options.timeout ?? this.#options.timeout ?? defaultTimeout;
     const expires = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
@@ -167,15 +181,25 @@ function readAnswer(answer: Answer, url: string): unknown {
   throw errorFromResponse({ ...answer, url });
 }
 
-/** Rejects at the deadline even if the transport's own timeout has not torn the attempt down yet. */
+/**
+ * Rejects at the deadline even if the transport's own timeout has not torn the attempt down yet. One
+ * promise and a timer per call: Promise.race and finally cost a loopback call about three more promises.
+ */
 function withDeadline<T>(work: Promise<T>, ms: number, timeout: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(deadlineExceeded(timeout)), ms);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(deadlineExceeded(timeout)), ms);
+    // The attempt still settles after a deadline (the transport's timeout ends it); no one is left to hear it.
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  // The attempt still settles later (the transport's timeout ends it); that outcome has no one left to hear it.
-  work.catch(() => undefined);
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 /** The backoff before a retry, cut short by the caller's signal. */
