@@ -124,7 +124,7 @@ function newSpanId(): string {
   return wordHex(a) + wordHex(b);
 }
 
-/** Four bytes of an id from one random number: a byte each made a request that carried no trace 24 calls. */
+/** Four bytes of an id from one random number, where taking one a byte cost each request that came with no trace 24 calls. */
 function randomWord(): number {
   return (Math.random() * 0x1_0000_0000) >>> 0;
 }
