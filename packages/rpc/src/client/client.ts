@@ -8,6 +8,7 @@ import {
   type CallOptions,
   type CallReport,
   deadlineExceeded,
+  failedCall,
   type HeaderValues,
   type MethodOptions,
   RpcCaller,
@@ -173,13 +174,13 @@ class UndiciTransport implements Transport {
     const code = connectionCode(error);
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
       return deadlineExceeded(timeout, "undici's");
-    const reason = error instanceof Error ? error.message : String(error);
     if (isTransportFailure(code)) {
+      const reason = error instanceof Error ? error.message : String(error);
       return new RpcError('unavailable', `cannot reach ${origin}: ${code === reason ? code : `${code}, ${reason}`}`, {
         cause: error,
       });
     }
-    return new RpcError('unknown', `call to ${origin} failed: ${reason}`, { cause: error });
+    return failedCall(error, origin);
   }
 
   /** A refused connection sent nothing. */

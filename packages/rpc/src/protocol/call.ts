@@ -233,6 +233,12 @@ export function deadlineExceeded(timeout: number, whose = "the transport's"): Rp
   );
 }
 
+/** A transport's error that is neither a missing answer nor a late one: said as it came, under `unknown`. */
+export function failedCall(error: unknown, origin: string): RpcError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new RpcError('unknown', `call to ${origin} failed: ${reason}`, { cause: error });
+}
+
 function lowercaseKeys(headers: HeaderValues | undefined): HeaderValues | undefined {
   if (headers === undefined) return undefined;
   const result: HeaderValues = {};

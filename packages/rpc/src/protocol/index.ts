@@ -10,6 +10,7 @@ export {
   canceled,
   deadlineExceeded,
   defaultTimeout,
+  failedCall,
   type HeaderValues,
   type MethodOptions,
   RpcCaller,

@@ -4,6 +4,7 @@ import {
   type BaseClientOptions,
   type CallOptions,
   deadlineExceeded,
+  failedCall,
   type HeaderValues,
   type MethodOptions,
   RpcCaller,
@@ -128,8 +129,7 @@ class FetchTransport implements Transport {
       const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
       return new RpcError('unavailable', `cannot reach ${origin}: ${error.message}${cause}`, { cause: error });
     }
-    const reason = error instanceof Error ? error.message : String(error);
-    return new RpcError('unknown', `call to ${origin} failed: ${reason}`, { cause: error });
+    return failedCall(error, origin);
   }
 
   /** `fetch` cannot tell a refused connection from one that failed after sending. */
