@@ -127,9 +127,10 @@ describe('the Node client against an oto Go server', () => {
     });
   });
 
-  it('asks for an uncompressed answer', async () => {
+  it('asks for no compression, so an oto server answers uncompressed', async () => {
     received.length = 0;
     await client.call('Kitchen.EmptyError', {});
-    expect(received[0]?.['accept-encoding']).toBe('identity');
+    expect(received[0]).toBeDefined();
+    expect(received[0]?.['accept-encoding']).toBeUndefined();
   });
 });

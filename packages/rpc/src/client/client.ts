@@ -43,11 +43,11 @@ export interface ClientOptions extends BaseClientOptions {
   dispatcher?: Dispatcher;
 }
 
+// No accept, which no server of the protocol reads, and no accept-encoding: a server compresses only when asked
+// (oto's does; see OTO-INTEROP.md), and a body compressed anyway is still read. Each header is work on both ends of
+// every call: these two cost the client about 1% of its instructions on a loopback call.
 const baseHeaders: HeaderValues = {
   'content-type': 'application/json',
-  accept: 'application/json',
-  // Uncompressed by default; a body a server compresses anyway (a caller may ask for it) is still read.
-  'accept-encoding': 'identity',
   // undici sends no User-Agent of its own; servers log this one (runsd prefixes its own).
   'user-agent': 'taco-run-rpc/0.1.0',
 };
@@ -154,7 +154,7 @@ class UndiciTransport implements Transport {
     const status = response.statusCode;
     const success = status >= 200 && status < 300;
     const encoding = response.headers['content-encoding'];
-    // Rare (the client asks for identity), so decoded apart from the common path.
+    // Rare (the client does not ask for it), so decoded apart from the common path.
     const text =
       encoding !== undefined && encoding !== 'identity'
         ? await decoded(response.body, String(encoding), success ? undefined : errorBodyLimit)
