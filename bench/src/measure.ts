@@ -154,6 +154,15 @@ export async function runToExit(
   return { ms, rssMb: Number(out) / 1024 };
 }
 
+/**
+ * The same order in even rounds and reversed in odd ones: each contender stays next to its neighbours, so a
+ * contender placed beside its baseline is measured seconds from it (a drift in the machine's speed between the
+ * two moves their ratio less), and goes before it and after it in turn.
+ */
+export function backAndForth<T>(items: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...items] : [...items].reverse();
+}
+
 /** Rounds that alternate the order of the contenders, so no one always runs first or last. */
 export function rotate<T>(items: readonly T[], round: number): T[] {
   const shift = round % items.length;

@@ -17,6 +17,7 @@ import { imageCommand } from '../../deploy/image-command.mjs';
 import { nodeBundle } from '../../scripts/node-bundle.js';
 import { serviceBundle } from '../../services/bundle.js';
 import {
+  backAndForth,
   type ColdStart,
   coldStart,
   freePort,
@@ -47,7 +48,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'bench/dist');
 const rounds = quick ? 1 : 7;
 const seconds = quick ? 1 : 2;
-const clientCalls = quick ? 5_000 : 20_000;
+const clientSeconds = quick ? 1 : 3;
 const coldRuns = quick ? 3 : 10;
 const hopCalls = quick ? 500 : 3_000;
 const body = JSON.stringify({ name: 'Sammy Sosa', tacos: ['Chicken', 'Chorizo'] });
@@ -142,13 +143,18 @@ function mapValues<K extends string, A, B>(record: Record<K, A>, f: (value: A, k
   return Object.fromEntries(Object.entries<A>(record).map(([key, value]) => [key, f(value, key as K)])) as Record<K, B>;
 }
 
-/** Alternating rounds over named contenders; returns each one's medians and its rate in each round. */
-async function compare<N extends string>(contenders: Record<N, () => Promise<Load>>): Promise<Record<N, Measured>> {
-  const names = Object.keys(contenders) as N[];
-  for (const name of names) await contenders[name](); // warm-up, discarded
+/**
+ * Rounds over named contenders, in `order` and back (each target's contender beside its baseline); returns each
+ * one's medians and its rate in each round.
+ */
+async function compare<N extends string>(
+  contenders: Record<N, () => Promise<Load>>,
+  order: readonly N[] = Object.keys(contenders) as N[],
+): Promise<Record<N, Measured>> {
+  for (const name of order) await contenders[name](); // warm-up, discarded
   const runs = mapValues(contenders, (): Load[] => []);
   for (let round = 0; round < rounds; round++) {
-    for (const name of rotate(names, round)) {
+    for (const name of backAndForth(order, round)) {
       const result = await contenders[name]();
       runs[name].push(result);
       log(
@@ -178,20 +184,33 @@ async function serverScenario() {
   const tacoserver = join(root, 'services/tacoserver/dist/main.js');
   const shipped = (await start(tacoserver, accessLinesOn, [], { drained: true })).origin;
   const onCloudRun = (await start(tacoserver, { K_SERVICE: 'tacoserver' }, [], { drained: true })).origin;
-  return compare({
-    ...mapValues(
-      paths,
-      (path, server) => () => load({ url: origins.get(server) + path, method: 'POST', body, seconds }),
-    ),
-    'generated, response check off': () =>
-      load({ url: `${unchecked}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
-    [shippedServer]: () => load({ url: `${shipped}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
-    [shippedOnCloudRun]: () => load({ url: `${onCloudRun}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
-  });
+  return compare(
+    {
+      ...mapValues(
+        paths,
+        (path, server) => () => load({ url: origins.get(server) + path, method: 'POST', body, seconds }),
+      ),
+      'generated, response check off': () =>
+        load({ url: `${unchecked}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
+      [shippedServer]: () => load({ url: `${shipped}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
+      [shippedOnCloudRun]: () => load({ url: `${onCloudRun}/oto/TacoService.EatTaco`, method: 'POST', body, seconds }),
+    },
+    [
+      'fastify-hand',
+      'generated',
+      shippedServer,
+      shippedOnCloudRun,
+      'generated, response check off',
+      'node-http',
+      'ts-rest',
+      'trpc',
+      'connect',
+    ],
+  );
 }
 
 async function clientScenario() {
-  log(`\n[2/4] client: ${clientCalls} calls from one process, 50 in flight, against bare node:http`);
+  log(`\n[2/4] client: ${clientSeconds} s of calls from one process, 50 in flight, against bare node:http`);
   const server = await start(join(dist, 'node-http.js'));
   const runs: Record<'generated' | 'generated web' | 'undici' | 'fetch' | 'fetch with a deadline', number[]> = {
     generated: [],
@@ -200,11 +219,13 @@ async function clientScenario() {
     fetch: [],
     'fetch with a deadline': [],
   };
+  // Each client beside the baseline its target is read against.
+  const order = ['undici', 'generated', 'fetch', 'fetch with a deadline', 'generated web'] as const;
   for (let round = 0; round < rounds; round++) {
-    for (const kind of rotate(Object.keys(runs) as (keyof typeof runs)[], round)) {
+    for (const kind of backAndForth(order, round)) {
       const output = execFileSync(
         imageNode().path,
-        [join(dist, 'client-load.js'), kind, server.origin, String(clientCalls), '50'],
+        [join(dist, 'client-load.js'), kind, server.origin, String(clientSeconds), '50'],
         { encoding: 'utf8' },
       );
       const { callsPerSecond } = JSON.parse(output) as { callsPerSecond: number };
@@ -283,12 +304,15 @@ async function runsdLoads(
   proxyPort: number,
   metadata: Record<string, MetadataServer>,
 ) {
-  const throughput = await compare({
-    direct: () => load({ url: clients.direct, seconds }),
-    'in-process dispatcher': () => load({ url: clients.inProcess, seconds }),
-    'in-process, local mode (no token)': () => load({ url: clients.local, seconds }),
-    [shippedPair]: () => load({ url: clients.shipped, seconds }),
-  });
+  const throughput = await compare(
+    {
+      direct: () => load({ url: clients.direct, seconds }),
+      'in-process dispatcher': () => load({ url: clients.inProcess, seconds }),
+      'in-process, local mode (no token)': () => load({ url: clients.local, seconds }),
+      [shippedPair]: () => load({ url: clients.shipped, seconds }),
+    },
+    ['direct', 'in-process dispatcher', shippedPair, 'in-process, local mode (no token)'],
+  );
   log('  the proxy alone: one RPC at a time, timed each, so p50 is the hop itself');
   const hops = {
     'tacoserver directly': [] as { p50: number; p99: number }[],
@@ -518,7 +542,7 @@ function report(
       ]),
     ),
     '',
-    `## 2. Client: ${clientCalls} calls, 50 in flight, one process, against bare node:http`,
+    `## 2. Client: ${clientSeconds} s of calls after 0.5 s of warm-up, 50 in flight, one process, against bare node:http`,
     '',
     row(['client', 'calls/s', 'vs undici.request', 'vs fetch', 'vs fetch with a deadline']),
     row(['---', '---:', '---:', '---:', '---:']),
@@ -660,7 +684,7 @@ async function main(): Promise<void> {
       '',
       `Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}, in ${((Date.now() - started) / 1000).toFixed(0)} s, on ${machine}.`,
       '',
-      `Every contender is a separate process; the load generator (autocannon, ${seconds} s per run) runs in the harness's process. Contenders alternate in ${rounds} round(s) after a discarded warm-up, and each figure is the median. A ratio of rates is the median of the round-by-round ratios, each contender against its baseline in the same round, which a drift in the machine's speed between rounds moves far less than it moves either rate; absolute numbers depend on the machine.`,
+      `Every contender is a separate process; the load generator (autocannon, ${seconds} s per run) runs in the harness's process. Contenders run in ${rounds} round(s) after a discarded warm-up, in one order and then the reverse, each contender a target names beside its baseline, and each figure is the median. A ratio of rates is the median of the round-by-round ratios, each contender against its baseline in the same round and seconds from it, which a drift in the machine's speed moves far less than it moves either rate; absolute numbers depend on the machine.`,
       '',
       `Targets met: ${verdicts.filter((verdict) => verdict.met).length} of ${verdicts.length}.`,
       '',
@@ -712,10 +736,11 @@ The first runs missed three targets; each was profiled with \`node --cpu-prof\` 
 - **The web client** (issue 19): the first \`pnpm bench --only client\` measured it at 0.84× \`fetch\` making the same calls. It had two timers per call (the core's deadline and its own abort of the fetch), one more async step, and an \`Accept\` header the baseline does not send; with the core leaving the deadline to a transport that keeps it, the answer read in the same step, and no \`Accept\`, the next \`--only client\` run read 0.98× by medians, and the full run 0.90× (the median of the round-by-round ratios). What is left is the deadline: each attempt has an AbortController, whose signal \`fetch\` follows, and a timer that aborts it, so that a call past its deadline also frees its connection. Measured with \`bench/dist/client-load.js\` patched in turn and run alternately against the same node:http server (9 rounds of 20 000 calls, 50 in flight, Node 26; the ratio is to \`fetch\` in the same round): as shipped 0.92–0.96×; with no deadline at all 0.93–1.00×; the signal without the timer 0.99×, the timer without the signal 0.98×, each once; the core's racing timer instead of the abort, which leaves the fetch running past the deadline, 0.91×. Reading a success's headers only on failure measured the same as reading them every time. So what the target missed by was the deadline's cost, which the \`fetch\` baseline, with no deadline, did not pay. Given the same deadline in its own idiom (\`AbortSignal.timeout\`), \`fetch\` alone measured 0.91× of \`fetch\` with none, and the web client 0.92× of the one and 0.98× of the other (\`pnpm bench --only client\`, the run that added that row): a deadline costs \`fetch\` about a tenth of its calls whoever sets it, and the client's controller and timer cost no more than \`fetch\`'s own timeout signal. The target now reads against \`fetch\` making the same calls with the same deadline, as issue 19 words it (\`fetch\` "doing the same calls"); the column against \`fetch\` with no deadline stays in the table.
 - **Spans through OpenTelemetry** (issue 18, part 2): with no OTLP endpoint set, a service loads no OpenTelemetry module and its requests take the same path as before spans existed, so the figures above are of that path (the full run after the change met the same targets as the run before it, bar noise). The SDK is a chunk of the bundle read only when an endpoint is set; the bundle's start is now \`main.js\` and three small chunks that it shares with that chunk, and 21 alternated cold starts of tacoserver's bundle before and after on Node 26 measured 151.2 and 150.4 ms (medians; an ad-hoc spawn-to-first-\`/healthz\` script, not \`pnpm bench\`). With an endpoint, what spans cost tacoserver's bundle (Node 26, \`K_SERVICE\` set, its OTLP exports going to a local sink that reads and discards them; 2 s \`autocannon -c 50\` rounds alternated 7 times against the same bundle with no endpoint): every request recorded and exported, 0.50×; the sampler off (\`OTEL_TRACES_SAMPLER=always_off\`: spans made, none recorded), 0.86×; 1% of traces (\`traceidratio\`), 0.71×. A profile of the first puts the largest share, about a fifth of the process's time, in writing the exports' JSON (OTLP/JSON is about a kilobyte a span here); before the change that builds a span's attributes only when the span is recorded, the sampler-off case measured 0.79×. Behind Cloud Run's front end, which passes its own sampling decision on in \`traceparent\`, the default sampler (\`parentbased_always_on\`) follows that decision, so requests it does not sample take the unrecorded path.
 - **runsd starts a Node app before its proxy listens** (issue 18, for the cold-start share): a \`--cpu-prof\` of \`runsd -- node -e 0\` on Node 26 put about 4.5 ms in Node's \`listen\` on 127.0.0.1, which always goes through \`dns.lookup\` and compiles \`isIPv6\`'s regex on the way, and about 5 ms in loading \`node:http\` for the proxy, both before runsd spawned its app. On Cloud Run the proxy now takes a fixed port (3128), so a Node app can be given its address and started first. Cold starts of tacoserver's ENTRYPOINT with the runsd before and after, alternated 15 or 21 times in three sessions of an ad-hoc script (spawn to the first 200 on \`/healthz\`, Node 26, compile cache, the metadata server a local stub): 220.9 → 212.1 ms, 214.4 → 197.0 ms and 170.4 → 160.0 ms (medians). The full run above, whose cold starts move by about as much between runs, measured runsd's share at 1.55×.
+- **The Node client's headers, and how the client table is measured** (issue 19): the generated Node client sent four headers per call (\`content-type\`, \`accept\`, \`accept-encoding: identity\`, \`user-agent\`) where the \`undici.request\` baseline sends one. Neither \`accept\` nor \`accept-encoding\` is read by a server of the protocol (oto's compresses only when asked, and a body compressed anyway is still decoded), so both are gone, and each call is that much less work on both ends. 8 rounds of 60 000 calls through \`bench/dist/client-load.js\` on Node 26, alternating with \`undici.request\` against the bench's node:http server (an ad-hoc loop, not \`pnpm bench\`): 0.86× \`undici.request\` with the two headers, 0.97× without (medians of the round-by-round ratios). The same loop showed why earlier client tables moved so much: at 20 000 calls a run of the fastest clients lasts about a second, mostly warm-up and whatever the machine did in it, and one full run put the generated client anywhere from 0.58× to 1.47× \`undici.request\` from round to round. Each client now calls for 3 s after half a second of warm-up (the slow \`fetch\` clients had run four times as long as the fast ones), and every scenario runs its contenders in one order and then the reverse, each contender a target names beside its baseline, where a rotation had put them up to four runs apart. Counted in instructions (\`valgrind --tool=callgrind\`, Node 26 with \`--single-threaded\`, 22 000 calls), the client's process went from 1.045–1.048× to 1.036× the instructions of the same calls through \`undici.request\`; the rest of the gain is the server's.
 
 ## Run-to-run variation
 
-This is a shared 2-core VM, and figures move between runs of the same code by more than some targets' margins. Two full runs on the same day, the second after only the client's URL caching changed: the generated client 0.88× then 0.93× of \`undici.request\`, the in-process dispatcher 0.94× then 0.85× of direct, generated against hand-written Fastify 0.99× then 0.97×. Two more, an hour apart, after issue 16's last change (the second is the one above): the generated client 0.97× then 0.83× of \`undici.request\`, the generated server's p99 3 ms against hand-written Fastify's 3 then 2 (autocannon reports whole milliseconds, so a 1.10× bound on 2 ms fails on any rounding), runsd's share of the cold start 1.57× then 1.39× \`node -e 0\`. A target reported missed here by a few hundredths may be met on the next run, and the other way round; the tables are one run's, unedited. The same goes for a path that does strictly more work measuring above 1.00× of its baseline (the in-process dispatcher against direct, say): that is noise of the same size, not a speed-up. Since issue 17 the bench runs 7 rounds of 2 s rather than 3 of 5 s, and reports a ratio of rates as the median of the round-by-round ratios: in the run before the change the pair as shipped measured 0.70× of the pair logging nothing, with the pair's own rounds ranging from 6.5k to 8.1k req/s, and 0.82× in an \`--only runsd\` run right after it. Two full runs 20 minutes apart on 2026-11-26, the second after a change that took the generated client's own instructions down (see above): the generated client 0.89× then 0.75× of \`undici.request\` (the second run's rounds ranged from 0.69× to 1.09×), the in-process dispatcher 0.77× then 0.97× of direct, the pair as shipped 0.89× then 0.75× of the pair logging nothing. Counted in instructions with \`valgrind --tool=callgrind\` and Node's \`--single-threaded\`, the same bundle repeats to within half a percent, which is how that client change was checked.
+This is a shared 2-core VM, and figures move between runs of the same code by more than some targets' margins. Two full runs on the same day, the second after only the client's URL caching changed: the generated client 0.88× then 0.93× of \`undici.request\`, the in-process dispatcher 0.94× then 0.85× of direct, generated against hand-written Fastify 0.99× then 0.97×. Two more, an hour apart, after issue 16's last change (the second is the one above): the generated client 0.97× then 0.83× of \`undici.request\`, the generated server's p99 3 ms against hand-written Fastify's 3 then 2 (autocannon reports whole milliseconds, so a 1.10× bound on 2 ms fails on any rounding), runsd's share of the cold start 1.57× then 1.39× \`node -e 0\`. A target reported missed here by a few hundredths may be met on the next run, and the other way round; the tables are one run's, unedited. The same goes for a path that does strictly more work measuring above 1.00× of its baseline (the in-process dispatcher against direct, say): that is noise of the same size, not a speed-up. Since issue 17 the bench runs 7 rounds of 2 s rather than 3 of 5 s, and reports a ratio of rates as the median of the round-by-round ratios: in the run before the change the pair as shipped measured 0.70× of the pair logging nothing, with the pair's own rounds ranging from 6.5k to 8.1k req/s, and 0.82× in an \`--only runsd\` run right after it. Two full runs 20 minutes apart on 2026-11-26, the second after a change that took the generated client's own instructions down (see above): the generated client 0.89× then 0.75× of \`undici.request\` (the second run's rounds ranged from 0.69× to 1.09×), the in-process dispatcher 0.77× then 0.97× of direct, the pair as shipped 0.89× then 0.75× of the pair logging nothing. Counted in instructions with \`valgrind --tool=callgrind\` and Node's \`--single-threaded\`, the same bundle repeats to within half a percent, which is how that client change was checked. The run above, the first with fixed-time client runs, met 12 of 17: the bare generated route itself went from 42 304 req/s in its first round to 20 466 in its last, and generated against hand-written Fastify read 0.87× where the run before read 1.06× on the same server code; two clients run 3 s apart in the same round differed by up to 40%.
 `;
 
 main().catch((error: unknown) => {
