@@ -1,4 +1,4 @@
-// pnpm bench [--quick] [--only server|client|runsd|cold]: every scenario of issue 7 in one run,
+// pnpm bench [--quick] [--only server|client|runsd|cold|counted]: every scenario of issue 7 in one run,
 // each contender in alternating rounds against the same machine state, medians reported as
 // ratios. A full run writes docs/benchmarks.md; --only prints one scenario's medians, for A/B
 // checks of a change (run it before and after).
@@ -16,6 +16,7 @@ import { build } from 'tsup';
 import { imageCommand } from '../../deploy/image-command.mjs';
 import { nodeBundle } from '../../scripts/node-bundle.js';
 import { serviceBundle } from '../../services/bundle.js';
+import { callgrindMissing, serverInstructionsPerRequest } from './counted.js';
 import {
   backAndForth,
   type ColdStart,
@@ -31,13 +32,14 @@ import {
   sequentialLatency,
 } from './measure.js';
 
-const scenarioNames = ['server', 'client', 'runsd', 'cold'] as const;
+const scenarioNames = ['server', 'client', 'runsd', 'cold', 'counted'] as const;
 const commandLine = {
   name: 'bench',
   version: '0.1.0',
   usage: `usage: pnpm bench [--quick] [--only ${scenarioNames.join('|')}]
 
   (no options)      every scenario, seven rounds each; writes docs/benchmarks.md
+                    (counted: instructions under valgrind's callgrind, skipped without it)
   --quick           one short round of each, about 30 s; leaves the document alone
   --only <name>     one scenario in full, its medians printed: run it before and after a change
   -h, --help        this text`,
@@ -51,6 +53,9 @@ const seconds = quick ? 1 : 2;
 const clientSeconds = quick ? 1 : 3;
 const coldRuns = quick ? 3 : 10;
 const hopCalls = quick ? 500 : 3_000;
+/** Under callgrind a server takes thousands of requests to compile its hot path: counted only after them. */
+const countedWarm = quick ? 5_000 : 30_000;
+const countedRequests = quick ? 1_000 : 5_000;
 const body = JSON.stringify({ name: 'Sammy Sosa', tacos: ['Chicken', 'Chorizo'] });
 const started = Date.now();
 /**
@@ -166,7 +171,7 @@ async function compare<N extends string>(
 }
 
 async function serverScenario() {
-  log('\n[1/4] server: the generated route against hand-written Fastify, bare node:http and the peers');
+  log('\n[1/5] server: the generated route against hand-written Fastify, bare node:http and the peers');
   const servers = ['generated', 'fastify-hand', 'node-http', 'trpc', 'ts-rest', 'connect'] as const;
   const paths: Record<(typeof servers)[number], string> = {
     generated: '/oto/TacoService.EatTaco',
@@ -210,7 +215,7 @@ async function serverScenario() {
 }
 
 async function clientScenario() {
-  log(`\n[2/4] client: ${clientSeconds} s of calls from one process, 50 in flight, against bare node:http`);
+  log(`\n[2/5] client: ${clientSeconds} s of calls from one process, 50 in flight, against bare node:http`);
   const server = await start(join(dist, 'node-http.js'));
   const runs: Record<'generated' | 'generated web' | 'undici' | 'fetch' | 'fetch with a deadline', number[]> = {
     generated: [],
@@ -237,7 +242,7 @@ async function clientScenario() {
 }
 
 async function runsdScenario() {
-  log('\n[3/4] runsd: tacoclient → tacoserver directly, through the in-process dispatcher, and through the proxy');
+  log('\n[3/5] runsd: tacoclient → tacoserver directly, through the in-process dispatcher, and through the proxy');
   // One metadata server per runsd process, so each one's token requests are counted apart.
   const metadata = {
     'in-process dispatcher': await startMetadataServer(),
@@ -390,7 +395,7 @@ type ColdFigures = Partial<Record<ColdWay, ColdStart>>;
  * The services log as they do by default.
  */
 async function coldStartScenario(): Promise<{ node: NodeUnderTest; figures: ColdFigures }[]> {
-  log(`\n[4/4] cold start: spawn to the first 200 from /healthz, median of ${coldRuns}, on each Node`);
+  log(`\n[4/5] cold start: spawn to the first 200 from /healthz, median of ${coldRuns}, on each Node`);
   const port = await freePort();
   const metadata = await startMetadataServer();
   const results: { node: NodeUnderTest; figures: ColdFigures }[] = [];
@@ -467,6 +472,47 @@ async function coldStartScenario(): Promise<{ node: NodeUnderTest; figures: Cold
   return results;
 }
 
+/** Instructions per request in the server rows that targets name (bench/src/counted.ts). */
+async function countedScenario(): Promise<Counted> {
+  const missing = callgrindMissing();
+  if (missing !== undefined) {
+    log(`\n[5/5] counted: skipped, ${missing}`);
+    return { missing };
+  }
+  log('\n[5/5] counted: instructions per request under callgrind (Node with --single-threaded)');
+  const node = imageNode().path;
+  const counts = await mkdtemp(join(tmpdir(), 'bench-callgrind-'));
+  try {
+    const tacoserver = join(root, 'services/tacoserver/dist/main.js');
+    const servers: [string, string, Record<string, string>][] = [
+      ['fastify-hand', join(dist, 'fastify-hand.js'), {}],
+      ['generated', join(dist, 'generated.js'), {}],
+      [shippedServer, tacoserver, accessLinesOn],
+      [shippedOnCloudRun, tacoserver, { K_SERVICE: 'tacoserver' }],
+    ];
+    const server: Record<string, number> = {};
+    for (const [name, bundle, env] of servers) {
+      server[name] = await serverInstructionsPerRequest({
+        node,
+        bundle,
+        env,
+        port: await freePort(),
+        out: join(counts, `server-${Object.keys(server).length}.out`),
+        warm: countedWarm,
+        counted: countedRequests,
+        path: '/oto/TacoService.EatTaco',
+        body,
+      });
+      log(`  ${name}: ${Math.round(server[name])} instructions per request`);
+    }
+    return { server };
+  } finally {
+    await rm(counts, { recursive: true, force: true });
+  }
+}
+
+type Counted = { missing: string } | { server: Record<string, number> };
+
 type Verdict = { target: string; measured: string; met: boolean };
 
 function report(
@@ -474,6 +520,7 @@ function report(
   client: Awaited<ReturnType<typeof clientScenario>>,
   runsd: Awaited<ReturnType<typeof runsdScenario>>,
   cold: Awaited<ReturnType<typeof coldStartScenario>>,
+  counted: Counted,
 ) {
   const hand = server['fastify-hand'];
   const generated = server.generated;
@@ -593,6 +640,7 @@ function report(
         '',
       ];
     }),
+    ...countedSection(counted, row),
     '## Targets',
     '',
     row(['target', 'measured', 'met']),
@@ -600,6 +648,33 @@ function report(
     ...verdicts.map((verdict) => row([verdict.target, verdict.measured, verdict.met ? 'yes' : '**no**'])),
   ];
   return { tables: lines.join('\n'), verdicts };
+}
+
+/**
+ * The counted rows, each as the work ratio a rate would show if instructions were all a request cost: its
+ * baseline's instructions over its own, so that 0.80× reads as "a fifth slower".
+ */
+function countedSection(counted: Counted, row: (cells: (string | number)[]) => string): string[] {
+  const heading = '## 5. Counted: instructions per request, under callgrind';
+  if ('missing' in counted) return [heading, '', `Not counted: ${counted.missing}.`, ''];
+  const { server } = counted;
+  const thousands = (value: number | undefined) => (value === undefined ? '–' : `${(value / 1000).toFixed(1)} k`);
+  const work = (value: number | undefined, baseline: number | undefined) =>
+    value === undefined || baseline === undefined ? '–' : times(baseline / value);
+  return [
+    heading,
+    '',
+    `The same bundles on the image's Node with \`--single-threaded\`, so that V8's compiler and collector count on the one thread. ${countedRequests} POSTs from 16 connections counted after ${countedWarm} uncounted, the services' stdout drained as above. User space only: the kernel's work for a request (its sockets, the pipe to the log reader) is in the rates, not here. A service formats its log lines' time once a millisecond, which under load is once per dozens of lines; at callgrind's pace nearly every line got a new millisecond, so \`Date.prototype.toISOString\` is left out of the servers' counts. A ratio is the baseline's instructions over the row's, as a rate would read were instructions all a request cost; the same bundle counts the same to within half a percent from run to run.`,
+    '',
+    row(['process', 'instructions per request', 'vs hand-written Fastify', 'vs generated']),
+    row(['---', '---:', '---:', '---:']),
+    ...Object.entries(server).map(([name, value]) =>
+      row([name, thousands(value), work(value, server['fastify-hand']), work(value, server.generated)]),
+    ),
+    '',
+    "Clients are not counted: a client's count depends on how its answers arrive, several to a read or one, which follows each run's timing (the generated client counted 152k and 168k instructions a call over two stretches of one run).",
+    '',
+  ];
 }
 
 /** The cold-start targets, read on the image's Node; the tsx comparison on this machine's. */
@@ -665,6 +740,7 @@ async function main(): Promise<void> {
         client: clientScenario,
         runsd: runsdScenario,
         cold: coldStartScenario,
+        counted: countedScenario,
       };
       log(`\n${JSON.stringify(await scenarios[only](), null, 2)}`);
       log('--only: docs/benchmarks.md left as it is');
@@ -674,7 +750,8 @@ async function main(): Promise<void> {
     const client = await clientScenario();
     const runsd = await runsdScenario();
     const cold = await coldStartScenario();
-    const { tables, verdicts } = report(server, client, runsd, cold);
+    const counted = await countedScenario();
+    const { tables, verdicts } = report(server, client, runsd, cold, counted);
     log(`\n${tables}\n`);
     const cpu = cpus();
     const machine = `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}; servers, services and clients under load on ${imageNode().name}`;
@@ -737,10 +814,11 @@ The first runs missed three targets; each was profiled with \`node --cpu-prof\` 
 - **Spans through OpenTelemetry** (issue 18, part 2): with no OTLP endpoint set, a service loads no OpenTelemetry module and its requests take the same path as before spans existed, so the figures above are of that path (the full run after the change met the same targets as the run before it, bar noise). The SDK is a chunk of the bundle read only when an endpoint is set; the bundle's start is now \`main.js\` and three small chunks that it shares with that chunk, and 21 alternated cold starts of tacoserver's bundle before and after on Node 26 measured 151.2 and 150.4 ms (medians; an ad-hoc spawn-to-first-\`/healthz\` script, not \`pnpm bench\`). With an endpoint, what spans cost tacoserver's bundle (Node 26, \`K_SERVICE\` set, its OTLP exports going to a local sink that reads and discards them; 2 s \`autocannon -c 50\` rounds alternated 7 times against the same bundle with no endpoint): every request recorded and exported, 0.50×; the sampler off (\`OTEL_TRACES_SAMPLER=always_off\`: spans made, none recorded), 0.86×; 1% of traces (\`traceidratio\`), 0.71×. A profile of the first puts the largest share, about a fifth of the process's time, in writing the exports' JSON (OTLP/JSON is about a kilobyte a span here); before the change that builds a span's attributes only when the span is recorded, the sampler-off case measured 0.79×. Behind Cloud Run's front end, which passes its own sampling decision on in \`traceparent\`, the default sampler (\`parentbased_always_on\`) follows that decision, so requests it does not sample take the unrecorded path.
 - **runsd starts a Node app before its proxy listens** (issue 18, for the cold-start share): a \`--cpu-prof\` of \`runsd -- node -e 0\` on Node 26 put about 4.5 ms in Node's \`listen\` on 127.0.0.1, which always goes through \`dns.lookup\` and compiles \`isIPv6\`'s regex on the way, and about 5 ms in loading \`node:http\` for the proxy, both before runsd spawned its app. On Cloud Run the proxy now takes a fixed port (3128), so a Node app can be given its address and started first. Cold starts of tacoserver's ENTRYPOINT with the runsd before and after, alternated 15 or 21 times in three sessions of an ad-hoc script (spawn to the first 200 on \`/healthz\`, Node 26, compile cache, the metadata server a local stub): 220.9 → 212.1 ms, 214.4 → 197.0 ms and 170.4 → 160.0 ms (medians). The full run above, whose cold starts move by about as much between runs, measured runsd's share at 1.55×.
 - **The Node client's headers, and how the client table is measured** (issue 19): the generated Node client sent four headers per call (\`content-type\`, \`accept\`, \`accept-encoding: identity\`, \`user-agent\`) where the \`undici.request\` baseline sends one. Neither \`accept\` nor \`accept-encoding\` is read by a server of the protocol (oto's compresses only when asked, and a body compressed anyway is still decoded), so both are gone, and each call is that much less work on both ends. 8 rounds of 60 000 calls through \`bench/dist/client-load.js\` on Node 26, alternating with \`undici.request\` against the bench's node:http server (an ad-hoc loop, not \`pnpm bench\`): 0.86× \`undici.request\` with the two headers, 0.97× without (medians of the round-by-round ratios). The same loop showed why earlier client tables moved so much: at 20 000 calls a run of the fastest clients lasts about a second, mostly warm-up and whatever the machine did in it, and one full run put the generated client anywhere from 0.58× to 1.47× \`undici.request\` from round to round. Each client now calls for 3 s after half a second of warm-up (the slow \`fetch\` clients had run four times as long as the fast ones), and every scenario runs its contenders in one order and then the reverse, each contender a target names beside its baseline, where a rotation had put them up to four runs apart. Counted in instructions (\`valgrind --tool=callgrind\`, Node 26 with \`--single-threaded\`, 22 000 calls), the client's process went from 1.045–1.048× to 1.036× the instructions of the same calls through \`undici.request\`; the rest of the gain is the server's.
+- **Counted in instructions** (issues 18 and 19): the rates of the rows that targets name moved by more between runs than the differences being asked about, so the full run now also counts, under callgrind, the instructions each server row executes per request (section 5; \`pnpm bench --only counted\`, about two minutes). What tacoserver's access-line row does beyond the bare route (106.0k instructions a request against 81.0k), from its bundle patched in turn and counted the same way (ad-hoc runs, 30 000 requests of warm-up and 5 000 counted, the time field cached for a second so that Date formatting is out, as the scenario leaves it out): the access line itself about 12.5k (turning the URL, the user agent and the message into JSON about 2.5k, flattening and converting the batched lines for the write about 2.5k, the rest building the line and collecting what it leaves behind); the trace about 9.2k (new ids for a request that brings none, as under this load though not behind Cloud Run's front end, which always sends one, about 4k; the AsyncLocalStorage frame and the trace's three fields in the line about 5k); Fastify's child logger for each request about 2.3k; the \`onSend\` hook \`serve()\` adds, 0.2k. With no trace at all the row would count 81.0k / 96.8k = 0.84× of the bare route: the 0.85× target is out of reach of a line that carries what the logging contract asks of every line (severity, message, the trace, the service's name, and here the \`httpRequest\` fields), whatever is tuned around it.
 
 ## Run-to-run variation
 
-This is a shared 2-core VM, and figures move between runs of the same code by more than some targets' margins. Two full runs on the same day, the second after only the client's URL caching changed: the generated client 0.88× then 0.93× of \`undici.request\`, the in-process dispatcher 0.94× then 0.85× of direct, generated against hand-written Fastify 0.99× then 0.97×. Two more, an hour apart, after issue 16's last change (the second is the one above): the generated client 0.97× then 0.83× of \`undici.request\`, the generated server's p99 3 ms against hand-written Fastify's 3 then 2 (autocannon reports whole milliseconds, so a 1.10× bound on 2 ms fails on any rounding), runsd's share of the cold start 1.57× then 1.39× \`node -e 0\`. A target reported missed here by a few hundredths may be met on the next run, and the other way round; the tables are one run's, unedited. The same goes for a path that does strictly more work measuring above 1.00× of its baseline (the in-process dispatcher against direct, say): that is noise of the same size, not a speed-up. Since issue 17 the bench runs 7 rounds of 2 s rather than 3 of 5 s, and reports a ratio of rates as the median of the round-by-round ratios: in the run before the change the pair as shipped measured 0.70× of the pair logging nothing, with the pair's own rounds ranging from 6.5k to 8.1k req/s, and 0.82× in an \`--only runsd\` run right after it. Two full runs 20 minutes apart on 2026-11-26, the second after a change that took the generated client's own instructions down (see above): the generated client 0.89× then 0.75× of \`undici.request\` (the second run's rounds ranged from 0.69× to 1.09×), the in-process dispatcher 0.77× then 0.97× of direct, the pair as shipped 0.89× then 0.75× of the pair logging nothing. Counted in instructions with \`valgrind --tool=callgrind\` and Node's \`--single-threaded\`, the same bundle repeats to within half a percent, which is how that client change was checked. The run above, the first with fixed-time client runs, met 12 of 17: the bare generated route itself went from 42 304 req/s in its first round to 20 466 in its last, and generated against hand-written Fastify read 0.87× where the run before read 1.06× on the same server code; two clients run 3 s apart in the same round differed by up to 40%.
+This is a shared 2-core VM, and figures move between runs of the same code by more than some targets' margins. Two full runs on the same day, the second after only the client's URL caching changed: the generated client 0.88× then 0.93× of \`undici.request\`, the in-process dispatcher 0.94× then 0.85× of direct, generated against hand-written Fastify 0.99× then 0.97×. Two more, an hour apart, after issue 16's last change (the second is the one above): the generated client 0.97× then 0.83× of \`undici.request\`, the generated server's p99 3 ms against hand-written Fastify's 3 then 2 (autocannon reports whole milliseconds, so a 1.10× bound on 2 ms fails on any rounding), runsd's share of the cold start 1.57× then 1.39× \`node -e 0\`. A target reported missed here by a few hundredths may be met on the next run, and the other way round; the tables are one run's, unedited. The same goes for a path that does strictly more work measuring above 1.00× of its baseline (the in-process dispatcher against direct, say): that is noise of the same size, not a speed-up. Since issue 17 the bench runs 7 rounds of 2 s rather than 3 of 5 s, and reports a ratio of rates as the median of the round-by-round ratios: in the run before the change the pair as shipped measured 0.70× of the pair logging nothing, with the pair's own rounds ranging from 6.5k to 8.1k req/s, and 0.82× in an \`--only runsd\` run right after it. Two full runs 20 minutes apart on 2026-11-26, the second after a change that took the generated client's own instructions down (see above): the generated client 0.89× then 0.75× of \`undici.request\` (the second run's rounds ranged from 0.69× to 1.09×), the in-process dispatcher 0.77× then 0.97× of direct, the pair as shipped 0.89× then 0.75× of the pair logging nothing. Counted in instructions with \`valgrind --tool=callgrind\` and Node's \`--single-threaded\`, the same bundle repeats to within half a percent, which is how that client change was checked. The first run with fixed-time client runs met 12 of 17: the bare generated route itself went from 42 304 req/s in its first round to 20 466 in its last, and generated against hand-written Fastify read 0.87× where the run before read 1.06× on the same server code; two clients run 3 s apart in the same round differed by up to 40%. The run above, 20 minutes later on the same code but for the counted scenario, met 15 of 17.
 `;
 
 main().catch((error: unknown) => {

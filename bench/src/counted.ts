@@ -1,0 +1,150 @@
+// Work per request, counted in instructions by valgrind's callgrind rather than timed. On a shared
+// VM a rate moves by a third between runs of the same code (see docs/benchmarks.md, "Run-to-run variation");
+// an instruction count of the same bundle, inputs and Node repeats to within half a percent whatever else the
+// machine does, so it shows a change of a few percent that the rates cannot. It counts what a process executes
+// in user space, not the kernel's work for it (its sockets, its pipe to the log reader), nor time spent waiting:
+// a companion to the rates, not a replacement. Servers only: a client's count depends on how its answers arrive,
+// several to a read or one, which follows the timing of each run (the same client counted 152k and 168k
+// instructions a call over two stretches of one run).
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+
+/** Why instructions cannot be counted here, or undefined if they can. */
+export function callgrindMissing(): string | undefined {
+  for (const tool of ['valgrind', 'callgrind_control']) {
+    try {
+      execFileSync(tool, ['--version'], { stdio: 'ignore' });
+    } catch {
+      return `${tool} is not on PATH (Debian: apt-get install valgrind)`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Node under callgrind. `--single-threaded` keeps V8's compiler and garbage collector on the main thread, where
+ * callgrind counts them with the rest; otherwise their work would depend on how threads happened to share it.
+ */
+function callgrindArgs(
+  out: string,
+  instrumentAtStart: boolean,
+  node: string,
+  script: string,
+  args: string[],
+): string[] {
+  return [
+    '--tool=callgrind',
+    `--instr-atstart=${instrumentAtStart ? 'yes' : 'no'}`,
+    `--callgrind-out-file=${out}`,
+    node,
+    '--single-threaded',
+    script,
+    ...args,
+  ];
+}
+
+/** The instructions a callgrind output file counted, which it writes when its process exits. */
+function totalInstructions(out: string): number {
+  const totals = /^totals: (\d+)/m.exec(readFileSync(out, 'utf8'));
+  if (totals?.[1] === undefined) throw new Error(`${out} has no totals line`);
+  return Number(totals[1]);
+}
+
+async function waitForPort(port: number, exited: () => boolean, timeoutMs: number): Promise<void> {
+  const giveUp = Date.now() + timeoutMs;
+  while (Date.now() < giveUp) {
+    if (exited()) throw new Error('the server exited before it listened');
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await sleep(200);
+  }
+  throw new Error(`nothing listened on port ${port} within ${timeoutMs / 1000} s`);
+}
+
+export interface ServerCount {
+  node: string;
+  bundle: string;
+  env: Record<string, string>;
+  port: number;
+  /** Where callgrind writes its counts. */
+  out: string;
+  /** POSTs to the route before counting, for V8 to compile the hot path: under callgrind that takes thousands. */
+  warm: number;
+  counted: number;
+  path: string;
+  body: string;
+}
+
+/**
+ * A server's instructions per request: the server under callgrind with counting off, its stdout a pipe to a
+ * process of its own that drains it (as the rates' rows run it), `warm` requests, then counting on for
+ * `counted` more from 16 connections, so that, as under load, one turn of its event loop handles several.
+ */
+export async function serverInstructionsPerRequest(options: ServerCount): Promise<number> {
+  const { node, bundle, env, port, out, warm, counted, path, body } = options;
+  rmSync(out, { force: true });
+  const drain = spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const server = spawn('valgrind', callgrindArgs(out, false, node, bundle, []), {
+    env: { PATH: process.env.PATH, PORT: String(port), ...env },
+    stdio: ['ignore', drain.stdin, 'pipe'],
+  });
+  drain.stdin?.destroy();
+  const stderr: string[] = [];
+  server.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const exited = once(server, 'exit');
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 16 });
+  try {
+    await waitForPort(port, () => server.exitCode !== null, 60_000);
+    const post = async (count: number) => {
+      let left = count;
+      const connection = async () => {
+        while (left-- > 0) {
+          const response = await pool.request({
+            path,
+            method: 'POST',
+            body,
+            headers: { 'content-type': 'application/json', 'user-agent': 'bench-counted/1' },
+          });
+          const text = await response.body.text();
+          if (response.statusCode !== 200) throw new Error(`${bundle} answered ${response.statusCode}: ${text}`);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, connection));
+    };
+    await post(warm);
+    execFileSync('callgrind_control', ['--instr=on', String(server.pid)], { stdio: 'ignore' });
+    await post(counted);
+    execFileSync('callgrind_control', ['--instr=off', String(server.pid)], { stdio: 'ignore' });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${stderr.join('').slice(-2000)}`);
+  } finally {
+    await pool.close();
+    server.kill('SIGTERM');
+    await exited;
+  }
+  return (totalInstructions(out) - dateFormatting(out)) / counted;
+}
+
+/**
+ * What `Date.prototype.toISOString` cost, all calls included. A service formats its log lines' time once a
+ * millisecond, which under load is once per dozens of lines; callgrind runs it some fifty times slower, so
+ * nearly every line got a new millisecond and paid for it. Left out of the count, as load would amortize it.
+ */
+function dateFormatting(out: string): number {
+  const annotated = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = /^\s*([\d,]+) .*Builtin_DatePrototypeToISOString\b/m.exec(annotated);
+  return line?.[1] === undefined ? 0 : Number(line[1].replaceAll(',', ''));
+}
