@@ -1,16 +1,14 @@
 // Work per request, counted in instructions by valgrind's callgrind rather than timed. On a shared
 // VM a rate moves by a third between runs of the same code (see docs/benchmarks.md, "Run-to-run variation");
-// an instruction count of the same bundle, inputs and Node repeats to within half a percent whatever else the
+// an instruction count of the same bundle, inputs and Node repeats to within about one percent whatever else the
 // machine does, so it shows a change of a few percent that the rates cannot. It counts what a process executes
 // in user space, not the kernel's work for it (its sockets, its pipe to the log reader), nor time spent waiting:
 // a companion to the rates, not a replacement. Servers only: a client's count depends on how its answers arrive,
 // several to a read or one, which follows the timing of each run (the same client counted 152k and 168k
 // instructions a call over two stretches of one run).
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { startService } from '@taco-run/service/process';
 import { Pool } from 'undici';
 
 /** Why instructions cannot be counted here, or undefined if they can. */
@@ -25,50 +23,11 @@ export function callgrindMissing(): string | undefined {
   return undefined;
 }
 
-/**
- * Node under callgrind. `--single-threaded` keeps V8's compiler and garbage collector on the main thread, where
- * callgrind counts them with the rest; otherwise their work would depend on how threads happened to share it.
- */
-function callgrindArgs(
-  out: string,
-  instrumentAtStart: boolean,
-  node: string,
-  script: string,
-  args: string[],
-): string[] {
-  return [
-    '--tool=callgrind',
-    `--instr-atstart=${instrumentAtStart ? 'yes' : 'no'}`,
-    `--callgrind-out-file=${out}`,
-    node,
-    '--single-threaded',
-    script,
-    ...args,
-  ];
-}
-
 /** The instructions a callgrind output file counted, which it writes when its process exits. */
 function totalInstructions(out: string): number {
   const totals = /^totals: (\d+)/m.exec(readFileSync(out, 'utf8'));
   if (totals?.[1] === undefined) throw new Error(`${out} has no totals line`);
   return Number(totals[1]);
-}
-
-async function waitForPort(port: number, exited: () => boolean, timeoutMs: number): Promise<void> {
-  const giveUp = Date.now() + timeoutMs;
-  while (Date.now() < giveUp) {
-    if (exited()) throw new Error('the server exited before it listened');
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await sleep(200);
-  }
-  throw new Error(`nothing listened on port ${port} within ${timeoutMs / 1000} s`);
 }
 
 export interface ServerCount {
@@ -93,18 +52,23 @@ export interface ServerCount {
 export async function serverInstructionsPerRequest(options: ServerCount): Promise<number> {
   const { node, bundle, env, port, out, warm, counted, path, body } = options;
   rmSync(out, { force: true });
-  const drain = spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const server = spawn('valgrind', callgrindArgs(out, false, node, bundle, []), {
-    env: { PATH: process.env.PATH, PORT: String(port), ...env },
-    stdio: ['ignore', drain.stdin, 'pipe'],
+  // `--single-threaded` keeps V8's compiler and garbage collector on the main thread, where callgrind counts them
+  // with the rest; otherwise their work would depend on how threads happened to share it.
+  const server = await startService(bundle, env, {
+    runner: [
+      'valgrind',
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${out}`,
+      node,
+      '--single-threaded',
+    ],
+    port,
+    stdout: 'drain',
+    startTimeoutMs: 60_000,
   });
-  drain.stdin?.destroy();
-  const stderr: string[] = [];
-  server.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exited = once(server, 'exit');
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 16 });
+  const pool = new Pool(server.origin, { connections: 16 });
   try {
-    await waitForPort(port, () => server.exitCode !== null, 60_000);
     const post = async (count: number) => {
       let left = count;
       const connection = async () => {
@@ -126,11 +90,10 @@ export async function serverInstructionsPerRequest(options: ServerCount): Promis
     await post(counted);
     execFileSync('callgrind_control', ['--instr=off', String(server.pid)], { stdio: 'ignore' });
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n${stderr.join('').slice(-2000)}`);
+    throw new Error(`${(error as Error).message}\n${server.stderr.slice(-20).join('\n')}`);
   } finally {
     await pool.close();
-    server.kill('SIGTERM');
-    await exited;
+    await server.stop();
   }
   return (totalInstructions(out) - dateFormatting(out)) / counted;
 }

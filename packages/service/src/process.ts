@@ -42,11 +42,17 @@ export async function startService(
     port,
     stdout = 'capture',
     node = process.execPath,
+    runner = [node],
   }: {
     startTimeoutMs?: number;
     /** The Node binary the service (and its wrapper) runs on. Default: this process's. */
     node?: string;
     wrapper?: string[];
+    /**
+     * What runs the bundle, in place of plain `node`: Node under a tool, with flags of its own, such as
+     * `[valgrind, --tool=callgrind, node, --single-threaded]`. Default `[node]`.
+     */
+    runner?: string[];
     /** A fixed port: readiness is then the port accepting connections, for a service told to log nothing. */
     port?: number;
     /** Sees every output line as it comes, e.g. to print it with a prefix. */
@@ -63,8 +69,8 @@ export async function startService(
   if (stdout === 'drain' && port === undefined) throw new Error('a drained stdout needs a fixed port');
   const drain = stdout === 'drain' ? spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] }) : undefined;
   // A wrapper such as [runsd.js, '--'] runs the service the way the container does: `runsd -- node main.js`.
-  const args = wrapper.length === 0 ? [bundle] : [...wrapper, node, bundle];
-  const child = spawn(node, args, {
+  const [program = node, ...args] = [...(wrapper.length === 0 ? [] : [node, ...wrapper]), ...runner, bundle];
+  const child = spawn(program, args, {
     env: { PATH: process.env.PATH, PORT: String(port ?? 0), ...env },
     stdio: ['ignore', drain?.stdin ?? 'pipe', 'pipe'],
   });
