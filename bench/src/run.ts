@@ -658,9 +658,9 @@ function countedSection(counted: Counted, row: (cells: (string | number)[]) => s
   const heading = '## 5. Counted: instructions per request, under callgrind';
   if ('missing' in counted) return [heading, '', `Not counted: ${counted.missing}.`, ''];
   const { server } = counted;
-  const thousands = (value: number | undefined) => (value === undefined ? '–' : `${(value / 1000).toFixed(1)} k`);
-  const work = (value: number | undefined, baseline: number | undefined) =>
-    value === undefined || baseline === undefined ? '–' : times(baseline / value);
+  const thousands = (value: number) => `${(value / 1000).toFixed(1)} k`;
+  const work = (value: number, baseline: number | undefined) =>
+    baseline === undefined ? '–' : times(baseline / value);
   return [
     heading,
     '',
