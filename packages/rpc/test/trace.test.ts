@@ -62,7 +62,7 @@ describe('traceFromHeaders', () => {
     ['the trace alone', { traceId: 'abc' }, undefined],
     ['a project that needs escaping', { traceId: 'abc' }, 'a"b\\c'],
   ])('writes the same fields as JSON text: %s', (_case, trace, project) => {
-    const text = traceLogText(trace, project);
+    const text = traceLogText(project)(trace);
     expect(text.startsWith(',')).toBe(true);
     expect(JSON.parse(`{${text.slice(1)}}`)).toStrictEqual(traceLogFields(trace, project));
   });
