@@ -103,6 +103,19 @@ export async function startService(
     return (code ?? 128 + (signalNumbers[signal as string] ?? 0)) as number;
   });
 
+  /**
+   * Why the process is gone, with all it said on stderr: 'exit' can come before its pipes are read to the end,
+   * so this waits for them to close, a second at most (a child of a wrapper may hold them open).
+   */
+  const exitError = async (what: string) => {
+    if (child.stderr !== null && !child.stderr.closed) {
+      const timer = setTimeout(() => child.stderr?.destroy(), 1_000);
+      await once(child.stderr, 'close').catch(() => {});
+      clearTimeout(timer);
+    }
+    return new Error(`${what}; stderr:\n${stderr.join('\n')}`);
+  };
+
   const waitForLine = (match: (line: string) => boolean, timeoutMs = 10_000) =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
@@ -120,7 +133,7 @@ export async function startService(
           ),
         timeoutMs,
       );
-      const gone = () => finish(() => reject(new Error(`process exited; stderr:\n${stderr.join('\n')}`)));
+      const gone = () => void exitError('process exited').then((error) => finish(() => reject(error)));
       const finish = (settle: () => void) => {
         clearTimeout(timer);
         waiters.delete(check);
@@ -147,7 +160,7 @@ export async function startService(
     const bound =
       port === undefined
         ? portFrom(await waitForLine((text) => /listening at http:\/\/127\.0\.0\.1:\d+/.test(text), startTimeoutMs))
-        : await accepting(port, child, startTimeoutMs);
+        : await accepting(port, child, startTimeoutMs, exitError);
     const { pid } = child;
     if (pid === undefined) throw new Error(`${bundle} has no process id`);
     const origin = `http://127.0.0.1:${bound}`;
@@ -166,10 +179,16 @@ function portFrom(line: string): number {
 }
 
 /** Polls until the port takes a connection, failing if the process exits or the time runs out. */
-async function accepting(port: number, child: ChildProcess, timeoutMs: number): Promise<number> {
+async function accepting(
+  port: number,
+  child: ChildProcess,
+  timeoutMs: number,
+  exitError: (what: string) => Promise<Error>,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode} before listening on ${port}`);
+    if (child.exitCode !== null)
+      throw await exitError(`process exited with ${child.exitCode} before listening on ${port}`);
     const open = await new Promise<boolean>((resolve) => {
       // Loopback answers at once: a closed port refuses, an open one accepts.
       const socket = connect(port, '127.0.0.1');
