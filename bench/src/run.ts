@@ -48,6 +48,9 @@ const commandLine = {
 const { quick, only } = readCommandLine();
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'bench/dist');
+/** The services' own bundles, as they ship. */
+const tacoserverBundle = join(root, 'services/tacoserver/dist/main.js');
+const tacoclientBundle = join(root, 'services/tacoclient/dist/main.js');
 const rounds = quick ? 1 : 7;
 const seconds = quick ? 1 : 2;
 const clientSeconds = quick ? 1 : 3;
@@ -186,9 +189,8 @@ async function serverScenario() {
   // The same generated route with its response check turned off: what the check costs.
   const unchecked = (await start(join(dist, 'generated.js'), { RPC_CHECK_RESPONSES: 'false' })).origin;
   // The service that ships, which serves the same route: its own bundle, with its default logging.
-  const tacoserver = join(root, 'services/tacoserver/dist/main.js');
-  const shipped = (await start(tacoserver, accessLinesOn, [], { drained: true })).origin;
-  const onCloudRun = (await start(tacoserver, { K_SERVICE: 'tacoserver' }, [], { drained: true })).origin;
+  const shipped = (await start(tacoserverBundle, accessLinesOn, [], { drained: true })).origin;
+  const onCloudRun = (await start(tacoserverBundle, { K_SERVICE: 'tacoserver' }, [], { drained: true })).origin;
   return compare(
     {
       ...mapValues(
@@ -250,7 +252,7 @@ async function runsdScenario() {
     [shippedPair]: await startMetadataServer(),
   };
   const runsd = join(root, 'tools/runsd/dist/runsd.js');
-  const tacoserver = await start(join(root, 'services/tacoserver/dist/main.js'), { LOG_LEVEL: 'warn' });
+  const tacoserver = await start(tacoserverBundle, { LOG_LEVEL: 'warn' });
   const cloud = (host: string, target = tacoserver.origin) => ({
     K_SERVICE: 'tacoclient',
     GCE_METADATA_HOST: host,
@@ -260,27 +262,27 @@ async function runsdScenario() {
     RUNSD_PROXY_PORT: '0',
   });
   // The pair as shipped: both bundles with their default logging and access lines, tacoclient under runsd, both drained.
-  const shippedServer = await start(join(root, 'services/tacoserver/dist/main.js'), accessLinesOn, [], {
+  const shippedServer = await start(tacoserverBundle, accessLinesOn, [], {
     drained: true,
   });
   const shippedClient = await start(
-    join(root, 'services/tacoclient/dist/main.js'),
+    tacoclientBundle,
     { ...cloud(metadata[shippedPair].host, shippedServer.origin), ...accessLinesOn },
     [runsd, '--'],
     { drained: true },
   );
-  const direct = await start(join(root, 'services/tacoclient/dist/main.js'), {
+  const direct = await start(tacoclientBundle, {
     LOG_LEVEL: 'warn',
     TACOSERVER_URL: `${tacoserver.origin}/oto/`,
   });
   const inProcess = await start(
-    join(root, 'services/tacoclient/dist/main.js'),
+    tacoclientBundle,
     { LOG_LEVEL: 'warn', ...cloud(metadata['in-process dispatcher'].host) },
     [runsd, '--'],
   );
   // Local mode routes the same way but adds no token: the gap between the two is the token's cost.
   const local = await start(
-    join(root, 'services/tacoclient/dist/main.js'),
+    tacoclientBundle,
     { LOG_LEVEL: 'warn', RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },
     [runsd, '--'],
   );
@@ -483,12 +485,11 @@ async function countedScenario(): Promise<Counted> {
   const node = imageNode().path;
   const counts = await mkdtemp(join(tmpdir(), 'bench-callgrind-'));
   try {
-    const tacoserver = join(root, 'services/tacoserver/dist/main.js');
     const servers: [string, string, Record<string, string>][] = [
       ['fastify-hand', join(dist, 'fastify-hand.js'), {}],
       ['generated', join(dist, 'generated.js'), {}],
-      [shippedServer, tacoserver, accessLinesOn],
-      [shippedOnCloudRun, tacoserver, { K_SERVICE: 'tacoserver' }],
+      [shippedServer, tacoserverBundle, accessLinesOn],
+      [shippedOnCloudRun, tacoserverBundle, { K_SERVICE: 'tacoserver' }],
     ];
     const server: Record<string, number> = {};
     for (const [name, bundle, env] of servers) {
