@@ -81,7 +81,8 @@ describe('tacoserver', () => {
         userAgent: 'taco-test/1.0',
       },
     });
-    expect(lines[0]?.httpRequest).toHaveProperty('latency', expect.stringMatching(/^\d+(\.\d{1,6})?s$/));
+    // Whole microseconds as seconds: at most six decimals, no trailing zero.
+    expect(lines[0]?.httpRequest).toHaveProperty('latency', expect.stringMatching(/^(0|[1-9]\d*)(\.\d{0,5}[1-9])?s$/));
     // RFC 3339 in UTC to the millisecond (made once per millisecond, so it must still be this one's).
     const time = String(lines[0]?.time);
     expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
