@@ -2,7 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{packages,tools,services}/*/test/**/*.test.ts', 'deploy/test/**/*.test.ts'],
+    include: [
+      '{packages,tools,services}/*/test/**/*.test.ts',
+      'fixtures/*/packages/*/test/**/*.test.ts',
+      'deploy/test/**/*.test.ts',
+    ],
     // The end-to-end tests start the real bundles; build them once, before any test.
     globalSetup: ['scripts/build-bundles.ts'],
     // Tests start real servers on loopback; a hung socket should fail one test, not the run.

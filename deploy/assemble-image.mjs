@@ -16,12 +16,14 @@ import { fileURLToPath } from 'node:url';
 import { imageCommand } from './image-command.mjs';
 
 const [service, out] = process.argv.slice(2);
+// runsd comes from beside this script; the service from the project it runs in (the working directory).
 const root = fileURLToPath(new URL('..', import.meta.url));
+const project = process.cwd();
 if (service === undefined || out === undefined || !/^[a-z][a-z\d-]*$/.test(service)) {
   process.stderr.write('usage: assemble-image.mjs <service> <out dir>   (a folder of services/)\n');
   process.exit(2);
 }
-if (!existsSync(join(root, 'services', service, 'service.json'))) {
+if (!existsSync(join(project, 'services', service, 'service.json'))) {
   process.stderr.write(`assemble-image: there is no services/${service}/service.json; is "${service}" a service?\n`);
   process.exit(2);
 }
@@ -29,7 +31,7 @@ if (!existsSync(join(root, 'services', service, 'service.json'))) {
 // and a service's bundle may load chunks of its own.
 for (const [from, to] of [
   [join(root, 'tools/runsd/dist'), join(out, 'runsd')],
-  [join(root, 'services', service, 'dist'), join(out, 'service')],
+  [join(project, 'services', service, 'dist'), join(out, 'service')],
 ]) {
   await cp(from, to, { recursive: true }).catch((error) => {
     process.stderr.write(`assemble-image: ${from} is missing (${error.code}); run \`pnpm build\` first\n`);
@@ -55,7 +57,7 @@ async function writeCompileCache() {
     return `Node ${process.version} makes no compile cache; the image ships none`;
   }
   const port = await freePort();
-  const manifest = JSON.parse(readFileSync(join(root, 'services', service, 'service.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(project, 'services', service, 'service.json'), 'utf8'));
   // Exactly what the image runs (its ENTRYPOINT and ENV, NODE_COMPILE_CACHE among them), here.
   const { command, args, env } = imageCommand(out, process.execPath);
   const cache = env.NODE_COMPILE_CACHE ?? join(out, 'compile-cache');

@@ -3,8 +3,8 @@
 // rather than a fixed count: a count that takes the fastest client one second measured mostly its warm-up and
 // the machine's jitter (rounds of 20 000 calls put the generated client anywhere from 0.58x to 1.47x
 // undici.request in one run), and gave the slow fetch clients four times as long as the fast ones.
-import { TacoServiceClient } from '@taco-run/generated/client';
-import { TacoServiceClient as WebTacoServiceClient } from '@taco-run/generated/web';
+import { TacoServiceClient } from '@taco-run/fixture-taco-generated/client';
+import { TacoServiceClient as WebTacoServiceClient } from '@taco-run/fixture-taco-generated/web';
 import { defaultTimeout } from '@taco-run/rpc/web';
 import { request } from 'undici';
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { loadProject } from '@taco-run/project/services';
+import { fixtureBundle, fixtureProject } from '@taco-run/project/testing';
 import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { build } from 'tsup';
 import { imageCommand } from '../../deploy/image-command.mjs';
@@ -48,9 +49,9 @@ const commandLine = {
 const { quick, only } = readCommandLine();
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = join(root, 'bench/dist');
-/** The services' own bundles, as they ship. */
-const tacoserverBundle = join(root, 'services/tacoserver/dist/main.js');
-const tacoclientBundle = join(root, 'services/tacoclient/dist/main.js');
+/** The services measured: the fixture project's copy of the taco pair, as their bundles ship. */
+const tacoserverBundle = fixtureBundle('tacoserver');
+const tacoclientBundle = fixtureBundle('tacoclient');
 const rounds = quick ? 1 : 7;
 const seconds = quick ? 1 : 2;
 const clientSeconds = quick ? 1 : 3;
@@ -103,8 +104,8 @@ function ratioAtLeast(target: string, value: number, bound: number): Verdict {
 async function buildAll(): Promise<void> {
   log('building: runsd, the services and the bench servers (tsup, as pnpm build does)...');
   await build({ config: join(root, 'tools/runsd/tsup.config.ts'), silent: true });
-  for (const service of loadProject(root).services)
-    await build({ ...serviceBundle(join(root, service.dir)), silent: true });
+  for (const service of loadProject(fixtureProject).services)
+    await build({ ...serviceBundle(join(fixtureProject, service.dir)), silent: true });
   await build(
     nodeBundle({
       entry: {
@@ -405,7 +406,10 @@ async function coldStartScenario(): Promise<{ node: NodeUnderTest; figures: Cold
     for (const node of nodesUnderTest()) {
       const layout = await mkdtemp(join(tmpdir(), 'bench-image-'));
       try {
-        execFileSync(node.path, [join(root, 'deploy/assemble-image.mjs'), 'tacoserver', layout], { stdio: 'ignore' });
+        execFileSync(node.path, [join(root, 'deploy/assemble-image.mjs'), 'tacoserver', layout], {
+          cwd: fixtureProject,
+          stdio: 'ignore',
+        });
         const image = imageCommand(layout, node.path);
         // GOOGLE_CLOUD_PROJECT as `pnpm deploy:all` sets it on every service (runsd would otherwise look it up first).
         const shipped = { PATH: process.env.PATH, ...image.env, GOOGLE_CLOUD_PROJECT: 'bench-project' };
@@ -436,7 +440,7 @@ async function coldStartScenario(): Promise<{ node: NodeUnderTest; figures: Cold
           ways['source through tsx'] = () =>
             coldStart(
               join(root, 'bench/node_modules/.bin/tsx'),
-              [join(root, 'services/tacoserver/src/main.ts')],
+              [join(fixtureProject, 'services/tacoserver/src/main.ts')],
               { PATH: process.env.PATH },
               port,
             );
@@ -777,8 +781,8 @@ async function main(): Promise<void> {
 /** What the tables need said beside them: how each scenario is set up. */
 const NOTES = `## How each scenario is set up
 
-- **Server.** All six servers answer the same \`{"name": "Sammy Sosa", "tacos": ["Chicken", "Chorizo"]}\` with \`{"tacoConsumptionStatus": "Sammy Sosa has consumed 2 tacos"}\` (tRPC wraps it in \`{"result": {"data": ...}}\`), validate the input and log nothing. *generated* is \`registerTacoService\` from packages/generated; *fastify-hand* is one hand-written Fastify route with the same generated JSON Schemas (and Fastify's default, coercing Ajv); *node-http* parses and checks by hand. The peers are tRPC 11 (\`@trpc/server/adapters/fastify\`, zod input and output), ts-rest 3 on Fastify 4 (which \`@ts-rest/fastify\` requires) and Connect-ES 2 on \`@connectrpc/connect-fastify\`, its code generated from \`bench/proto/taco.proto\` by buf and protoc-gen-es (both run here from npm). *tacoserver as shipped, access line on* is the service's own bundle, \`services/tacoserver/dist/main.js\`, with its default logging (\`LOG_LEVEL\` unset, so info) and its access line (\`LOG_REQUESTS=true\`, the default off Cloud Run), its stdout a pipe drained by a \`cat\` process of its own, as Cloud Run's log collector drains a container's: its log lines cost the service and not the load generator, which here shares the machine's two cores with it. The gap between it and *generated*, which logs nothing, is what the shipped service's logging and the rest of its set-up cost. *on Cloud Run* is the same bundle with \`K_SERVICE\` set, as Cloud Run sets it, so with no access line (Cloud Run's own request log has one): what a deployed tacoserver costs, drained the same way.
-- **Client.** \`bench/src/client-load.ts\` runs in its own process: the generated \`TacoServiceClient\`, the generated web client (\`@taco-run/generated/web\`, on Node's own \`fetch\`), \`undici.request\` (the same global dispatcher) and Node's \`fetch\`, each checking every answer. _fetch with a deadline_ is \`fetch\` with \`signal: AbortSignal.timeout(defaultTimeout)\`, the web client's default deadline (30 s), which is how \`fetch\` itself is given one. The web client's target is against it: \`fetch\` making the same calls, each with the same deadline, so the gap is what the client adds to the \`fetch\` it runs on.
+- **Server.** All six servers answer the same \`{"name": "Sammy Sosa", "tacos": ["Chicken", "Chorizo"]}\` with \`{"tacoConsumptionStatus": "Sammy Sosa has consumed 2 tacos"}\` (tRPC wraps it in \`{"result": {"data": ...}}\`), validate the input and log nothing. *generated* is \`registerTacoService\` from the fixture project's generated package (fixtures/taco, a copy of the example); *fastify-hand* is one hand-written Fastify route with the same generated JSON Schemas (and Fastify's default, coercing Ajv); *node-http* parses and checks by hand. The peers are tRPC 11 (\`@trpc/server/adapters/fastify\`, zod input and output), ts-rest 3 on Fastify 4 (which \`@ts-rest/fastify\` requires) and Connect-ES 2 on \`@connectrpc/connect-fastify\`, its code generated from \`bench/proto/taco.proto\` by buf and protoc-gen-es (both run here from npm). *tacoserver as shipped, access line on* is the service's own bundle (the fixture project's copy of it), \`fixtures/taco/services/tacoserver/dist/main.js\`, with its default logging (\`LOG_LEVEL\` unset, so info) and its access line (\`LOG_REQUESTS=true\`, the default off Cloud Run), its stdout a pipe drained by a \`cat\` process of its own, as Cloud Run's log collector drains a container's: its log lines cost the service and not the load generator, which here shares the machine's two cores with it. The gap between it and *generated*, which logs nothing, is what the shipped service's logging and the rest of its set-up cost. *on Cloud Run* is the same bundle with \`K_SERVICE\` set, as Cloud Run sets it, so with no access line (Cloud Run's own request log has one): what a deployed tacoserver costs, drained the same way.
+- **Client.** \`bench/src/client-load.ts\` runs in its own process: the generated \`TacoServiceClient\`, the generated web client (the fixture's \`web.ts\`, on Node's own \`fetch\`), \`undici.request\` (the same global dispatcher) and Node's \`fetch\`, each checking every answer. _fetch with a deadline_ is \`fetch\` with \`signal: AbortSignal.timeout(defaultTimeout)\`, the web client's default deadline (30 s), which is how \`fetch\` itself is given one. The web client's target is against it: \`fetch\` making the same calls, each with the same deadline, so the gap is what the client adds to the \`fetch\` it runs on.
 - **runsd.** The load is \`GET /\` on tacoclient, which calls tacoserver. *direct*: \`TACOSERVER_URL\` points at tacoserver. *in-process dispatcher*: tacoclient runs under runsd in cloud mode (\`K_SERVICE\` set, tokens from the metadata emulator) and calls \`http://tacoserver/oto/\`; runsd rewrites it to the hash URL, adds the token, and \`RUNSD_TARGET_OVERRIDE\` sends it to tacoserver over plain HTTP on loopback, so only runsd's own work is added. *both as shipped, access lines on*: the same, with both services' default logging, their access lines on (\`LOG_REQUESTS=true\`, since tacoclient's \`K_SERVICE\` would turn its line off) and their stdout drained as above, against its own tacoserver; the gap between it and *in-process dispatcher* (both at \`LOG_LEVEL=warn\`, so nothing per request) is what per-request logging costs the pair. *in-process, local mode*: the same under runsd's local mode (\`RUNSD_SERVICES\`), which routes the same way but adds no token, so the gap between the two runsd rows is the token's cost: a kilobyte header per request, which tacoclient sends and tacoserver parses (on this machine a 900-byte Authorization header alone costs tacoserver about 6% of its EatTaco throughput). The proxy has no Node client that speaks through it without the preload, so its cost is measured on its own: one connection posting EatTaco to tacoserver directly, and the same in absolute form (\`POST http://tacoserver/oto/...\`) through runsd's proxy, with the token added.
 - **Cold start.** What ships, on this machine's Node and on the image's major (deploy/Dockerfile's, installed from the npm registry by \`scripts/image-node.sh\`): tacoserver's image layout as \`deploy/assemble-image.mjs\` makes it with that Node (its V8 compile cache included where that Node makes one), started with the Dockerfile's ENTRYPOINT and ENV as \`deploy/image-command.mjs\` reads them, with runsd in cloud mode (\`K_SERVICE\` set, the metadata emulator as \`GCE_METADATA_HOST\`) and the service's default logging; beside it the bundle alone with the same ENV, \`node -e 0\` (spawn to exit; its peak RSS read from its own /proc/self/status, since getrusage's would count the harness's, which the fork copied), and on this machine's Node the TypeScript source through tsx. Each measured process gets \`PATH\`, the image's ENV and \`GOOGLE_CLOUD_PROJECT\` (which \`pnpm deploy:all\` sets) only, so the harness's tsx loader does not reach it; runsd therefore starts the service at once and asks the metadata server for the region while it loads. The service's RSS is its own peak (VmHWM) when it first answers; under runsd, the spawned process is runsd, and the service its child.
 

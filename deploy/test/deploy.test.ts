@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadProject } from '@taco-run/project/services';
-import { runNode } from '@taco-run/project/testing';
+import { fixtureProject, runNode } from '@taco-run/project/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { deployAllPlan, shellLine } from '../src/plan.js';
@@ -29,7 +29,7 @@ beforeEach(() => writeFile(log, ''));
 
 const settings = { GOOGLE_CLOUD_PROJECT: 'my-taco-project', CLOUD_RUN_PROJECT_HASH: 'stubhash', IMAGE_TAG: 'v1' };
 
-async function deploy(args: string[], env: Record<string, string>, cwd = root) {
+async function deploy(args: string[], env: Record<string, string>, cwd = fixtureProject) {
   const result = await runNode(cli, args, {
     cwd,
     env: { PATH: `${stubDir}:${process.env.PATH}`, GCLOUD_STUB_LOG: log, ...env },
@@ -399,7 +399,7 @@ const realGcloud = await promisify(execFile)('sh', ['-c', 'command -v gcloud'], 
 describe.skipIf(realGcloud === '')('the plan, against the real gcloud', () => {
   it('uses only commands and flags gcloud accepts', { timeout: 120_000 }, async () => {
     const config = readConfig({ ...settings }, undefined);
-    const commands = deployAllPlan(config, loadProject(root)).flatMap((step) =>
+    const commands = deployAllPlan(config, loadProject(fixtureProject)).flatMap((step) =>
       step.unless === undefined ? [step.run] : [step.unless, step.run],
     );
     const emptyConfig = await mkdtemp(join(tmpdir(), 'gcloud-config-'));

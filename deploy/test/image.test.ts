@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { SpanRecord } from '@taco-run/dev-console';
 import { otlpReceiver } from '@taco-run/dev-console/otlp';
-import { loadedModulesPreload, runNode } from '@taco-run/project/testing';
+import { fixtureProject, loadedModulesPreload, runNode } from '@taco-run/project/testing';
 import { startService } from '@taco-run/service/process';
 import Fastify from 'fastify';
 import { request } from 'undici';
@@ -62,17 +62,22 @@ describe('the image layout', () => {
   beforeAll(async () => {
     for (const service of ['tacoserver', 'tacoclient'] as const) {
       layouts[service] = await mkdtemp(join(tmpdir(), `image-${service}-`));
-      await run(process.execPath, [join(root, 'deploy/assemble-image.mjs'), service, layouts[service]]);
+      await run(process.execPath, [join(root, 'deploy/assemble-image.mjs'), service, layouts[service]], {
+        cwd: fixtureProject,
+      });
     }
   });
 
   afterAll(() => Promise.all(Object.values(layouts).map((dir) => rm(dir, { recursive: true, force: true }))));
 
   it('refuses a name that is not a folder of services/', async () => {
-    const result = await runNode(join(root, 'deploy/assemble-image.mjs'), [
-      'burritos',
-      join(tmpdir(), 'never-written'),
-    ]);
+    const result = await runNode(
+      join(root, 'deploy/assemble-image.mjs'),
+      ['burritos', join(tmpdir(), 'never-written')],
+      {
+        cwd: fixtureProject,
+      },
+    );
     expect(result).toEqual({
       code: 2,
       stdout: '',

@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
-import { registerTacoService, unimplementedTacoService } from '@taco-run/generated/server';
+import { registerTacoService, unimplementedTacoService } from '@taco-run/fixture-taco-generated/server';
+import { fixtureBundle } from '@taco-run/project/testing';
 import { codeStatus } from '@taco-run/rpc';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
@@ -213,11 +213,7 @@ describe('bad input to the RPC server', () => {
   let inProcessOrigin: string;
 
   beforeAll(async () => {
-    server = await startService(
-      fileURLToPath(new URL('../../services/tacoserver/dist/main.js', import.meta.url)),
-      { LOG_LEVEL: 'warn' },
-      { port: await freePort() },
-    );
+    server = await startService(fixtureBundle('tacoserver'), { LOG_LEVEL: 'warn' }, { port: await freePort() });
     inProcess = Fastify();
     registerTacoService(inProcess, {
       ...unimplementedTacoService(),

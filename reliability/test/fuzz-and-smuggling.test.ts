@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { fixtureBundle } from '@taco-run/project/testing';
 import { codes } from '@taco-run/rpc';
 import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import { Agent, request } from 'undici';
@@ -17,9 +18,9 @@ let tacoclient: ServiceProcess;
 
 beforeAll(async () => {
   // At debug, health probes are logged too: the smuggling case counts every request tacoserver answered.
-  tacoserver = await startService(`${root}services/tacoserver/dist/main.js`, { LOG_LEVEL: 'debug' });
+  tacoserver = await startService(fixtureBundle('tacoserver'), { LOG_LEVEL: 'debug' });
   tacoclient = await startService(
-    `${root}services/tacoclient/dist/main.js`,
+    fixtureBundle('tacoclient'),
     {
       LOG_LEVEL: 'warn',
       TACOSERVER_URL: `${tacoserver.origin}/oto/`,

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { fixtureBundle } from '@taco-run/project/testing';
 import { freePort, heldBody, type ServiceProcess, startService } from '@taco-run/service/process';
 import autocannon from 'autocannon';
 import { request } from 'undici';
@@ -50,13 +51,9 @@ describe('SIGTERM under load', () => {
   beforeAll(async () => {
     // At info level tacoserver logs each request it accepts and each answer: the ledger this test checks.
     // At debug, each RPC says when it arrives ("request from <ua>"): how the test knows what was accepted.
-    tacoserver = await startService(
-      join('services/tacoserver/dist/main.js'),
-      { LOG_LEVEL: 'debug' },
-      { wrapper: runsd },
-    );
+    tacoserver = await startService(fixtureBundle('tacoserver'), { LOG_LEVEL: 'debug' }, { wrapper: runsd });
     tacoclient = await startService(
-      join('services/tacoclient/dist/main.js'),
+      fixtureBundle('tacoclient'),
       { LOG_LEVEL: 'warn', RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },
       { wrapper: runsd, port: await freePort() },
     );

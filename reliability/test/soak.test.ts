@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
+import { fixtureBundle } from '@taco-run/project/testing';
 import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import { build } from 'tsup';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
@@ -31,11 +32,7 @@ describe('soak through runsd', () => {
       }),
     );
     metadata = await startMetadataServer();
-    tacoserver = await startService(
-      join(root, 'services/tacoserver/dist/main.js'),
-      { LOG_LEVEL: 'warn' },
-      { port: await freePort() },
-    );
+    tacoserver = await startService(fixtureBundle('tacoserver'), { LOG_LEVEL: 'warn' }, { port: await freePort() });
   });
 
   afterAll(async () => {

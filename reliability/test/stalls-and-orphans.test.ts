@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { fixtureBundle } from '@taco-run/project/testing';
 import { freePort, startService } from '@taco-run/service/process';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { children } from './helpers.js';
 // by itself, and leaves no process behind.
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const tacoserver = `${root}services/tacoserver/dist/main.js`;
+const tacoserver = fixtureBundle('tacoserver');
 const runsd = `${root}tools/runsd/dist/runsd.js`;
 
 /** Whether a process is still there (a zombie has exited: it counts as gone). */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
+import { fixtureBundle } from '@taco-run/project/testing';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
 import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -109,13 +110,9 @@ describe('token safety', () => {
     let tacoclient: ServiceProcess;
 
     beforeAll(async () => {
-      tacoserver = await startService(
-        `${root}services/tacoserver/dist/main.js`,
-        { LOG_LEVEL: 'debug' },
-        { wrapper: [runsd, '--'] },
-      );
+      tacoserver = await startService(fixtureBundle('tacoserver'), { LOG_LEVEL: 'debug' }, { wrapper: [runsd, '--'] });
       tacoclient = await startService(
-        `${root}services/tacoclient/dist/main.js`,
+        fixtureBundle('tacoclient'),
         { ...cloudEnv({ RUNSD_TARGET_OVERRIDE: tacoserver.origin }), LOG_LEVEL: 'debug' },
         { wrapper: [runsd, '--'] },
       );

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { TacoServiceClient } from '@taco-run/generated/client';
+import { TacoServiceClient } from '@taco-run/fixture-taco-generated/client';
+import { fixtureBundle } from '@taco-run/project/testing';
 import { RpcError } from '@taco-run/rpc';
 import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import { request } from 'undici';
@@ -91,7 +91,7 @@ describe('the generated client against a failing upstream', () => {
 describe('tacoclient against a failing tacoserver', () => {
   let tacoclient: ServiceProcess;
   let refusedClient: ServiceProcess;
-  const bundle = fileURLToPath(new URL('../../services/tacoclient/dist/main.js', import.meta.url));
+  const bundle = fixtureBundle('tacoclient');
 
   beforeAll(async () => {
     tacoclient = await startService(

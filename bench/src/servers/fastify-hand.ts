@@ -1,6 +1,6 @@
 // Baseline: the same route written by hand in Fastify, with the same JSON schemas.
-import { EatTacoRequestSchema, EatTacoResponseSchema } from '@taco-run/generated/schemas';
-import type { EatTacoRequest } from '@taco-run/generated/types';
+import { EatTacoRequestSchema, EatTacoResponseSchema } from '@taco-run/fixture-taco-generated/schemas';
+import type { EatTacoRequest } from '@taco-run/fixture-taco-generated/types';
 import Fastify from 'fastify';
 import { announce, eatTaco, port } from './listen.js';
 

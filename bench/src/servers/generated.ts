@@ -1,5 +1,5 @@
 // The generated TacoService route, as a service mounts it.
-import { registerTacoService, unimplementedTacoService } from '@taco-run/generated/server';
+import { registerTacoService, unimplementedTacoService } from '@taco-run/fixture-taco-generated/server';
 import Fastify from 'fastify';
 import { announce, eatTaco, port } from './listen.js';
 

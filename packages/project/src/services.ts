@@ -65,7 +65,20 @@ function serviceFolders(root: string): string[] {
   if (!existsSync(folder)) return [];
   return readdirSync(folder)
     .filter((entry) => !entry.startsWith('.') && statSync(join(folder, entry)).isDirectory())
+    .filter((entry) => !onlyLeftovers(join(folder, entry)))
     .sort();
+}
+
+/** What a deleted service leaves behind, which git does not track: its install and its build. */
+const leftovers = new Set(['node_modules', 'dist']);
+
+/**
+ * A folder holding nothing but a deleted service's leftovers is no service: `git rm` or a pull
+ * that deletes one leaves them, and so does `pnpm install` while pnpm-lock.yaml still lists it.
+ */
+function onlyLeftovers(dir: string): boolean {
+  const entries = readdirSync(dir);
+  return entries.length > 0 && entries.every((entry) => leftovers.has(entry));
 }
 
 function readManifest(root: string, file: string, problems: string[]): Manifest | undefined {

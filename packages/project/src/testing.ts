@@ -31,6 +31,16 @@ export function runNode(
 export { freePort } from './ports.js';
 
 /**
+ * The framework tests' own project (fixtures/taco): a copy of the taco example, with its own
+ * definitions, generated code and service bundles, so that a test of a tool never depends on
+ * which services and definitions the project's services/ and packages/definitions hold today.
+ */
+export const fixtureProject = fileURLToPath(new URL('../../../fixtures/taco/', import.meta.url));
+
+/** A service's bundle in the fixture project, as the tests' global set-up builds it. */
+export const fixtureBundle = (service: string): string => join(fixtureProject, 'services', service, 'dist/main.js');
+
+/**
  * A file to preload (`node -r`) into a process under test: on exit it writes
  * `<script> loaded: [...]` to stderr, naming the heavy builtins (https, http2,
  * tls, crypto, Node's own undici) that the process loaded.

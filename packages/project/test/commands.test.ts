@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runNode } from '../src/testing.js';
+import { fixtureProject, runNode } from '../src/testing.js';
 
 // Every command that reads the manifests refuses a wrong one before it does anything, with
 // one line per problem that names the file and the field, and a non-zero exit.
@@ -74,7 +74,7 @@ describe.each(cases)('a project with %s', (_case, manifests, problem) => {
       await writeFile(join(work, 'services', name, 'service.json'), JSON.stringify(manifest));
     }
     await mkdir(join(work, 'packages/definitions/src'), { recursive: true });
-    await cp(join(root, 'packages/definitions/src/taco.ts'), join(work, 'packages/definitions/src/taco.ts'));
+    await cp(join(fixtureProject, 'packages/definitions/src/taco.ts'), join(work, 'packages/definitions/src/taco.ts'));
     await mkdir(join(work, 'packages/generated'), { recursive: true });
     await writeFile(
       join(work, 'packages/generated/model.json'),

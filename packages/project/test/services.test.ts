@@ -1,12 +1,11 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manifestJsonSchema } from '../src/manifest.js';
 import { loadProject, ManifestError, serviceEnvironment } from '../src/services.js';
+import { fixtureProject } from '../src/testing.js';
 
-const repository = fileURLToPath(new URL('../../../', import.meta.url));
 let root: string;
 
 beforeEach(async () => {
@@ -32,8 +31,8 @@ function problems(apis: string[] = ['TacoService']): readonly string[] {
 }
 
 describe('loadProject', () => {
-  it("reads this repository's services, with every default filled in", () => {
-    const project = loadProject(repository);
+  it("reads a project's services, with every default filled in", () => {
+    const project = loadProject(fixtureProject);
     expect(project.services.map((service) => service.name)).toEqual(['tacoclient', 'tacoserver']);
     expect(project.service('tacoserver')).toEqual({
       name: 'tacoserver',
@@ -163,8 +162,21 @@ describe('loadProject', () => {
     );
   });
 
+  it("passes over what a deleted service leaves behind (node_modules, dist), but not a service's folder without its manifest", async () => {
+    await service('kept', { port: 8080 });
+    await mkdir(join(root, 'services/deleted/node_modules/.bin'), { recursive: true });
+    await mkdir(join(root, 'services/deleted/dist'), { recursive: true });
+    await mkdir(join(root, 'services/halfgone/src'), { recursive: true });
+    await mkdir(join(root, 'services/halfgone/dist'), { recursive: true });
+    expect(problems()).toEqual([
+      'services/halfgone/service.json: missing; every folder in services/ is a service and needs one (pnpm new:service makes it)',
+    ]);
+    await rm(join(root, 'services/halfgone'), { recursive: true });
+    expect(loadProject(root, { apis: [] }).services.map((found) => found.name)).toEqual(['kept']);
+  });
+
   it('answers an unknown name with the known ones', () => {
-    expect(() => loadProject(repository).service('menuserver')).toThrow(
+    expect(() => loadProject(fixtureProject).service('menuserver')).toThrow(
       'no service "menuserver"; the services are tacoclient, tacoserver',
     );
   });

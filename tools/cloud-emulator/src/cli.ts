@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { consoleOptions, consolePort, consoleTelemetry, consoleUsage, startRunnerConsole } from '@taco-run/dev-console';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { projectSecrets } from '@taco-run/project/local-secrets';
@@ -95,7 +96,8 @@ async function start(
   }: { projectHash: string | undefined; json: boolean; consolePort: number | undefined },
 ): Promise<number> {
   const project = loadProject(root);
-  const runsd = join(root, 'tools/runsd/dist/runsd.js');
+  // runsd and the console's page come from beside this tool: the project, the working directory, is only data.
+  const runsd = fileURLToPath(new URL('../../runsd/dist/runsd.js', import.meta.url));
   const bundles = [runsd, ...project.services.map((service) => join(root, service.dir, 'dist/main.js'))];
   const missingBundle = bundles.find((file) => !existsSync(file));
   if (missingBundle !== undefined) {
@@ -130,7 +132,7 @@ async function start(
               (name) => cloud?.service(name).url,
             ),
             port: consolePort,
-            pageDir: join(root, 'tools/dev-console/dist/page'),
+            pageDir: fileURLToPath(new URL('../../dev-console/dist/page', import.meta.url)),
             runner: 'pnpm dev:cloud',
           },
           (line) => process.stdout.write(`cloud-emulator: ${line}\n`),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { runNode } from '@taco-run/project/testing';
+import { fixtureProject, runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,12 +19,11 @@ let work: string;
 
 beforeAll(async () => {
   await build({ config: join(root, 'tools/cloud-emulator/tsup.config.ts'), silent: true });
-  // A project of its own, so the emulator's state file is this test's: the built runsd and services, linked.
+  // A project of its own, so the emulator's state file is this test's: the fixture's built services, linked.
   work = await mkdtemp(join(tmpdir(), 'cloud-emulator-cli-'));
-  await symlink(join(root, 'tools'), join(work, 'tools'));
-  await symlink(join(root, 'services'), join(work, 'services'));
+  await symlink(join(fixtureProject, 'services'), join(work, 'services'));
   // The dev console reads the definitions' model from packages/generated.
-  await symlink(join(root, 'packages'), join(work, 'packages'));
+  await symlink(join(fixtureProject, 'packages'), join(work, 'packages'));
 });
 
 afterAll(() => rm(work, { recursive: true, force: true }));

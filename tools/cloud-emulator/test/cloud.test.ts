@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { loadProject } from '@taco-run/project/services';
+import { fixtureProject } from '@taco-run/project/testing';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cloud, cloudServices, decodeJwt, identityToken, startCloud } from '../src/index.js';
@@ -7,12 +8,14 @@ import { type Cloud, cloudServices, decodeJwt, identityToken, startCloud } from 
 // The original's final check, reproduced on one machine: the user calls tacoclient with an
 // identity token, tacoclient calls the private tacoserver through runsd and the front door.
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const runsd = fileURLToPath(new URL('../../runsd/dist/runsd.js', import.meta.url));
 
-/** The repository's services, with the IAM their manifests declare, as `pnpm dev:cloud` runs them. */
+/** The fixture project's services, with the IAM their manifests declare, as `pnpm dev:cloud` runs them. */
 function cloud(projectHash: string | undefined): Promise<Cloud> {
-  const services = cloudServices(loadProject(root), { projectId: 'taco-project', owner: 'developer@example.com' });
+  const services = cloudServices(loadProject(fixtureProject), {
+    projectId: 'taco-project',
+    owner: 'developer@example.com',
+  });
   return startCloud({ runsd, projectHash, services });
 }
 

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { findChromium } from '@taco-run/project/testing';
+import { findChromium, fixtureProject } from '@taco-run/project/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ describe.skipIf(executablePath === undefined)('the dev console in a browser', ()
   beforeAll(async () => {
     await build({ config: join(root, 'tools/dev-runner/tsup.config.ts'), silent: true });
     await mkdir(screenshots, { recursive: true });
-    runner = startRunner(join(root, 'tools/dev-runner/dist/cli.js'), ['--free-ports'], { cwd: root });
+    runner = startRunner(join(root, 'tools/dev-runner/dist/cli.js'), ['--free-ports'], { cwd: fixtureProject });
     [, consoleUrl = ''] = await runner.waitFor(/^dev-runner: dev console on (http:\/\/localhost:\d+) /);
     [, tacoclientUrl = ''] = await runner.waitFor(/^dev-runner: tacoclient on (http:\/\/localhost:\d+)$/);
     // Headless; without the sandbox, which needs privileges a CI container (root, no user namespaces) lacks.

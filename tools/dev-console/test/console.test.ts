@@ -1,15 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { loadProject } from '@taco-run/project/services';
+import { fixtureBundle, fixtureProject } from '@taco-run/project/testing';
 import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevConsole, startDevConsole } from '../src/server.js';
 import type { ApiView, CallResult, Overview, TraceRecord } from '../src/views.js';
 
-// The console over the repository's own project, with tacoserver and tacoclient as their real bundles.
+// The console over the fixture project, with its tacoserver and tacoclient as their real bundles.
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const bundle = (service: string) => `${root}services/${service}/dist/main.js`;
 
 async function json<T>(
   url: string,
@@ -53,14 +53,14 @@ describe('the dev console', () => {
         if (stream === 'stdout') devConsole?.addLogLine(name, line);
       },
     });
-    tacoserver = await startService(bundle('tacoserver'), env, feed('tacoserver'));
+    tacoserver = await startService(fixtureBundle('tacoserver'), env, feed('tacoserver'));
     tacoclient = await startService(
-      bundle('tacoclient'),
+      fixtureBundle('tacoclient'),
       { ...env, TACOSERVER_URL: `${tacoserver.origin}/oto/` },
       feed('tacoclient'),
     );
     devConsole = await startDevConsole({
-      project: loadProject(root),
+      project: loadProject(fixtureProject),
       modelFile: 'packages/generated/model.json',
       urls: new Map([
         ['tacoserver', tacoserver.origin],
@@ -230,7 +230,7 @@ describe('the dev console', () => {
 
   it('says how to make the API model when there is none yet', async () => {
     const bare = await startDevConsole({
-      project: loadProject(root),
+      project: loadProject(fixtureProject),
       modelFile: 'packages/generated/not-yet.json',
       port: 0,
       pageDir: `${root}tools/dev-console/dist/page`,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   consoleOptions,
   consolePort,
@@ -79,7 +80,8 @@ if (typeof consoleAt === 'object') process.exit(reportUsageError(commandLine, co
 
 const root = process.cwd();
 const project = loadOrExit(root);
-const runsd = join(root, 'tools/runsd/dist/runsd.js');
+// runsd and the console's page come from beside this tool: the project, the working directory, is only data.
+const runsd = fileURLToPath(new URL('../../runsd/dist/runsd.js', import.meta.url));
 const ports = await choosePorts(project.services, {
   offset: Number(offsetText ?? 0),
   free: values['free-ports'] === true,
@@ -111,7 +113,7 @@ const devConsole =
           modelFile: generatedModel,
           urls: localUrls,
           port: consoleAt,
-          pageDir: join(root, 'tools/dev-console/dist/page'),
+          pageDir: fileURLToPath(new URL('../../dev-console/dist/page', import.meta.url)),
           runner: watch ? 'pnpm dev' : 'pnpm start',
         },
         say,

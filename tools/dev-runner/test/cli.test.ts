@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runNode } from '@taco-run/project/testing';
+import { fixtureProject, runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ const cli = join(root, 'tools/dev-runner/dist/cli.js');
 
 beforeAll(() => build({ config: join(root, 'tools/dev-runner/tsup.config.ts'), silent: true }));
 
-const run = (...args: string[]) => runNode(cli, args, { cwd: root, timeout: 10_000 });
+const run = (...args: string[]) => runNode(cli, args, { cwd: fixtureProject, timeout: 10_000 });
 
 describe('dev-runner', () => {
   it.each([
@@ -47,7 +47,7 @@ describe('dev-runner', () => {
 
 describe('dev-runner with --free-ports', () => {
   it('runs every service under runsd, tacoclient reaches tacoserver by its short name, and Ctrl-C stops both', async () => {
-    const runner = startRunner(cli, ['--free-ports'], { cwd: root });
+    const runner = startRunner(cli, ['--free-ports'], { cwd: fixtureProject });
     try {
       const [, port] = await runner.waitFor(/^dev-runner: tacoclient on http:\/\/localhost:(\d+)$/);
       expect(Number(port)).not.toBe(8081);
@@ -74,7 +74,7 @@ describe('dev-runner with --free-ports', () => {
   });
 
   it('under the console, one curl gives one trace across both services: spans parent to child, and each line under its span', async () => {
-    const runner = startRunner(cli, ['--free-ports', '--json'], { cwd: root });
+    const runner = startRunner(cli, ['--free-ports', '--json'], { cwd: fixtureProject });
     try {
       // The console's address is the first line: the services send it their spans, and the runner their lines.
       const [, consoleUrl] = await runner.waitFor(/^dev-runner: dev console on (http:\/\/localhost:\d+) /);
@@ -125,7 +125,7 @@ describe('dev-runner with --free-ports', () => {
   });
 
   it('starts no console with --no-console, and says nothing of one', async () => {
-    const runner = startRunner(cli, ['--free-ports', '--no-console'], { cwd: root });
+    const runner = startRunner(cli, ['--free-ports', '--no-console'], { cwd: fixtureProject });
     try {
       await runner.waitFor(/^tacoserver \| .*listening/);
       expect(runner.output.some((text) => text.includes('dev console'))).toBe(false);
@@ -161,7 +161,6 @@ describe('dev-runner and secrets', () => {
   beforeAll(async () => {
     // A project with one service, whose bundle prints what it was given and then listens as any service does.
     work = await mkdtemp(join(tmpdir(), 'dev-runner-secrets-'));
-    await symlink(join(root, 'tools'), join(work, 'tools'));
     await mkdir(join(work, 'services/vault/dist'), { recursive: true });
     await writeFile(
       join(work, 'services/vault/service.json'),

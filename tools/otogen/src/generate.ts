@@ -21,7 +21,7 @@ export interface Target {
   /** Definition files, or folders whose `.ts` files (all of them, at any depth) are definitions. */
   definitions: string[];
   out: string;
-  /** The title of API.md and openapi.json. Default: the service names. */
+  /** The title of API.md and openapi.json. Default: the service names (or "No API yet" while there are none). */
   title?: string;
   /** openapi.json's info.version. Default 0.1.0. */
   version?: string;
@@ -74,7 +74,7 @@ export function render(model: Model, target: Target, hosts: readonly ApiHost[] =
   const runtime = target.runtime ?? '@taco-run/rpc';
   const docs = {
     basePath: target.basePath ?? '/oto/',
-    title: target.title ?? model.services.map((service) => service.name).join(', '),
+    title: target.title ?? (model.services.map((service) => service.name).join(', ') || 'No API yet'),
     hosts,
   };
   return [

@@ -478,8 +478,13 @@ class Parser {
     return { comment: (ts.getTextOfJSDocComment(doc.comment) ?? '').trim(), tags };
   }
 
+  /**
+   * Files that declare no service are a mistake (a type-only file on its own serves nothing). No files
+   * at all is a project with no API yet, such as one whose example was just deleted: its generated
+   * package is empty and still builds.
+   */
   #checkServices(model: Model): void {
-    if (model.services.length === 0 && this.#problems.length === 0) {
+    if (model.services.length === 0 && model.sources.length > 0 && this.#problems.length === 0) {
       this.#problems.push({
         file: model.sources.join(', '),
         line: 1,

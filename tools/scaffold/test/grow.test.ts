@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,14 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { type Cloud, cloudServices, identityToken, startCloud } from '@taco-run/cloud-emulator';
 import { loadProject } from '@taco-run/project/services';
-import { type Finished, runNode } from '@taco-run/project/testing';
+import { type Finished, fixtureProject, runNode } from '@taco-run/project/testing';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// The day after the tutorial, as a new user lives it, in a copy of this repository: a definitions
-// file that shares a type with taco.ts, then `pnpm new:service` for a third service that serves it
-// and calls tacoserver; then that service in its test, under the dev runner, under the emulator,
-// and in the deploy plan.
+// The day after the tutorial, as a new user lives it, in a copy of this repository whose project is
+// the fixture's taco pair: a definitions file that shares a type with taco.ts, then `pnpm new:service`
+// for a third service that serves it and calls tacoserver; then that service in its test, under the
+// dev runner, under the emulator, and in the deploy plan.
 
 const repository = fileURLToPath(new URL('../../../', import.meta.url));
 let work: string;
@@ -80,10 +80,40 @@ beforeAll(async () => {
       if (error.code !== 'ENOENT') throw error;
     });
   }
-  expect(sh('pnpm', ['install', '--offline', '--frozen-lockfile']).code).toBe(0);
+  await useFixtureProject(work);
+  // The lockfile is this checkout's, for its own services: the install brings it up to the copy's.
+  expect(sh('pnpm', ['install', '--offline', '--no-frozen-lockfile'])).toMatchObject({ code: 0 });
+  expect(sh('pnpm', ['--silent', 'generate'])).toMatchObject({ code: 0 });
 }, 120_000);
 
 afterAll(() => rm(work, { recursive: true, force: true }));
+
+/**
+ * Whatever services and definitions this checkout holds, the copy's project becomes the fixture's:
+ * the taco pair and taco.ts, as a user's own project has them (their own package names, the
+ * project's generated package).
+ */
+async function useFixtureProject(copy: string): Promise<void> {
+  for (const entry of await readdir(join(copy, 'services'), { withFileTypes: true })) {
+    if (entry.isDirectory()) await rm(join(copy, 'services', entry.name), { recursive: true });
+  }
+  await rm(join(copy, 'packages/definitions/src'), { recursive: true, force: true });
+  await cp(join(fixtureProject, 'packages/definitions/src'), join(copy, 'packages/definitions/src'), {
+    recursive: true,
+  });
+  for (const name of ['tacoserver', 'tacoclient']) {
+    const to = join(copy, 'services', name);
+    for (const part of ['service.json', 'src']) {
+      await cp(join(fixtureProject, 'services', name, part), join(to, part), { recursive: true });
+    }
+    const { description: _, ...manifest } = JSON.parse(
+      await readFile(join(fixtureProject, 'services', name, 'package.json'), 'utf8'),
+    );
+    manifest.name = name;
+    manifest.dependencies['@taco-run/generated'] = 'workspace:*';
+    await writeFile(join(to, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  }
+}
 
 describe('growing the project', { timeout: 120_000 }, () => {
   it('scaffolds a third service that serves a new API and calls tacoserver; it builds and its test passes', async () => {
@@ -100,6 +130,9 @@ describe('growing the project', { timeout: 120_000 }, () => {
     ]);
     expect(scaffold).toMatchObject({ code: 0 });
     expect(scaffold.stdout).toContain('services/menuserver is ready');
+    // Its pnpm install, whose output the user reads: the versions the project pins agree with one another.
+    expect(scaffold.stdout).toContain('pnpm install');
+    expect(scaffold.stdout).not.toContain('Issues with peer dependencies');
     expect(JSON.parse(await readFile(join(work, 'services/menuserver/service.json'), 'utf8'))).toEqual({
       $schema: '../../packages/project/service.schema.json',
       port: 8082,

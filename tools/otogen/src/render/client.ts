@@ -1,6 +1,6 @@
 import { type Field, type Model, type ObjectType, objectsIn, type Service } from '../model.js';
 import { objectsInDependencyOrder } from './json-schema.js';
-import { docComment, header } from './text.js';
+import { docComment, emptyModule, header } from './text.js';
 
 /** Where a generated client runs: Node, over undici, or anywhere `fetch` is, as `web.ts`. */
 export type ClientFlavour = 'node' | 'web';
@@ -28,6 +28,11 @@ const flavours = {
  */
 export function renderClient(model: Model, runtime: string, flavour: ClientFlavour = 'node'): string {
   const { runtimeEntry, core, options } = flavours[flavour];
+  // A web app imports nothing else of ours: the error it catches comes from here. (index.ts has it for Node.)
+  const errors = flavour === 'web' ? [`export { type Code, isRpcError, RpcError } from '${runtime}/web';`] : [];
+  if (model.services.length === 0) {
+    return errors.length === 0 ? emptyModule(model.sources) : `${[header(model.sources), ...errors].join('\n\n')}\n`;
+  }
   const methods = model.services.flatMap((service) => service.methods);
   const types = new Set(methods.flatMap((method) => [method.inputObject, method.outputObject]));
   const shapes = [...new Set(methods.map((method) => method.outputObject))];
@@ -40,8 +45,7 @@ export function renderClient(model: Model, runtime: string, flavour: ClientFlavo
     ]
       .filter((line) => line !== '')
       .join('\n'),
-    // A web app imports nothing else of ours: the error it catches comes from here. (index.ts has it for Node.)
-    ...(flavour === 'web' ? [`export { type Code, isRpcError, RpcError } from '${runtime}/web';`] : []),
+    ...errors,
     ...model.services.map((service) => renderService(service, flavour)),
   ];
   return `${parts.join('\n\n')}\n`;
@@ -49,6 +53,7 @@ export function renderClient(model: Model, runtime: string, flavour: ClientFlavo
 
 /** shapes.ts: what each response holds, shared by the Node and the web client. */
 export function renderShapes(model: Model, runtime: string): string {
+  if (model.services.length === 0) return emptyModule(model.sources);
   return `${[header(model.sources), `import type { Shape } from '${runtime}/protocol';`, ...responseShapes(model)].join('\n\n')}\n`;
 }
 

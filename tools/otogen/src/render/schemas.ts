@@ -1,6 +1,6 @@
 import type { Model } from '../model.js';
 import { enumSchema, objectSchema, objectsInDependencyOrder } from './json-schema.js';
-import { Code, header, literal, spreadKey } from './text.js';
+import { Code, emptyModule, header, literal, spreadKey } from './text.js';
 
 /**
  * schemas.ts: one JSON Schema constant per type. Fastify validates requests
@@ -8,6 +8,7 @@ import { Code, header, literal, spreadKey } from './text.js';
  * Nested types are referenced by constant, so each schema is self-contained.
  */
 export function renderSchemas(model: Model, runtime: string): string {
+  if (model.services.length === 0) return emptyModule(model.sources);
   const reference = (name: string, description: string) =>
     description === '' ? { [spreadKey(schemaName(name))]: true } : { [spreadKey(schemaName(name))]: true, description };
   const parts = [header(model.sources), `import type { JsonSchema } from '${runtime}/server';`];

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { serializerRuntime } from '@taco-run/rpc/server';
 import type { Model } from '../model.js';
 import { requiresFromRuntime } from './precompiled.js';
-import { header } from './text.js';
+import { emptyModule, header } from './text.js';
 import { resolvedSchemas, schemaOf } from './validators.js';
 
 /** What serializers.js exports for a response object. */
@@ -18,6 +18,7 @@ export function serializerName(objectName: string): string {
  * so that their names do not meet.
  */
 export function renderSerializers(model: Model, runtime: string): { js: string; dts: string } {
+  if (model.services.length === 0) return { js: emptyModule(model.sources), dts: emptyModule(model.sources) };
   const schemas = resolvedSchemas(model);
   const names = [...new Set(model.services.flatMap((service) => service.methods.map((method) => method.outputObject)))];
   const serializers = names.map((name) => {

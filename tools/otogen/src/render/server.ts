@@ -1,11 +1,12 @@
 import type { Model, Service } from '../model.js';
 import { schemaName } from './schemas.js';
 import { serializerName } from './serializers.js';
-import { docComment, header, lowerFirst } from './text.js';
+import { docComment, emptyModule, header, lowerFirst } from './text.js';
 import { responseCheckName, validatorName } from './validators.js';
 
 /** server.ts: per service, the interface to implement and the Fastify routes that serve it. */
 export function renderServer(model: Model, runtime: string): string {
+  if (model.services.length === 0) return emptyModule(model.sources);
   const schemas = new Set<string>();
   const types = new Set<string>();
   const validators = new Set<string>();

@@ -1,8 +1,9 @@
 import { type Field, type FieldType, innerType, type Model } from '../model.js';
-import { docComment, header, quote } from './text.js';
+import { docComment, emptyModule, header, quote } from './text.js';
 
 /** types.ts: the request and response interfaces, with the definitions' docs and rules carried over. */
 export function renderTypes(model: Model): string {
+  if (model.services.length === 0) return emptyModule(model.sources);
   const parts = [header(model.sources)];
   for (const enumType of model.enums) {
     const values = enumType.values.map(quote).join(' | ');

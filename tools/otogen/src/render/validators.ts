@@ -11,7 +11,7 @@ import addFormats from 'ajv-formats';
 import type { Model } from '../model.js';
 import { enumSchema, objectSchema, objectsInDependencyOrder } from './json-schema.js';
 import { requiresFromRuntime } from './precompiled.js';
-import { header } from './text.js';
+import { emptyModule, header } from './text.js';
 
 /** What validators.js exports for a request object: its validator. */
 export function validatorName(objectName: string): string {
@@ -31,6 +31,7 @@ export function responseCheckName(objectName: string): string {
  * is JavaScript with a declaration file beside it (validators.d.ts).
  */
 export function renderValidators(model: Model, runtime: string): { js: string; dts: string } {
+  if (model.services.length === 0) return { js: emptyModule(model.sources), dts: emptyModule(model.sources) };
   const schemas = resolvedSchemas(model);
   const ajv = new Ajv({ ...validatorOptions, code: { source: true, esm: true } });
   addFormats.default(ajv, [...validatorFormats]);

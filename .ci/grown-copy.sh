@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# CI's proof that the template stays green as a team grows it: a copy of this checkout, grown the
+# way the README says (the taco example deleted, definitions that share one type across three files,
+# two scaffolded services that serve them, a public service with CORS and a secret that calls both),
+# must pass its own `pnpm test` and `pnpm test:reliability`. It is a step of .ci/run, not a vitest
+# test, because the copy's suite would otherwise run this test again inside itself.
+#
+#   bash .ci/grown-copy.sh [folder]     (default: a new temporary folder, removed afterwards)
+set -euo pipefail
+repository="$(cd "$(dirname "$0")/.." && pwd)"
+keep=false
+if [ $# -gt 0 ]; then
+  work="$1"
+  keep=true
+  mkdir -p "$work"
+else
+  work="$(mktemp -d "${TMPDIR:-/tmp}/grown-XXXXXX")"
+fi
+cleanup() { if [ "$keep" = false ]; then rm -rf "$work"; fi; }
+trap cleanup EXIT
+say() { printf 'grown-copy: %s\n' "$*"; }
+
+say "copying the checkout (tracked and new files, as a clone has them) to $work"
+(cd "$repository" && git ls-files -co --exclude-standard -z) |
+  (cd "$repository" && xargs -0 cp --parents --no-dereference -t "$work" 2>/dev/null || true)
+cd "$work"
+git init --quiet && git add --all && git -c user.name=ci -c user.email=ci@localhost commit --quiet -m copy
+pnpm install --offline --frozen-lockfile --silent
+
+say "deleting the taco example, as the README's 'Without the example' says"
+rm -r services/tacoserver services/tacoclient packages/definitions/src/taco.ts
+pnpm --silent generate
+say "without the example: the checks of pnpm test that read the definitions and the generated code"
+pnpm --silent lint
+pnpm --silent generate --check
+pnpm --silent typecheck
+
+say "writing definitions: money.ts, and menu.ts, kitchen.ts and orders.ts, which each import its Money"
+cat >packages/definitions/src/money.ts <<'TS'
+/** Money is an amount in one currency, in its smallest unit. */
+export interface Money {
+  /**
+   * Currency is the ISO 4217 code.
+   * @example "EUR"
+   * @pattern ^[A-Z]{3}$
+   */
+  currency: string;
+  /**
+   * Cents is the amount in the currency's smallest unit.
+   * @example 1250
+   * @integer
+   * @minimum 0
+   */
+  cents: number;
+}
+TS
+cat >packages/definitions/src/menu.ts <<'TS'
+import type { Money } from './money.js';
+
+/** MenuService says what the kitchen cooks today, and for how much. */
+export interface MenuService {
+  /** ListDishes gives today's dishes. */
+  listDishes(request: ListDishesRequest): ListDishesResponse;
+}
+
+/** ListDishesRequest asks for the dishes of one course. */
+export interface ListDishesRequest {
+  /** Course is starters, mains or desserts. */
+  course: 'starters' | 'mains' | 'desserts';
+}
+
+/** ListDishesResponse holds the dishes. */
+export interface ListDishesResponse {
+  dishes: Dish[];
+}
+
+/** Dish is one thing on the menu. */
+export interface Dish {
+  /**
+   * Name is what the menu calls it.
+   * @example "Tacos al pastor"
+   * @minLength 1
+   */
+  name: string;
+  price: Money;
+}
+TS
+cat >packages/definitions/src/kitchen.ts <<'TS'
+import type { Money } from './money.js';
+
+/** KitchenService cooks what is ordered. */
+export interface KitchenService {
+  /** Cook starts a dish and says what its ingredients cost. */
+  cook(request: CookRequest): CookResponse;
+}
+
+/** CookRequest names one dish. */
+export interface CookRequest {
+  /**
+   * Dish is the menu's name for it.
+   * @example "Tacos al pastor"
+   * @minLength 1
+   */
+  dish: string;
+}
+
+/** CookResponse says the dish is on its way. */
+export interface CookResponse {
+  /**
+   * Ticket is the kitchen's number for the dish.
+   * @example 42
+   * @integer
+   */
+  ticket: number;
+  cost: Money;
+}
+TS
+cat >packages/definitions/src/orders.ts <<'TS'
+import type { Money } from './money.js';
+
+/** OrderService takes a guest's order from a browser. */
+export interface OrderService {
+  /** PlaceOrder cooks the dishes and says what they cost. */
+  placeOrder(request: PlaceOrderRequest): PlaceOrderResponse;
+}
+
+/** PlaceOrderRequest is one guest's order. */
+export interface PlaceOrderRequest {
+  /**
+   * Dishes are names from the menu.
+   * @example ["Tacos al pastor"]
+   * @minItems 1
+   */
+  dishes: string[];
+}
+
+/** PlaceOrderResponse is the bill. */
+export interface PlaceOrderResponse {
+  /**
+   * Tickets are the kitchen's numbers, one a dish.
+   * @example [42]
+   */
+  tickets: number[];
+  total: Money;
+}
+TS
+say "pnpm generate"
+pnpm --silent generate
+
+say "scaffolding menuserver and kitchen, then orders, which calls both"
+pnpm --silent new:service menuserver --serves MenuService
+pnpm --silent new:service kitchen --serves KitchenService
+pnpm --silent new:service orders --serves OrderService --calls menuserver,kitchen
+
+say "making orders public, with CORS for one origin and a secret"
+node --input-type=module -e '
+  import { readFileSync, writeFileSync } from "node:fs";
+  const file = "services/orders/service.json";
+  const manifest = JSON.parse(readFileSync(file, "utf8"));
+  Object.assign(manifest, {
+    public: true,
+    cors: { origins: ["https://shop.example.com"] },
+    secrets: { PAYMENT_KEY: "payment-key:latest" },
+  });
+  writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
+'
+
+say "pnpm test"
+pnpm test
+say "pnpm test:reliability"
+pnpm test:reliability
+say "passed: the grown copy's pnpm test and pnpm test:reliability"
