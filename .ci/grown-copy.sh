@@ -71,6 +71,7 @@ export interface ListDishesRequest {
 
 /** ListDishesResponse holds the dishes. */
 export interface ListDishesResponse {
+  /** @example [{"name": "Tacos al pastor", "price": {"currency": "EUR", "cents": 1250}}] */
   dishes: Dish[];
 }
 
@@ -164,6 +165,59 @@ node --input-type=module -e '
   });
   writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
 '
+pnpm exec biome format --write --log-level=error services/orders/service.json
+# The API docs say who serves each API, and how: public now, and CORS.
+pnpm --silent generate
+
+say "writing the methods: menuserver's and kitchen's, and orders', which calls both"
+cat >services/menuserver/src/menu-service.ts <<'TS'
+import type { MenuService } from '@taco-run/generated/server';
+
+export function menuService(): MenuService {
+  return {
+    listDishes(request) {
+      const mains = [{ name: 'Tacos al pastor', price: { currency: 'EUR', cents: 1250 } }];
+      return { dishes: request.course === 'mains' ? mains : [] };
+    },
+  };
+}
+TS
+cat >services/kitchen/src/kitchen-service.ts <<'TS'
+import type { KitchenService } from '@taco-run/generated/server';
+
+let tickets = 0;
+
+export function kitchenService(): KitchenService {
+  return {
+    cook() {
+      tickets += 1;
+      return { ticket: tickets, cost: { currency: 'EUR', cents: 400 } };
+    },
+  };
+}
+TS
+cat >services/orders/src/order-service.ts <<'TS'
+import type { OrderService } from '@taco-run/generated/server';
+import { RpcError } from '@taco-run/rpc';
+import type { Clients } from './clients.js';
+
+export function orderService(clients: Clients): OrderService {
+  return {
+    async placeOrder(request) {
+      const { dishes } = await clients.menuService.listDishes({ course: 'mains' });
+      const tickets: number[] = [];
+      let cents = 0;
+      for (const name of request.dishes) {
+        const dish = dishes.find((candidate) => candidate.name === name);
+        if (dish === undefined) throw new RpcError('invalid_argument', `${name} is not on the menu`);
+        tickets.push((await clients.kitchenService.cook({ dish: name })).ticket);
+        cents += dish.price.cents;
+      }
+      return { tickets, total: { currency: 'EUR', cents } };
+    },
+  };
+}
+TS
 
 say "pnpm test"
 pnpm test

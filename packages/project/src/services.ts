@@ -162,7 +162,8 @@ function checkTogether(services: readonly Service[], apis: readonly string[] | u
 }
 
 /** The APIs in the generated model, or undefined before anything was generated (then `serves` goes unchecked). */
-function declaredApis(root: string): string[] | undefined {
+/** The APIs the generated model declares, as the last `pnpm generate` wrote it; undefined before there is one. */
+export function declaredApis(root: string): string[] | undefined {
   try {
     const model = JSON.parse(readFileSync(join(root, generatedModel), 'utf8')) as { services?: { name: string }[] };
     return model.services?.map((service) => service.name);

@@ -36,6 +36,9 @@ describe.skipIf(executablePath === undefined)('the dev console in a browser', ()
     runner = startRunner(join(root, 'tools/dev-runner/dist/cli.js'), ['--free-ports'], { cwd: fixtureProject });
     [, consoleUrl = ''] = await runner.waitFor(/^dev-runner: dev console on (http:\/\/localhost:\d+) /);
     [, tacoclientUrl = ''] = await runner.waitFor(/^dev-runner: tacoclient on (http:\/\/localhost:\d+)$/);
+    // Both listening before the page asks for their health: a service that failed to start is said here, with its lines.
+    await runner.waitFor(/^tacoclient \| .*listening/);
+    await runner.waitFor(/^tacoserver \| .*listening/);
     // Headless; without the sandbox, which needs privileges a CI container (root, no user namespaces) lacks.
     browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

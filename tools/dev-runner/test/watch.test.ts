@@ -73,7 +73,7 @@ describe('pnpm dev (dev-runner --watch)', () => {
     const answer = async (port: string, path = '/') => (await request(`http://127.0.0.1:${port}${path}`)).body.text();
     try {
       // The generated code did not exist: it is written first, and the build is one line, with where the service listens.
-      await runner.waitFor(/^dev-runner: regenerated 15 files in \d+ ms$/);
+      await runner.waitFor(/^dev-runner: regenerated 16 files in \d+ ms$/);
       const [, port = ''] = await runner.waitFor(/^dev-runner: hello built in \d+ ms, on http:\/\/localhost:(\d+)$/);
       await runner.waitFor(/^hello \| hello is listening$/);
       expect(runner.output.slice(0, 4)).toEqual([

@@ -6,6 +6,7 @@ import type { Model } from './model.js';
 import { type DefinitionFile, parseDefinitions } from './parser.js';
 import { renderApiMarkdown } from './render/api-md.js';
 import { renderClient, renderShapes } from './render/client.js';
+import { renderFakes } from './render/fakes.js';
 import { renderGo } from './render/go.js';
 import { renderIndex } from './render/index.js';
 import { renderOpenApi } from './render/openapi.js';
@@ -87,6 +88,7 @@ export function render(model: Model, target: Target, hosts: readonly ApiHost[] =
     { path: 'src/shapes.ts', text: renderShapes(model, runtime) },
     { path: 'src/client.ts', text: renderClient(model, runtime, 'node') },
     { path: 'src/web.ts', text: renderClient(model, runtime, 'web') },
+    { path: 'src/fakes.ts', text: renderFakes(model, runtime) },
     { path: 'src/index.ts', text: renderIndex(model, runtime) },
     { path: 'docs/API.md', text: renderApiMarkdown(model, docs) },
     { path: 'docs/openapi.json', text: renderOpenApi(model, { ...docs, version: target.version ?? '0.1.0' }) },

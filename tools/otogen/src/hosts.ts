@@ -1,4 +1,4 @@
-import { loadProject } from '@taco-run/project/services';
+import { declaredApis, loadProject } from '@taco-run/project/services';
 import type { Model } from './model.js';
 
 /**
@@ -14,10 +14,14 @@ export interface ApiHost {
   apis: string[];
 }
 
-/** The project's services that serve any of the model's APIs, from services/<name>/service.json. */
+/**
+ * The project's services that serve any of the model's APIs, from services/<name>/service.json. The
+ * manifests are checked against the APIs being generated as well as those already generated (other
+ * targets'), so that a service may serve an API its definitions file has only just declared.
+ */
 export function apiHosts(root: string, model: Model): ApiHost[] {
   const names = new Set(model.services.map((service) => service.name));
-  return loadProject(root)
+  return loadProject(root, { apis: [...names, ...(declaredApis(root) ?? [])] })
     .services.map((service) => ({
       service: service.name,
       port: service.port,

@@ -26,7 +26,8 @@ options:
   --version              the scaffolder's version
 
 It writes services/<name>/ (package.json, service.json, src/, a test), then runs pnpm install,
-which links the workspace and records the service in pnpm-lock.yaml.`;
+which links the workspace and records the service in pnpm-lock.yaml, and pnpm generate, whose API
+docs name the services that serve each API.`;
 
 const commandLine = {
   name: 'new-service',
@@ -66,6 +67,9 @@ async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write('new-service: pnpm install (links the workspace, records the service in pnpm-lock.yaml)\n');
   run('pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile'], root);
+  // The generated API docs name the service that serves each API: with a new one, they change too.
+  process.stdout.write('new-service: pnpm generate (the API docs say which service serves each API)\n');
+  run('pnpm', ['--silent', 'generate'], root);
 
   const served = service.serves.map((api) => api.name).join(', ');
   const next = [

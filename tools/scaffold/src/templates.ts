@@ -196,38 +196,80 @@ ${stubs.join('\n')}
 function test({ name, serves, calls, basePath }: NewService, model: Model): string {
   const urls = calls.map((callee) => `${quoteKey(callee.name)}: 'http://${callee.name}${callee.basePath}'`).join(', ');
   const methods = serves.flatMap((api) => api.methods.map((method) => ({ api, method })));
-  const checks = methods.map(
-    ({ api, method }) => `
-  it('serves ${api.name}.${method.name}, which answers unimplemented until it is written', async () => {
-    const response = await request(\`\${origin}${basePath}${api.name}.${method.name}\`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(${JSON.stringify(exampleObject(model, method.inputObject) ?? {})}),
+  // One fake per callee, of the first API it serves: a callee that serves two gets the other by hand.
+  const fakeOf = new Map<string, { callee: NewService['calls'][number]; api: Api }>();
+  for (const callee of calls) {
+    const api = model.services.find((candidate) => candidate.name === callee.apis[0]);
+    if (api !== undefined) fakeOf.set(callee.name, { callee, api });
+  }
+  const fakeFunctions = [...new Set([...fakeOf.values()].map(({ api }) => `fake${api.name}`))].sort();
+  const fakeStarts = [...fakeOf.values()].map(({ callee, api }) => {
+    const answers = api.methods.flatMap((method) => {
+      const example = exampleObject(model, method.outputObject);
+      return example === undefined ? [] : [`      ${method.nameLowerCamel}: () => (${JSON.stringify(example)}),`];
     });
-    // The route is there: a request the schema accepts reaches the stub; one it rejects says why.
-    expect(response.statusCode).not.toBe(404);
-    const body = (await response.body.json()) as { code: string };
-    expect(['unimplemented', 'invalid_argument']).toContain(body.code);
-  });`,
-  );
-  return `import { listenOnLoopback } from '@taco-run/rpc/testing';
-import type { FastifyInstance } from 'fastify';
-import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
+    const basePathOption = callee.basePath === '/oto/' ? '' : `, { basePath: '${callee.basePath}' }`;
+    return `    ${camel(callee.name)} = await fake${api.name}({
+${answers.join('\n')}
+    }${basePathOption});`;
+  });
+  const clientNames = [...new Set(methods.map(({ api }) => `${api.name}Client`))].sort();
+  const checks = methods.map(({ api, method }) => {
+    const required = (model.objects.find((object) => object.name === method.outputObject)?.fields ?? [])
+      .filter((field) => !field.optional)
+      .map((field) => field.name);
+    return `
+  it('answers ${api.name}.${method.name}: unimplemented until it is written, then as the API says', async () => {
+    const client = new ${api.name}Client(\`\${origin}${basePath}\`);
+    const answer: unknown = await client
+      .${method.nameLowerCamel}(${JSON.stringify(exampleObject(model, method.inputObject) ?? {})})
+      .catch((error: unknown) => error);
+    if (isRpcError(answer)) {
+      // The stub. Once the method is written, say here what it should answer.
+      expect([answer.code, answer.message]).toEqual(['unimplemented', '${api.name}.${method.name} is not implemented yet']);
+    } else {
+      // Checked against the API before it was sent: every field the API requires is there.
+      expect(Object.keys(answer as object)).toEqual(expect.arrayContaining(${JSON.stringify(required)}));
+    }
+  });`;
+  });
+  const imports = [
+    ...(clientNames.length > 0 ? [`import { ${clientNames.join(', ')} } from '@taco-run/generated/client';`] : []),
+    ...(fakeFunctions.length > 0 ? [`import { ${fakeFunctions.join(', ')} } from '@taco-run/generated/fakes';`] : []),
+    ...(checks.length > 0 ? ["import { isRpcError } from '@taco-run/rpc';"] : []),
+    `import { ${fakeOf.size > 0 ? 'type Fake, listenOnLoopback, routeShortNames' : 'listenOnLoopback'} } from '@taco-run/rpc/testing';`,
+    "import type { FastifyInstance } from 'fastify';",
+    "import { request } from 'undici';",
+    "import { afterAll, beforeAll, describe, expect, it } from 'vitest';",
+    "import { buildApp } from '../src/app.js';",
+  ];
+  const fakeNames = [...fakeOf.keys()].map(camel);
+  const setUp =
+    fakeOf.size === 0
+      ? ''
+      : `    // The services ${name} calls, faked: each answers through the real protocol, here with its API's
+    // examples. Give each the answers your test needs; its \`calls\` say what ${name} asked it.
+${fakeStarts.join('\n')}
+    // http://<name>/ reaches the fakes, as runsd takes it to the real services.
+    unroute = routeShortNames({ ${[...fakeOf.keys()].map((callee) => `${quoteKey(callee)}: ${camel(callee)}.origin`).join(', ')} });
+`;
+  return `${imports.join('\n')}
 
-// ${name} on loopback, called as its callers call it.
+// ${name} on loopback, called as its callers call it${fakeOf.size > 0 ? ', with the services it calls faked' : ''}.
 
 describe('${name}', () => {
   let app: FastifyInstance;
   let origin: string;
+${fakeNames.map((fake) => `  let ${fake}: Fake;`).join('\n')}${fakeOf.size > 0 ? '\n  let unroute: () => Promise<void>;' : ''}
 
   beforeAll(async () => {
-    app = buildApp({ ${calls.length > 0 ? `urls: { ${urls} }, ` : ''}logLevel: 'warn' });
+${setUp}    app = buildApp({ ${calls.length > 0 ? `urls: { ${urls} }, ` : ''}logLevel: 'warn' });
     origin = await listenOnLoopback(app);
   });
 
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await app.close();
+${fakeOf.size > 0 ? `    await unroute();\n    await Promise.all([${fakeNames.map((fake) => `${fake}.close()`).join(', ')}]);\n` : ''}  });
 
   it('answers its health check', async () => {
     const response = await request(\`\${origin}/healthz\`);

@@ -142,6 +142,12 @@ describe('growing the project', { timeout: 120_000 }, () => {
     // The lockfile records the new service, so CI's frozen install passes.
     expect(await readFile(join(work, 'pnpm-lock.yaml'), 'utf8')).toContain('services/menuserver:');
     expect(sh('pnpm', ['install', '--offline', '--frozen-lockfile']).code).toBe(0);
+    // The API docs, which name the service that serves each API, are regenerated with it.
+    expect(sh('pnpm', ['--silent', 'generate', '--check'])).toMatchObject({
+      code: 0,
+      stdout: 'otogen: 1 targets up to date\n',
+    });
+    expect(await readFile(join(work, 'packages/generated/docs/API.md'), 'utf8')).toContain('menuserver');
 
     expect(sh('pnpm', ['--silent', 'build']).code).toBe(0);
     const tested = sh('pnpm', ['exec', 'vitest', 'run', 'services/menuserver']);
@@ -150,6 +156,16 @@ describe('growing the project', { timeout: 120_000 }, () => {
     const checked = sh('pnpm', ['--silent', 'typecheck']);
     expect(checked.code, checked.stdout).toBe(0);
     expect(sh('pnpm', ['--silent', 'lint']).code).toBe(0);
+  });
+
+  it("keeps its test passing once its method is written to call tacoserver: the test's fake of tacoserver answers", async () => {
+    const test = await readFile(join(work, 'services/menuserver/test/menuserver.test.ts'), 'utf8');
+    expect(test).toContain('tacoserver = await fakeTacoService({');
+    expect(test).toContain('unroute = routeShortNames({ tacoserver: tacoserver.origin });');
+    await writeFile(join(work, 'services/menuserver/src/menu-service.ts'), recommend);
+    const tested = sh('pnpm', ['exec', 'vitest', 'run', 'services/menuserver']);
+    expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+    expect(stripVTControlCharacters(tested.stdout)).toMatch(/Tests {2}2 passed \(2\)/);
   });
 
   it('refuses a taken name, an unknown callee or API and a taken port, each in one line, writing nothing', () => {
@@ -179,7 +195,6 @@ describe('growing the project', { timeout: 120_000 }, () => {
   });
 
   it('runs under the dev runner on free ports, where runsd takes menuserver to tacoserver by its short name', async () => {
-    await writeFile(join(work, 'services/menuserver/src/menu-service.ts'), recommend);
     expect(sh('pnpm', ['--silent', 'build']).code).toBe(0);
     expect(sh('pnpm', ['exec', 'tsup', '--config', 'tools/dev-runner/tsup.config.ts', '--silent']).code).toBe(0);
     const runner = spawn(process.execPath, ['tools/dev-runner/dist/cli.js', '--free-ports'], {
