@@ -9,7 +9,7 @@ export const localSecretsFile = '.secrets.local';
 /**
  * The values of a service's `secrets` off Cloud Run, where Secret Manager
  * is not at hand: from the environment, else from `services/<name>/.secrets.local`.
- * A secret found in neither is named in `missing`, so the run can refuse to
+ * A secret found in neither, or only empty, is named in `missing`, so the run can refuse to
  * start a service that would only fail later.
  */
 export function localSecrets(
@@ -30,8 +30,10 @@ export function localSecrets(
   }
   const values: Record<string, string> = {};
   const missing: string[] = [];
+  // An empty value (`PAYMENT_KEY=`) is a secret not yet filled in: missing, as if unset.
+  const given = (value: string | undefined) => (value === '' ? undefined : value);
   for (const name of names) {
-    const value = env[name] ?? file[name];
+    const value = given(env[name]) ?? given(file[name]);
     if (value === undefined) missing.push(name);
     else values[name] = value;
   }

@@ -43,21 +43,48 @@ export const generatedModel = 'packages/generated/model.json';
 export function loadProject(root: string, options: { apis?: readonly string[] } = {}): Project {
   const problems: string[] = [];
   const services: Service[] = [];
-  for (const name of serviceFolders(root)) {
+  // What the checks of all manifests together read, from every manifest that has it right: a
+  // mistake in one field of a manifest hides none of the others.
+  const linked: Linked[] = [];
+  const folders = serviceFolders(root);
+  for (const name of folders) {
     const dir = join(servicesFolder, name);
     const file = join(dir, manifestFile);
     if (!serviceNamePattern.test(name)) {
       problems.push(`${dir}: "${name}" is not a Cloud Run service name: ${serviceNameRule}`);
     }
-    const manifest = readManifest(root, file, problems);
+    const { manifest, json } = readManifest(root, file, problems);
     if (manifest !== undefined) {
       const { $schema: _, ...fields } = manifest;
       services.push({ ...fields, name, dir });
     }
+    linked.push(linkedFields(name, dir, manifest ?? json));
   }
-  if (problems.length === 0) checkTogether(services, options.apis ?? declaredApis(root), problems);
+  checkTogether(linked, folders, options.apis ?? declaredApis(root), problems);
   if (problems.length > 0) throw new ManifestError(problems);
   return project(root, services);
+}
+
+/** The fields that tie a manifest to the others and to the definitions; each undefined where it is wrong. */
+interface Linked {
+  name: string;
+  dir: string;
+  port?: number;
+  serves: readonly string[];
+  calls: readonly string[];
+}
+
+function linkedFields(name: string, dir: string, json: unknown): Linked {
+  const fields = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+  const strings = (value: unknown) =>
+    Array.isArray(value) && value.every((item) => typeof item === 'string') ? (value as string[]) : [];
+  return {
+    name,
+    dir,
+    ...(Number.isInteger(fields.port) ? { port: fields.port as number } : {}),
+    serves: strings(fields.serves),
+    calls: strings(fields.calls),
+  };
 }
 
 function serviceFolders(root: string): string[] {
@@ -81,7 +108,7 @@ function onlyLeftovers(dir: string): boolean {
   return entries.length > 0 && entries.every((entry) => leftovers.has(entry));
 }
 
-function readManifest(root: string, file: string, problems: string[]): Manifest | undefined {
+function readManifest(root: string, file: string, problems: string[]): { manifest?: Manifest; json?: unknown } {
   let text: string;
   try {
     text = readFileSync(join(root, file), 'utf8');
@@ -89,19 +116,19 @@ function readManifest(root: string, file: string, problems: string[]): Manifest 
     problems.push(
       `${file}: missing; every folder in ${servicesFolder}/ is a service and needs one (pnpm new:service makes it)`,
     );
-    return undefined;
+    return {};
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     problems.push(`${file}: not JSON: ${(error as Error).message}`);
-    return undefined;
+    return {};
   }
   const result = manifestSchema.safeParse(json);
-  if (result.success) return result.data;
+  if (result.success) return { manifest: result.data, json };
   for (const issue of result.error.issues) problems.push(`${file}: ${describeIssue(issue)}`);
-  return undefined;
+  return { json };
 }
 
 interface Issue {
@@ -131,9 +158,13 @@ function describeIssue(issue: Issue): string {
   return `${field === '' ? '' : `${field}: `}${issue.message}`;
 }
 
-function checkTogether(services: readonly Service[], apis: readonly string[] | undefined, problems: string[]): void {
-  const names = services.map((service) => service.name);
-  const ports = new Map<number, string>();
+function checkTogether(
+  services: readonly Linked[],
+  names: readonly string[],
+  apis: readonly string[] | undefined,
+  problems: string[],
+): void {
+  const ports = new Map<number, Linked>();
   for (const service of services) {
     const file = join(service.dir, manifestFile);
     const seen = new Set<string>();
@@ -147,10 +178,15 @@ function checkTogether(services: readonly Service[], apis: readonly string[] | u
       } else if (seen.has(callee)) problems.push(`${file}: calls: "${callee}" is named twice`);
       seen.add(callee);
     }
-    const owner = ports.get(service.port);
-    if (owner !== undefined)
-      problems.push(`${file}: port: ${service.port} is ${owner}'s port too; give each service its own`);
-    else ports.set(service.port, service.name);
+    if (service.port !== undefined) {
+      const owner = ports.get(service.port);
+      // Which of the two was changed last is not known here: both files are named.
+      if (owner !== undefined)
+        problems.push(
+          `${file}: port: ${service.port} is ${owner.name}'s port too (${join(owner.dir, manifestFile)}); give each service its own`,
+        );
+      else ports.set(service.port, service);
+    }
     for (const api of service.serves) {
       if (apis === undefined || apis.includes(api)) continue;
       const near = didYouMean(api, apis);
@@ -161,7 +197,6 @@ function checkTogether(services: readonly Service[], apis: readonly string[] | u
   }
 }
 
-/** The APIs in the generated model, or undefined before anything was generated (then `serves` goes unchecked). */
 /** The APIs the generated model declares, as the last `pnpm generate` wrote it; undefined before there is one. */
 export function declaredApis(root: string): string[] | undefined {
   try {

@@ -42,7 +42,7 @@ const cases: [string, Record<string, unknown>, string][] = [
   [
     'two services on one port',
     { ...good, tacoclient: { port: 8080, calls: ['tacoserver'] } },
-    "services/tacoserver/service.json: port: 8080 is tacoclient's port too; give each service its own",
+    "services/tacoserver/service.json: port: 8080 is tacoclient's port too (services/tacoclient/service.json); give each service its own",
   ],
   [
     'an API no definitions file declares',

@@ -74,7 +74,9 @@ describe('loadProject', () => {
   it('refuses two services on one port', async () => {
     await service('one', { port: 8080 });
     await service('two', { port: 8080 });
-    expect(problems()).toEqual(["services/two/service.json: port: 8080 is one's port too; give each service its own"]);
+    expect(problems()).toEqual([
+      "services/two/service.json: port: 8080 is one's port too (services/one/service.json); give each service its own",
+    ]);
   });
 
   it('refuses an API that no definitions file declares', async () => {
@@ -109,6 +111,25 @@ describe('loadProject', () => {
       'services/menuserver/service.json: cloudRun.memory: must be a size such as 512Mi or 1Gi',
       'services/menuserver/service.json: cloudRun: unknown field "gpu"',
       'services/menuserver/service.json: unknown field "cals" (did you mean "calls"?)',
+    ]);
+  });
+
+  it('reports every problem at once: what ties manifests together is checked beside a wrong field', async () => {
+    await service('menuserver', {
+      port: 8082,
+      serves: ['MenuServce'],
+      cors: { origins: ['https://app.example.com'] },
+      secrets: { KEY: 'key' },
+    });
+    await service('loop', { port: 8082, calls: ['loop'], public: 'yes', cloudRun: { memory: 'lots' } });
+    expect(problems(['MenuService'])).toEqual([
+      'services/loop/service.json: public: Invalid input: expected boolean, received string',
+      'services/loop/service.json: cloudRun.memory: must be a size such as 512Mi or 1Gi',
+      'services/menuserver/service.json: secrets.KEY: must be a Secret Manager reference: <secret>:<version>, such as db-password:latest',
+      'services/menuserver/service.json: cors: needs "public": true: a browser sends its CORS preflight without a token, and Cloud Run refuses it for a private service before the service sees it',
+      'services/loop/service.json: calls: a service does not call itself ("loop")',
+      "services/menuserver/service.json: port: 8082 is loop's port too (services/loop/service.json); give each service its own",
+      'services/menuserver/service.json: serves: no definitions file declares "MenuServce" (did you mean "MenuService"?); declare it in packages/definitions and run `pnpm generate`',
     ]);
   });
 

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { findChromium, fixtureProject } from '@taco-run/project/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build } from 'tsup';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedRunner, startRunner } from '../../dev-runner/test/runner.js';
 
@@ -53,10 +54,23 @@ describe.skipIf(executablePath === undefined)('the dev console in a browser', ()
     }
   });
 
+  /** Waits for a service's row to say healthy; if it does not, says what the console and the runner last knew. */
+  async function shownHealthy(service: string): Promise<void> {
+    await page
+      .locator(`tr[data-service="${service}"] .health.healthy`)
+      .waitFor()
+      .catch(async (error: unknown) => {
+        const overview = await (await request(`${consoleUrl}/api/overview`)).body.text();
+        throw new Error(`${service} is not shown healthy; the console has ${overview}\n${runner.output.join('\n')}`, {
+          cause: error,
+        });
+      });
+  }
+
   it('shows both services healthy, and who calls whom', async () => {
     await page.goto(`${consoleUrl}/#/services`);
-    await page.locator('tr[data-service="tacoclient"] .health.healthy').waitFor();
-    await page.locator('tr[data-service="tacoserver"] .health.healthy').waitFor();
+    await shownHealthy('tacoclient');
+    await shownHealthy('tacoserver');
     expect(await page.locator('tr[data-service="tacoclient"] td').nth(4).textContent()).toBe('tacoserver');
     expect(await page.locator('.graph .node.healthy').count()).toBe(2);
     await page.screenshot({ path: join(screenshots, 'services.png') });
