@@ -61,8 +61,9 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   const { project, urls = new Map<string, string>(), headers = async () => ({}) } = options;
   const store = new TraceStore(options.traces);
   const streams = new Set<ServerResponse>();
+  const eventText = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
   const send = (event: string, data: unknown) => {
-    const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    const text = eventText(event, data);
     for (const stream of streams) stream.write(text);
   };
 
@@ -122,7 +123,9 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
-    stream.write(': connected\n\n');
+    // The services as they are now, first: a change between the page's read of the overview and
+    // this connection would otherwise never reach it, and a service would show `starting` for good.
+    stream.write(`: connected\n\n${eventText('services', views)}`);
     streams.add(stream);
     const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), 15_000);
     request.raw.on('close', () => {

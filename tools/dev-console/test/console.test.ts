@@ -179,6 +179,19 @@ describe('the dev console', () => {
     expect(body).toEqual({ error: 'tacoclient does not serve TacoService; its service.json serves no API' });
   });
 
+  it('starts each event stream with the services as they are, so a page misses no change made before it connected', async () => {
+    const events = await request(`${running().url}/api/events`);
+    let seen = '';
+    for await (const chunk of events.body) {
+      seen += chunk.toString();
+      if (/event: services\ndata: .*\n\n/.test(seen)) break;
+    }
+    events.body.destroy();
+    const [, data = ''] = /^: connected\n\nevent: services\ndata: (.*)\n\n/.exec(seen) ?? [];
+    const { body: overview } = await json<Overview>(`${running().url}/api/overview`);
+    expect(JSON.parse(data)).toEqual(overview.services);
+  });
+
   it('gathers a request into one trace, live: spans from both services and the lines each logged', async () => {
     const events = await request(`${running().url}/api/events`);
     expect(events.headers['content-type']).toBe('text/event-stream; charset=utf-8');
