@@ -27,6 +27,18 @@ cd "$work"
 git init --quiet && git add --all && git -c user.name=ci -c user.email=ci@localhost commit --quiet -m copy
 pnpm install --offline --frozen-lockfile --silent
 
+say "pnpm emulator:token in a clone where nothing is built yet: one line, no stack"
+if token_output="$(pnpm --silent emulator:token 2>&1)"; then
+  say "expected emulator:token to fail with no emulator running; it printed: $token_output"
+  exit 1
+fi
+expected="cloud-emulator: no emulator is running here; start one with \`pnpm dev:cloud\`"
+# pnpm 12 adds its own ELIFECYCLE line after a failed script, even under --silent.
+if [ "$(printf '%s\n' "$token_output" | head -n 1)" != "$expected" ] || printf '%s\n' "$token_output" | grep -q '^ *at '; then
+  printf 'grown-copy: emulator:token said\n%s\ninstead of\n%s\n' "$token_output" "$expected"
+  exit 1
+fi
+
 say "deleting the taco example, as the README's 'Without the example' says"
 rm -r services/tacoserver services/tacoclient packages/definitions/src/taco.ts
 pnpm --silent generate

@@ -70,11 +70,16 @@ describe('CORS on the RPC routes', () => {
     expect(await call.body.json()).toEqual({ text: 'hola' });
   });
 
-  it('gives an origin it does not allow no CORS headers, so that its browser refuses the answer', async () => {
+  it('gives an origin it does not allow no Access-Control-Allow-Origin, so that its browser refuses the answer', async () => {
     const origin = await serve({ corsOrigins: ['https://app.example.com'] });
     const answer = await preflight(`${origin}/oto/Echo.Say`, 'https://evil.example.com');
     await answer.body.dump();
-    expect(answer.headers['access-control-allow-origin']).toBeUndefined();
+    // @fastify/cors still lists the methods and headers, as the README says: they allow no one.
+    expect(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-'))).toEqual([
+      'access-control-allow-methods',
+      'access-control-allow-headers',
+      'access-control-max-age',
+    ]);
     const call = await post(`${origin}/oto/Echo.Say`, 'https://evil.example.com');
     await call.body.dump();
     expect(call.headers['access-control-allow-origin']).toBeUndefined();
