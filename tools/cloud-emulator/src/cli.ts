@@ -148,6 +148,7 @@ async function start(
       owner,
       env: Object.fromEntries(project.services.map(({ name }) => [name, { ...telemetry, ...secrets[name] }])),
     }),
+    onRefusal: (line) => process.stdout.write(`cloud-emulator: ${line}\n`),
     onLine: (service, line) => {
       process.stdout.write(`${print(service, line)}\n`);
       devConsole?.addLogLine(service, line);

@@ -29,6 +29,8 @@ export interface CloudOptions {
   /** The person who calls the public service, as `gcloud auth print-identity-token` would identify them. */
   user?: string;
   onLine?: (service: string, line: string, stream: 'stdout' | 'stderr') => void;
+  /** Each 401 and 403 of the front door, as a line that says who called whom. */
+  onRefusal?: (line: string) => void;
 }
 
 export interface CloudService {
@@ -85,7 +87,10 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       key,
     });
     started.push(userMetadata);
-    const frontDoor = await startFrontDoor({ certsUrl: `http://${userMetadata.host}/certs` });
+    const frontDoor = await startFrontDoor({
+      certsUrl: `http://${userMetadata.host}/certs`,
+      onRefusal: options.onRefusal,
+    });
     started.push(frontDoor);
     const services = new Map<string, CloudService>();
     for (const service of options.services) {

@@ -37,7 +37,14 @@ const hopByHop = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer
  * admits only callers with the invoker role. The answers to everyone else
  * are Cloud Run's own HTML error pages.
  */
-export async function startFrontDoor({ certsUrl }: { certsUrl: string }): Promise<FrontDoor> {
+export async function startFrontDoor({
+  certsUrl,
+  onRefusal,
+}: {
+  certsUrl: string;
+  /** Each 401 and 403 it answers, as one line that says who called whom and why it was refused (never the token). */
+  onRefusal?: (line: string) => void;
+}): Promise<FrontDoor> {
   const verifier = new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl: certsUrl } });
   const upstream = new Agent();
   const services = new Map<string, Invokable>();
@@ -49,7 +56,7 @@ export async function startFrontDoor({ certsUrl }: { certsUrl: string }): Promis
   const listen = async (fixed?: string): Promise<string> => {
     const server = createServer((request, response) => {
       const service = fixed === undefined ? byHost(request.headers.host) : services.get(fixed);
-      handle(service, request, response, verifier, upstream).catch(() =>
+      handle(service, request, response, verifier, upstream, onRefusal).catch(() =>
         page(response, 500, 'Internal Server Error', 'The server encountered an error.'),
       );
     });
@@ -89,6 +96,7 @@ async function handle(
   response: ServerResponse,
   verifier: OAuth2Client,
   upstream: Dispatcher,
+  onRefusal: ((line: string) => void) | undefined,
 ): Promise<void> {
   const path = request.url ?? '/';
   if (service === undefined)
@@ -100,7 +108,10 @@ async function handle(
     );
   if (!service.public) {
     const refused = await refusal(service, request, response, verifier);
-    if (refused) return;
+    if (refused !== undefined) {
+      onRefusal?.(`front door: ${response.statusCode} ${request.method} ${service.name} ${path}: ${refused}`);
+      return;
+    }
   }
   const headers: Record<string, string | string[]> = {};
 
@@ -155,22 +166,31 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"]/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-/** Cloud Run's check of the caller: answers 401 or 403 and returns true, or returns false to let the request in. */
+/**
+ * Cloud Run's check of the caller: answers 401 or 403 and says who was refused and why, or
+ * returns undefined to let the request in. The token itself is never part of what it says.
+ */
 async function refusal(
   service: Invokable,
   request: IncomingMessage,
   response: ServerResponse,
   verifier: OAuth2Client,
-): Promise<boolean> {
+): Promise<string | undefined> {
   const path = escapeHtml(request.url ?? '/');
   const token =
     bearerToken(request.headers['x-serverless-authorization']) ?? bearerToken(request.headers.authorization);
   let email: string | undefined;
-  try {
-    if (token === undefined) throw new Error('no token');
-    const ticket = await verifier.verifyIdToken({ idToken: token, audience: service.urls });
-    email = ticket.getPayload()?.email;
-  } catch {
+  let unverified: string | undefined;
+  if (token === undefined) unverified = 'a caller without a token';
+  else {
+    try {
+      const ticket = await verifier.verifyIdToken({ idToken: token, audience: service.urls });
+      email = ticket.getPayload()?.email;
+    } catch (error) {
+      unverified = `a token that ${whyUnverified(error)}`;
+    }
+  }
+  if (unverified !== undefined) {
     response.setHeader(
       'www-authenticate',
       'Bearer error="invalid_token" error_description="The access token could not be verified"',
@@ -181,7 +201,7 @@ async function refusal(
       'Unauthorized',
       `Your client does not have permission to the requested URL <code>${path}</code>.`,
     );
-    return true;
+    return unverified;
   }
   if (email === undefined || !service.invokers.has(email)) {
     page(
@@ -190,7 +210,18 @@ async function refusal(
       'Forbidden',
       `Your client does not have permission to get URL <code>${path}</code> from this server.`,
     );
-    return true;
+    return `${email ?? 'a token without an email'} may not invoke ${service.name} (a service calls another only if its service.json calls it)`;
   }
-  return false;
+  return undefined;
+}
+
+/**
+ * Why google-auth-library refused a token, in a few words of our own: its messages can quote
+ * the token or its payload, which no log may hold.
+ */
+function whyUnverified(error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (/too late/i.test(message)) return 'has expired';
+  if (/audience|recipient/i.test(message)) return `is for another audience`;
+  return 'could not be verified';
 }

@@ -11,12 +11,12 @@ import { type Cloud, cloudServices, decodeJwt, identityToken, startCloud } from 
 const runsd = fileURLToPath(new URL('../../runsd/dist/runsd.js', import.meta.url));
 
 /** The fixture project's services, with the IAM their manifests declare, as `pnpm dev:cloud` runs them. */
-function cloud(projectHash: string | undefined): Promise<Cloud> {
+function cloud(projectHash: string | undefined, refusals: string[] = []): Promise<Cloud> {
   const services = cloudServices(loadProject(fixtureProject), {
     projectId: 'taco-project',
     owner: 'developer@example.com',
   });
-  return startCloud({ runsd, projectHash, services });
+  return startCloud({ runsd, projectHash, services, onRefusal: (line) => refusals.push(line) });
 }
 
 async function get(url: string, token?: string) {
@@ -39,9 +39,10 @@ describe.each([
   ['deterministic', undefined, 'https://tacoserver-123456789012.us-central1.run.app'],
 ])('Cloud Run on loopback, %s URLs', (_mode, projectHash, tacoserverUrl) => {
   let running: Cloud;
+  const refusals: string[] = [];
 
   beforeAll(async () => {
-    running = await cloud(projectHash);
+    running = await cloud(projectHash, refusals);
   });
 
   afterAll(async () => {
@@ -78,6 +79,7 @@ describe.each([
 
   it('answers 401 without a token, and with a token for another audience', async () => {
     const tacoclient = running.service('tacoclient');
+    refusals.length = 0;
     const none = await get(tacoclient.localUrl);
     expect(none.status).toBe(401);
     expect(none.text).toContain('<h1>Error: Unauthorized</h1>');
@@ -88,6 +90,11 @@ describe.each([
       )
     ).text();
     expect((await get(tacoclient.localUrl, wrong)).status).toBe(401);
+    // The front door says each refusal in one line, and never the token.
+    expect(refusals.splice(0)).toEqual([
+      'front door: 401 GET tacoclient /: a caller without a token',
+      'front door: 401 GET tacoclient /: a token that is for another audience',
+    ]);
   });
 
   it('answers 403 to a caller without the invoker role', async () => {
@@ -132,9 +139,13 @@ describe.each([
     const tacoclient = running.service('tacoclient');
     const token = await identityToken(tacoserver.metadata.host, tacoclient.url);
     expect(decodeJwt(token).payload).toMatchObject({ email: tacoserver.serviceAccount, aud: tacoclient.url });
+    refusals.length = 0;
     const refused = await get(tacoclient.localUrl, token);
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('<h1>Error: Forbidden</h1>');
+    expect(refusals.splice(0)).toEqual([
+      'front door: 403 GET tacoclient /: tacoserver@taco-project.iam.gserviceaccount.com may not invoke tacoclient (a service calls another only if its service.json calls it)',
+    ]);
   });
 
   it('has printed no token anywhere', () => {
