@@ -23,6 +23,9 @@ usage:
   cloud-emulator token [service]                                     (pnpm --silent emulator:token) print your identity
                                                                      token for a service of the running emulator (default:
                                                                      the one service that no other calls)
+  cloud-emulator call --as <service> <url> [--data <json>]           (pnpm emulator:call) call http://<service>/<path> as
+                                                                     another service, with its identity token, as its runsd
+                                                                     would: GET, or POST with --data as its JSON body
 
 options:
   --project-hash <hash>  the cloud hash services call each other with (default: emu4tacos0)
@@ -40,6 +43,8 @@ const commandLine = {
     'project-hash': { type: 'string' },
     deterministic: { type: 'boolean' },
     json: { type: 'boolean' },
+    as: { type: 'string' },
+    data: { type: 'string' },
     ...consoleOptions,
   },
   positionals: true,
@@ -50,16 +55,26 @@ async function main(argv: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const [command = 'start', ...extra] = positionals;
+  const startOptions =
+    values.deterministic ||
+    values['project-hash'] !== undefined ||
+    values.json ||
+    values['console-port'] !== undefined ||
+    values['no-console'];
+  if (command === 'call') {
+    if (startOptions) return reportUsageError(commandLine, 'call takes --as and --data; the others go with start');
+    if (values.as === undefined)
+      return reportUsageError(commandLine, 'call needs --as <service>: whose identity calls');
+    const [url, ...more] = extra;
+    if (url === undefined) return reportUsageError(commandLine, 'call needs the URL to call: http://<service>/<path>');
+    if (more.length > 0) return reportUsageError(commandLine, `unexpected argument "${more[0]}"`);
+    return callAs(process.cwd(), values.as, url, values.data);
+  }
+  if (values.as !== undefined || values.data !== undefined) {
+    return reportUsageError(commandLine, '--as and --data go with call');
+  }
   if (command === 'token') {
-    if (
-      values.deterministic ||
-      values['project-hash'] !== undefined ||
-      values.json ||
-      values['console-port'] !== undefined ||
-      values['no-console']
-    ) {
-      return reportUsageError(commandLine, 'token takes no options; they go with start');
-    }
+    if (startOptions) return reportUsageError(commandLine, 'token takes no options; they go with start');
     if (extra.length > 1) return reportUsageError(commandLine, `unexpected argument "${extra[1]}"`);
     return printToken(process.cwd(), extra[0]);
   }
@@ -159,7 +174,10 @@ async function start(
   await writeState(root, {
     tokenHost: cloud.userMetadata.host,
     services: Object.fromEntries(
-      [...cloud.services.values()].map(({ name, url, localUrl }) => [name, { url, localUrl }]),
+      [...cloud.services.values()].map(({ name, url, localUrl, metadata }) => [
+        name,
+        { url, localUrl, metadataHost: metadata.host },
+      ]),
     ),
     entries: entries.map((service) => service.name),
   });
@@ -257,6 +275,64 @@ async function printToken(root: string, name: string | undefined): Promise<numbe
     );
     return 1;
   }
+}
+
+/**
+ * `pnpm emulator:call --as <service> <url>`: a call as the service's runsd makes it, to check an edge by
+ * hand. The token comes from the calling service's own metadata server, for the callee's URL, and
+ * the request goes through the front door, which admits it or answers Cloud Run's 401 or 403.
+ * Prints the answer's body; says its status on stderr; exits 0 for a 2xx.
+ */
+async function callAs(root: string, caller: string, url: string, data: string | undefined): Promise<number> {
+  const state = await readState(root);
+  if (state === undefined) {
+    process.stderr.write('cloud-emulator: no emulator is running here; start one with `pnpm dev:cloud`\n');
+    return 1;
+  }
+  const known = Object.keys(state.services).join(', ');
+  const as = state.services[caller];
+  if (as === undefined) {
+    process.stderr.write(`cloud-emulator: the emulator runs no service "${caller}" to call as; it runs ${known}\n`);
+    return 2;
+  }
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    process.stderr.write(`cloud-emulator: "${url}" is not a URL; call http://<service>/<path>\n`);
+    return 2;
+  }
+  const callee = state.services[target.hostname];
+  if (callee === undefined) {
+    process.stderr.write(
+      `cloud-emulator: the emulator runs no service "${target.hostname}" to call; it runs ${known}\n`,
+    );
+    return 2;
+  }
+  const method = data === undefined ? 'GET' : 'POST';
+  let answer: Response;
+  try {
+    const token = await identityToken(as.metadataHost, callee.url);
+    answer = await fetch(`${callee.localUrl}${target.pathname}${target.search}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(data === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(data === undefined ? {} : { body: data }),
+    });
+  } catch (error) {
+    process.stderr.write(
+      `cloud-emulator: cannot call ${target.hostname} (${(error as Error).message}); is \`pnpm dev:cloud\` still running?\n`,
+    );
+    return 1;
+  }
+  const body = await answer.text();
+  process.stderr.write(
+    `cloud-emulator: ${caller} → ${target.hostname}: ${method} ${target.pathname}${target.search} answered ${answer.status}\n`,
+  );
+  process.stdout.write(body.endsWith('\n') ? body : `${body}\n`);
+  return answer.ok ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -8,8 +8,11 @@ import { join } from 'node:path';
 export interface EmulatorState {
   /** The developer's metadata server, `127.0.0.1:<port>`. */
   tokenHost: string;
-  /** Each service's Cloud Run URL (a token's audience) and where it answers on this machine. */
-  services: Record<string, { url: string; localUrl: string }>;
+  /**
+   * Each service's Cloud Run URL (a token's audience), where it answers on this machine, and its
+   * own metadata server, which gives its identity's tokens (`emulator:call --as`).
+   */
+  services: Record<string, { url: string; localUrl: string; metadataHost: string }>;
   /** The services nothing else calls: the default for a token. */
   entries: string[];
 }

@@ -38,6 +38,9 @@ describe('cloud-emulator', () => {
     [['--project-hash', 'Not_A_Hash'], '--project-hash must be lowercase letters and digits, got "Not_A_Hash"'],
     [['stop'], 'unknown command stop'],
     [['token', '--deterministic'], 'token takes no options; they go with start'],
+    [['call', 'http://tacoserver/'], 'call needs --as <service>: whose identity calls'],
+    [['call', '--as', 'tacoclient'], 'call needs the URL to call: http://<service>/<path>'],
+    [['--as', 'tacoclient'], '--as and --data go with call'],
     [['--console-port', '70000'], '--console-port takes a port number, got "70000"'],
   ])('refuses %j with exit 2 and the usage, and starts nothing', async (args, reason) => {
     const result = await run(...args);
@@ -55,6 +58,11 @@ describe('cloud-emulator', () => {
 
   it('says so when asked for a token with no emulator running', async () => {
     expect(await run('token')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'cloud-emulator: no emulator is running here; start one with `pnpm dev:cloud`\n',
+    });
+    expect(await run('call', '--as', 'tacoclient', 'http://tacoserver/')).toEqual({
       code: 1,
       stdout: '',
       stderr: 'cloud-emulator: no emulator is running here; start one with `pnpm dev:cloud`\n',
@@ -97,6 +105,33 @@ describe('cloud-emulator', () => {
       const anonymous = await request(localUrl as string);
       await anonymous.body.dump();
       expect(anonymous.statusCode).toBe(401);
+
+      // An edge checked by hand, with the caller's own identity: tacoclient calls tacoserver; not the other way.
+      expect(
+        await run(
+          'call',
+          '--as',
+          'tacoclient',
+          'http://tacoserver/oto/TacoService.EatTaco',
+          '--data',
+          '{"name":"Ana","tacos":["Fish"]}',
+        ),
+      ).toEqual({
+        code: 0,
+        stdout: '{"tacoConsumptionStatus":"Ana has consumed 1 tacos"}\n',
+        stderr: 'cloud-emulator: tacoclient → tacoserver: POST /oto/TacoService.EatTaco answered 200\n',
+      });
+      const refused = await run('call', '--as', 'tacoserver', 'http://tacoclient/');
+      expect(refused).toMatchObject({
+        code: 1,
+        stderr: 'cloud-emulator: tacoserver → tacoclient: GET / answered 403\n',
+      });
+      expect(refused.stdout).toContain('<h1>Error: Forbidden</h1>');
+      expect(await run('call', '--as', 'tacoclient', 'http://burritos/')).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: 'cloud-emulator: the emulator runs no service "burritos" to call; it runs tacoclient, tacoserver\n',
+      });
 
       // The console reaches the private services as the developer, with a token it gets from the emulator.
       expect(consoleUrl).toMatch(/^http:\/\/localhost:\d+$/);
