@@ -65,7 +65,7 @@ export function loadProject(root: string, options: { apis?: readonly string[] } 
   return project(root, services);
 }
 
-/** The fields that tie a manifest to the others and to the definitions; each undefined where it is wrong. */
+/** The fields that tie a manifest to the others and to the definitions; one that is wrong is left out or empty. */
 interface Linked {
   name: string;
   dir: string;

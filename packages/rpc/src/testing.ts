@@ -44,7 +44,8 @@ export async function serveFake(service: RpcService, options: { basePath?: strin
     })),
   };
   const app = Fastify();
-  registerRpcServices(app, [recorded], { basePath: options.basePath });
+  // What the test process's environment says (CORS_ORIGINS, RPC_CHECK_RESPONSES) is the service's, not the fake's.
+  registerRpcServices(app, [recorded], { basePath: options.basePath, corsOrigins: [], checkResponses: true });
   const origin = await listenOnLoopback(app);
   return { origin, calls, close: () => app.close() };
 }
