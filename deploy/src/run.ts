@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process';
+import { exampleCall } from '@taco-run/otogen/example';
+import type { Model } from '@taco-run/otogen/model';
+import type { Service } from '@taco-run/project/services';
+import { tryItLine } from '@taco-run/project/try-it';
 import type { DeployConfig } from './config.js';
 import { describeUrl, hashPlaceholder, type Step, shellLine } from './plan.js';
 
@@ -182,21 +186,28 @@ export async function reportDrift(
   if (!prune) process.stdout.write('Run again with --prune to remove them.\n');
 }
 
-/** After a deploy: where the services that nothing calls are, and how to call them, as the original's last step. */
+/**
+ * After a deploy: where the services that nothing calls are, and how to call them, as the original's
+ * last step: with a token unless public, and a method of their API for those that serve one.
+ */
 export async function printNextSteps(
   config: DeployConfig,
-  services: readonly string[],
+  services: readonly Service[],
+  model: Model | undefined,
   { cwd, dryRun }: { cwd: string; dryRun: boolean },
 ): Promise<void> {
   const lines: string[] = [];
   for (const service of services) {
-    const describe = describeUrl(config, service);
+    const describe = describeUrl(config, service.name);
     if (!dryRun) {
       const result = await gcloud(describe, cwd, false);
       const url = result.stdout.trim();
-      if (result.code === 0 && url !== '') process.stdout.write(`\n${service} is at ${url}\n`);
+      if (result.code === 0 && url !== '') process.stdout.write(`\n${service.name} is at ${url}\n`);
     }
-    lines.push(`  curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" $(${shellLine(describe)})`);
+    const call = model === undefined ? undefined : exampleCall(model, service.serves);
+    lines.push(
+      tryItLine(service, { url: `$(${shellLine(describe)})`, token: '$(gcloud auth print-identity-token)', call }),
+    );
   }
   process.stdout.write(`\nTry it:\n${lines.join('\n')}\n`);
 }

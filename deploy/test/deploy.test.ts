@@ -305,6 +305,21 @@ describe('a project of its own', () => {
     );
   });
 
+  it('says to try a public service without a token, and one that serves an API with a call of its method', async () => {
+    await manifest('shop', { port: 8080, public: true, serves: ['TacoService'] });
+    await manifest('kitchen', { port: 8081, serves: ['TacoService'], basePath: '/api/' });
+    await mkdir(join(work, 'packages/generated'), { recursive: true });
+    await copyFile(join(fixtureProject, 'packages/generated/model.json'), join(work, 'packages/generated/model.json'));
+    const result = await deploy(['all', '--dry-run'], settings, work);
+    expect(result.code).toBe(0);
+    const url = (service: string) =>
+      `$(gcloud run services describe ${service} --region=us-central1 --project=my-taco-project '--format=value(status.url)')`;
+    const body = `-H 'Content-Type: application/json' -d '{"name":"Sammy Sosa","tacos":["Chicken","Chorizo"]}'`;
+    expect(result.stdout.slice(result.stdout.indexOf('Try it:'))).toBe(
+      `Try it:\n  curl -H "Authorization: Bearer $(gcloud auth print-identity-token)" ${body} ${url('kitchen')}/api/TacoService.EatTaco\n  curl ${body} ${url('shop')}/oto/TacoService.EatTaco\n`,
+    );
+  });
+
   it('refuses a wrong manifest before any gcloud call, naming the file and the field', async () => {
     await manifest('tacoclient', { port: 8081, calls: ['tacosever'] });
     await manifest('tacoserver', { port: 8080 });

@@ -1,11 +1,14 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleOptions, consolePort, consoleTelemetry, consoleUsage, startRunnerConsole } from '@taco-run/dev-console';
+import { exampleCall } from '@taco-run/otogen/example';
+import type { Model } from '@taco-run/otogen/model';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { projectSecrets } from '@taco-run/project/local-secrets';
 import { linePrinter } from '@taco-run/project/log-lines';
 import { generatedModel, loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
+import { tryItLine } from '@taco-run/project/try-it';
 import packageJson from '../package.json' with { type: 'json' };
 import { startCloud } from './cloud.js';
 import { cloudServices } from './from-project.js';
@@ -189,10 +192,12 @@ async function start(
       `cloud-emulator: ${service.name} is ${service.url}, here at ${service.localUrl} (runs as ${service.serviceAccount}; ${access})\n`,
     );
   }
+  const model = readModel(root);
   const calls = entries.map((service) => {
     const { localUrl } = cloud.service(service.name);
     const token = entries.length === 1 ? 'emulator:token' : `emulator:token ${service.name}`;
-    return `  curl -H "Authorization: Bearer $(pnpm --silent ${token})" ${localUrl}`;
+    const call = model === undefined ? undefined : exampleCall(model, service.serves);
+    return tryItLine(service, { url: localUrl, token: `$(pnpm --silent ${token})`, call });
   });
   process.stdout.write(`
 Call ${entries.length === 1 ? 'it' : 'them'} as ${cloud.user}, the project's owner, as you would on Cloud Run:
@@ -244,6 +249,15 @@ function ownerHeaders(
 }
 
 /** The services nothing in the project calls: where a developer's requests go in. All of them if every one is called. */
+/** otogen's model of the definitions, for the example calls; undefined before `pnpm generate`. */
+function readModel(root: string): Model | undefined {
+  try {
+    return JSON.parse(readFileSync(join(root, generatedModel), 'utf8')) as Model;
+  } catch {
+    return undefined;
+  }
+}
+
 function entryServices(project: Project): Service[] {
   const entries = project.services.filter((service) => project.callers(service.name).length === 0);
   return entries.length > 0 ? entries : [...project.services];

@@ -80,3 +80,21 @@ function stringWithin({ minLength = 0, maxLength, pattern, format }: Constraints
   const text = 'string'.padEnd(minLength, 'x');
   return maxLength === undefined ? text : text.slice(0, maxLength);
 }
+
+/**
+ * A call to try a service with, as the "Try it" lines of `pnpm dev:cloud` and `pnpm deploy:all`
+ * print it: the first method of the first of `apis` the model declares, with an example body
+ * its schema accepts (a placeholder where none can be made). Undefined when none is declared.
+ */
+export function exampleCall(model: Model, apis: readonly string[]): { method: string; body: string } | undefined {
+  for (const name of apis) {
+    const method = model.services.find((service) => service.name === name)?.methods[0];
+    if (method === undefined) continue;
+    const example = exampleObject(model, method.inputObject);
+    return {
+      method: method.wireName,
+      body: example === undefined ? `<${method.inputObject} as JSON>` : JSON.stringify(example),
+    };
+  }
+  return undefined;
+}
