@@ -17,6 +17,8 @@ export interface Step {
   learnsHashFrom?: string;
   /** `run` prints this service's IAM policy; the runner compares its invokers with `declared`. */
   checksInvokersOf?: { service: string; declared: string[] };
+  /** `run` only looks: when what it names does not exist, the deploy stops, saying how to make it. */
+  requires?: { what: string; create: string };
 }
 
 /**
@@ -24,6 +26,17 @@ export interface Step {
  * CLOUD_RUN_PROJECT_HASH, else from the URL of the first service deployed.
  */
 export const hashPlaceholder = '<cloud hash>';
+
+/** The Secret Manager secrets the services read: `payment-key` of `payment-key:latest`, each once. */
+function secretNames(services: readonly Service[]): string[] {
+  return [
+    ...new Set(
+      services.flatMap((service) =>
+        Object.values(service.secrets).map((reference) => reference.split(':')[0] ?? reference),
+      ),
+    ),
+  ];
+}
 
 /** Every service, in dependency order, with every grant the manifests declare. */
 export function deployAllPlan(config: DeployConfig, project: Project): Step[] {
@@ -64,6 +77,16 @@ function planFor(config: DeployConfig, project: Project, targets: readonly Servi
         ...scope,
       ],
     },
+    // Each secret a service reads must exist before anything changes: a grant on a missing one fails
+    // half-way through the deploy, and a service given one fails to start.
+    ...secretNames(order).map((secret) => ({
+      title: `Check that the secret ${secret} exists`,
+      run: ['secrets', 'describe', secret, '--format=value(name)', ...scope],
+      requires: {
+        what: `the secret ${secret} in Secret Manager`,
+        create: `printf %s "<its value>" | gcloud secrets create ${secret} --data-file=- ${scope.join(' ')}`,
+      },
+    })),
     {
       title: `Ensure the Artifact Registry repository ${repository} in ${region}`,
       unless: ['artifacts', 'repositories', 'describe', repository, `--location=${region}`, ...scope],
@@ -84,19 +107,17 @@ function planFor(config: DeployConfig, project: Project, targets: readonly Servi
       run: ['iam', 'service-accounts', 'create', serviceAccountId(name), `--display-name=${name} (taco-run)`, ...scope],
     })),
     ...order.flatMap((service) =>
-      [...new Set(Object.values(service.secrets).map((reference) => reference.split(':')[0] ?? reference))].map(
-        (secret) => ({
-          title: `Let ${service.name} read the secret ${secret}`,
-          run: [
-            'secrets',
-            'add-iam-policy-binding',
-            secret,
-            ...scope,
-            `--member=serviceAccount:${account(service.name)}`,
-            '--role=roles/secretmanager.secretAccessor',
-          ],
-        }),
-      ),
+      secretNames([service]).map((secret) => ({
+        title: `Let ${service.name} read the secret ${secret}`,
+        run: [
+          'secrets',
+          'add-iam-policy-binding',
+          secret,
+          ...scope,
+          `--member=serviceAccount:${account(service.name)}`,
+          '--role=roles/secretmanager.secretAccessor',
+        ],
+      })),
     ),
     ...order.map((service) => ({
       title: `Build and push the ${service.name} image with Cloud Build`,

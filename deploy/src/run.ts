@@ -83,10 +83,16 @@ export async function runPlan(
         continue;
       }
     }
-    const quiet = step.learnsHashFrom !== undefined || step.checksInvokersOf !== undefined;
+    // A step that reads something says what it found itself, rather than echoing gcloud.
+    const quiet =
+      step.learnsHashFrom !== undefined || step.checksInvokersOf !== undefined || step.requires !== undefined;
     process.stdout.write(`  $ ${shellLine(run)}\n`);
     const result = await gcloud(run, cwd, !quiet);
-    if (result.code !== 0) throw new StepFailed(`step ${index + 1} failed: ${step.title}\n${gcloudError(result)}`);
+    if (result.code !== 0) {
+      throw new StepFailed(
+        `step ${index + 1} failed: ${step.title}\n${requirementMissing(step, result) ?? gcloudError(result)}`,
+      );
+    }
     if (step.learnsHashFrom !== undefined) {
       hash = hashFromUrl(step.learnsHashFrom, result.stdout.trim(), hash, index + 1, step.title);
     }
@@ -98,6 +104,19 @@ export async function runPlan(
     }
   }
   return { projectHash: hash, drift };
+}
+
+/**
+ * What to say when a step that only looks finds nothing: how to make what is missing. An API that
+ * is disabled, or was enabled a moment ago and is not ready, is said as such, not as missing.
+ */
+function requirementMissing(step: Step, result: Result): string | undefined {
+  if (step.requires === undefined) return undefined;
+  if (/SERVICE_DISABLED|has not been used in project|it is disabled/.test(result.stderr)) {
+    return `the API is not enabled yet, or was just enabled and is not ready: wait a minute and deploy again\n${gcloudError(result)}`;
+  }
+  if (!/NOT_FOUND/.test(result.stderr)) return undefined;
+  return `${step.requires.what} does not exist; nothing was changed after enabling the APIs. Create it, then deploy again:\n  ${step.requires.create}`;
 }
 
 /** A command with the cloud hash in place, once it is known. */

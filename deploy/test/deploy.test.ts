@@ -305,6 +305,29 @@ describe('a project of its own', () => {
     );
   });
 
+  it('stops right after enabling the APIs when a secret a service reads does not exist, and says how to make it', async () => {
+    await manifest('shop', { port: 8080, secrets: { PAYMENT_KEY: 'payment-key:latest' } });
+    const result = await deploy(['all'], { ...settings, GCLOUD_STUB_MISSING: 'secrets describe payment-key' }, work);
+    expect(result.code).toBe(1);
+    expect(result.calls).toEqual([
+      `services enable run.googleapis.com artifactregistry.googleapis.com cloudbuild.googleapis.com secretmanager.googleapis.com iam.googleapis.com ${project}`,
+      `secrets describe payment-key --format=value(name) ${project}`,
+    ]);
+    expect(result.stderr).toBe(
+      `\ndeploy: step 2 failed: Check that the secret payment-key exists\nthe secret payment-key in Secret Manager does not exist; nothing was changed after enabling the APIs. Create it, then deploy again:\n  printf %s "<its value>" | gcloud secrets create payment-key --data-file=- ${project}\n`,
+    );
+  });
+
+  it('says an API that is not enabled yet as such, not as a missing secret', async () => {
+    await manifest('shop', { port: 8080, secrets: { PAYMENT_KEY: 'payment-key:latest' } });
+    const result = await deploy(['all'], { ...settings, GCLOUD_STUB_DISABLED: 'secrets describe' }, work);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^\ndeploy: step 2 failed: Check that the secret payment-key exists\nthe API is not enabled yet, or was just enabled and is not ready: wait a minute and deploy again\n.*Secret Manager API has not been used/,
+    );
+    expect(result.stderr).not.toContain('does not exist');
+  });
+
   it('says to try a public service without a token, and one that serves an API with a call of its method', async () => {
     await manifest('shop', { port: 8080, public: true, serves: ['TacoService'] });
     await manifest('kitchen', { port: 8081, serves: ['TacoService'], basePath: '/api/' });
@@ -414,9 +437,17 @@ const realGcloud = await promisify(execFile)('sh', ['-c', 'command -v gcloud'], 
 describe.skipIf(realGcloud === '')('the plan, against the real gcloud', () => {
   it('uses only commands and flags gcloud accepts', { timeout: 120_000 }, async () => {
     const config = readConfig({ ...settings }, undefined);
-    const commands = deployAllPlan(config, loadProject(fixtureProject)).flatMap((step) =>
-      step.unless === undefined ? [step.run] : [step.unless, step.run],
+    // The fixture project, and one whose service reads a secret and is public: every kind of step.
+    const withSecret = await mkdtemp(join(tmpdir(), 'deploy-secret-'));
+    await mkdir(join(withSecret, 'services/shop'), { recursive: true });
+    await writeFile(
+      join(withSecret, 'services/shop/service.json'),
+      JSON.stringify({ port: 8080, public: true, secrets: { PAYMENT_KEY: 'payment-key:latest' } }),
     );
+    const commands = [loadProject(fixtureProject), loadProject(withSecret, { apis: [] })]
+      .flatMap((project) => deployAllPlan(config, project))
+      .flatMap((step) => (step.unless === undefined ? [step.run] : [step.unless, step.run]));
+    await rm(withSecret, { recursive: true, force: true });
     const emptyConfig = await mkdtemp(join(tmpdir(), 'gcloud-config-'));
     try {
       const results = await Promise.all(
