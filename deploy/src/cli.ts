@@ -1,9 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Model } from '@taco-run/otogen/model';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
-import { generatedModel, loadProject, ManifestError } from '@taco-run/project/services';
+import { loadProject, ManifestError, readGeneratedModel } from '@taco-run/project/services';
 import { didYouMean } from '@taco-run/project/spelling';
 import packageJson from '../package.json' with { type: 'json' };
 import { ConfigError, readConfig } from './config.js';
@@ -80,17 +78,11 @@ async function main(argv: string[]): Promise<number> {
   await reportDrift(result.drift, config, { cwd, prune: parsed.values.prune === true });
   // Where a person's requests go in: the targets nothing else calls (or all of them, in a cycle).
   const entries = targets.filter((target) => project.callers(target.name).length === 0);
-  await printNextSteps(config, entries.length > 0 ? entries : targets, readModel(cwd), { cwd, dryRun });
+  await printNextSteps(config, entries.length > 0 ? entries : targets, readGeneratedModel(cwd) as Model | undefined, {
+    cwd,
+    dryRun,
+  });
   return 0;
-}
-
-/** otogen's model of the definitions, for the example calls; undefined before `pnpm generate`. */
-function readModel(root: string): Model | undefined {
-  try {
-    return JSON.parse(readFileSync(join(root, generatedModel), 'utf8')) as Model;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The commit the images are built from, and whether the working tree differs from it. */

@@ -197,14 +197,22 @@ function checkTogether(
   }
 }
 
-/** The APIs the generated model declares, as the last `pnpm generate` wrote it; undefined before there is one. */
-export function declaredApis(root: string): string[] | undefined {
+/**
+ * The generated model as the last `pnpm generate` wrote it, or undefined before there is one. Its
+ * type, otogen's Model, is the caller's to name: otogen depends on this package, not the other way.
+ */
+export function readGeneratedModel(root: string): unknown {
   try {
-    const model = JSON.parse(readFileSync(join(root, generatedModel), 'utf8')) as { services?: { name: string }[] };
-    return model.services?.map((service) => service.name);
+    return JSON.parse(readFileSync(join(root, generatedModel), 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** The APIs the generated model declares; undefined before there is one. */
+export function declaredApis(root: string): string[] | undefined {
+  const model = readGeneratedModel(root) as { services?: { name: string }[] } | null | undefined;
+  return model?.services?.map((service) => service.name);
 }
 
 function project(root: string, services: Service[]): Project {

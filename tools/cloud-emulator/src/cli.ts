@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleOptions, consolePort, consoleTelemetry, consoleUsage, startRunnerConsole } from '@taco-run/dev-console';
@@ -7,12 +7,19 @@ import type { Model } from '@taco-run/otogen/model';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { projectSecrets } from '@taco-run/project/local-secrets';
 import { linePrinter } from '@taco-run/project/log-lines';
-import { generatedModel, loadProject, ManifestError, type Project, type Service } from '@taco-run/project/services';
+import {
+  generatedModel,
+  loadProject,
+  ManifestError,
+  type Project,
+  readGeneratedModel,
+  type Service,
+} from '@taco-run/project/services';
 import { tryItLine } from '@taco-run/project/try-it';
 import packageJson from '../package.json' with { type: 'json' };
 import { startCloud } from './cloud.js';
 import { cloudServices } from './from-project.js';
-import { identityToken, readState, removeState, writeState } from './state.js';
+import { type EmulatorState, identityToken, readState, removeState, writeState } from './state.js';
 
 /** The emulated project, and its owner: the developer, who may invoke every service, as owners may on Cloud Run. */
 const projectId = 'taco-project';
@@ -192,7 +199,7 @@ async function start(
       `cloud-emulator: ${service.name} is ${service.url}, here at ${service.localUrl} (runs as ${service.serviceAccount}; ${access})\n`,
     );
   }
-  const model = readModel(root);
+  const model = readGeneratedModel(root) as Model | undefined;
   const calls = entries.map((service) => {
     const { localUrl } = cloud.service(service.name);
     const token = entries.length === 1 ? 'emulator:token' : `emulator:token ${service.name}`;
@@ -249,26 +256,23 @@ function ownerHeaders(
 }
 
 /** The services nothing in the project calls: where a developer's requests go in. All of them if every one is called. */
-/** otogen's model of the definitions, for the example calls; undefined before `pnpm generate`. */
-function readModel(root: string): Model | undefined {
-  try {
-    return JSON.parse(readFileSync(join(root, generatedModel), 'utf8')) as Model;
-  } catch {
-    return undefined;
-  }
-}
-
 function entryServices(project: Project): Service[] {
   const entries = project.services.filter((service) => project.callers(service.name).length === 0);
   return entries.length > 0 ? entries : [...project.services];
 }
 
-async function printToken(root: string, name: string | undefined): Promise<number> {
+/** The state of the emulator running here; when none is, says so on stderr. */
+async function runningEmulator(root: string): Promise<EmulatorState | undefined> {
   const state = await readState(root);
   if (state === undefined) {
     process.stderr.write('cloud-emulator: no emulator is running here; start one with `pnpm dev:cloud`\n');
-    return 1;
   }
+  return state;
+}
+
+async function printToken(root: string, name: string | undefined): Promise<number> {
+  const state = await runningEmulator(root);
+  if (state === undefined) return 1;
   const target = name ?? (state.entries.length === 1 ? state.entries[0] : undefined);
   const service = target === undefined ? undefined : state.services[target];
   if (service === undefined) {
@@ -298,11 +302,8 @@ async function printToken(root: string, name: string | undefined): Promise<numbe
  * Prints the answer's body; says its status on stderr; exits 0 for a 2xx.
  */
 async function callAs(root: string, caller: string, url: string, data: string | undefined): Promise<number> {
-  const state = await readState(root);
-  if (state === undefined) {
-    process.stderr.write('cloud-emulator: no emulator is running here; start one with `pnpm dev:cloud`\n');
-    return 1;
-  }
+  const state = await runningEmulator(root);
+  if (state === undefined) return 1;
   const known = Object.keys(state.services).join(', ');
   const as = state.services[caller];
   if (as === undefined) {

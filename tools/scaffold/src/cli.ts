@@ -7,7 +7,13 @@ import type { Model } from '@taco-run/otogen/model';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { serviceNamePattern, serviceNameRule } from '@taco-run/project/manifest';
 import { portNumber } from '@taco-run/project/ports';
-import { generatedModel, loadProject, ManifestError, type Project } from '@taco-run/project/services';
+import {
+  generatedModel,
+  loadProject,
+  ManifestError,
+  type Project,
+  readGeneratedModel,
+} from '@taco-run/project/services';
 import { didYouMean } from '@taco-run/project/spelling';
 import packageJson from '../package.json' with { type: 'json' };
 import { type NewService, serviceFiles } from './templates.js';
@@ -148,11 +154,9 @@ function list(value: string | undefined): string[] {
 }
 
 function readModel(root: string): Model {
-  try {
-    return JSON.parse(readFileSync(join(root, generatedModel), 'utf8')) as Model;
-  } catch {
-    throw new Refusal(`no ${generatedModel}; run pnpm generate first`);
-  }
+  const model = readGeneratedModel(root) as Model | undefined;
+  if (model === undefined) throw new Refusal(`no ${generatedModel}; run pnpm generate first`);
+  return model;
 }
 
 /** The first port from `from` that no service claims and nothing here listens on. */
