@@ -8,7 +8,7 @@
 // instructions a call over two stretches of one run).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { startService } from '@taco-run/service/process';
+import { startService } from '@taco-run/project/process';
 import { Pool } from 'undici';
 
 /** Why instructions cannot be counted here, or undefined if they can. */

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 
-export { freePort } from '@taco-run/service/process';
+export { freePort } from '@taco-run/project/process';
 
 import autocannon from 'autocannon';
 import { request } from 'undici';

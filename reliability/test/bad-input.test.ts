@@ -1,8 +1,8 @@
 import { registerTacoService, unimplementedTacoService } from '@taco-run/fixture-taco-generated/server';
+import { freePort, type ServiceProcess, startService } from '@taco-run/project/process';
 import { fixtureBundle } from '@taco-run/project/testing';
 import { codeStatus } from '@taco-run/rpc';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
-import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { freePort, type ServiceProcess, startService } from '@taco-run/project/process';
 import { fixtureBundle } from '@taco-run/project/testing';
 import { codes } from '@taco-run/rpc';
-import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

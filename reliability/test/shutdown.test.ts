@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
+import { freePort, heldBody, type ServiceProcess, startService } from '@taco-run/project/process';
 import { fixtureBundle } from '@taco-run/project/testing';
-import { freePort, heldBody, type ServiceProcess, startService } from '@taco-run/service/process';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';

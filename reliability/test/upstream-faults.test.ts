@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TacoServiceClient } from '@taco-run/fixture-taco-generated/client';
+import { freePort, type ServiceProcess, startService } from '@taco-run/project/process';
 import { fixtureBundle } from '@taco-run/project/testing';
 import { RpcError } from '@taco-run/rpc';
-import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
+import { jsonLines, type ServiceProcess, startService } from '@taco-run/project/process';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
-import { jsonLines, type ServiceProcess, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

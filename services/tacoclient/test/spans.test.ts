@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { SpanRecord } from '@taco-run/dev-console';
 import { otlpReceiver } from '@taco-run/dev-console/otlp';
+import { freePort, type ServiceProcess, startService } from '@taco-run/project/process';
 import { listenOnLoopback } from '@taco-run/rpc/testing';
-import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type ServiceProcess, startService } from '@taco-run/project/process';
 import { findOnPath } from '@taco-run/project/testing';
-import { type ServiceProcess, startService } from '@taco-run/service/process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The Python client that tools/renderers/python-client.ts generates into packages/generated/python, run by

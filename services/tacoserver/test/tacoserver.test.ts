@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { freePort, heldBody, jsonLines, type ServiceProcess, startService } from '@taco-run/service/process';
+import { freePort, heldBody, jsonLines, type ServiceProcess, startService } from '@taco-run/project/process';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

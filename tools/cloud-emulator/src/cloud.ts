@@ -1,5 +1,5 @@
 import { cloudRunUrl, serviceAccountEmail } from '@taco-run/project/cloud-run-url';
-import { type ServiceProcess, startService } from '@taco-run/service/process';
+import { type ServiceProcess, startService } from '@taco-run/project/process';
 import { type FrontDoor, startFrontDoor } from './front-door.js';
 import { SigningKey } from './jwt.js';
 import { type MetadataServer, startMetadataServer } from './metadata.js';

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
+import { freePort, type ServiceProcess, startService } from '@taco-run/project/process';
 import { loadProject } from '@taco-run/project/services';
 import { fixtureBundle, fixtureProject } from '@taco-run/project/testing';
-import { freePort, type ServiceProcess, startService } from '@taco-run/service/process';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevConsole, startDevConsole } from '../src/server.js';

@@ -133,6 +133,7 @@ describe('growing the project', { timeout: 120_000 }, () => {
     // Its pnpm install, whose output the user reads: the versions the project pins agree with one another.
     expect(scaffold.stdout).toContain('pnpm install');
     expect(scaffold.stdout).not.toContain('Issues with peer dependencies');
+    expect(scaffold.stdout).not.toContain('cyclic workspace dependencies');
     expect(JSON.parse(await readFile(join(work, 'services/menuserver/service.json'), 'utf8'))).toEqual({
       $schema: '../../packages/project/service.schema.json',
       port: 8082,

@@ -220,7 +220,7 @@ export function heldBody(body: string, gate: Promise<void>, firstBytes = 10): Re
 }
 
 /** A port nothing listens on right now, for a service that must be told its port in advance. */
-export { freePort } from '@taco-run/project/testing';
+export { freePort } from './ports.js';
 
 /** The JSON log lines a service printed, parsed. */
 export function jsonLines(lines: readonly string[]): Record<string, unknown>[] {
