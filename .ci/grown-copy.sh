@@ -128,6 +128,29 @@ export interface CookResponse {
   cost: Money;
 }
 TS
+cat >packages/definitions/src/pantry.ts <<'TS'
+/** PantryService says what the kitchen has in store: the kitchen's second API. */
+export interface PantryService {
+  /** CheckStock says whether a dish can be cooked now. */
+  checkStock(request: CheckStockRequest): CheckStockResponse;
+}
+
+/** CheckStockRequest names one dish. */
+export interface CheckStockRequest {
+  /**
+   * Dish is the menu's name for it.
+   * @example "Tacos al pastor"
+   * @minLength 1
+   */
+  dish: string;
+}
+
+/** CheckStockResponse says whether it can be cooked. */
+export interface CheckStockResponse {
+  /** @example true */
+  inStock: boolean;
+}
+TS
 cat >packages/definitions/src/orders.ts <<'TS'
 import type { Money } from './money.js';
 
@@ -160,9 +183,9 @@ TS
 say "pnpm generate"
 pnpm --silent generate
 
-say "scaffolding menuserver and kitchen, then orders, which calls both"
+say "scaffolding menuserver, and kitchen with two APIs, then orders, which calls both services"
 pnpm --silent new:service menuserver --serves MenuService
-pnpm --silent new:service kitchen --serves KitchenService
+pnpm --silent new:service kitchen --serves KitchenService,PantryService
 pnpm --silent new:service orders --serves OrderService --calls menuserver,kitchen
 
 say "making orders public, with CORS for one origin and a secret"
@@ -181,7 +204,7 @@ pnpm exec biome format --write --log-level=error services/orders/service.json
 # The API docs say who serves each API, and how: public now, and CORS.
 pnpm --silent generate
 
-say "writing the methods: menuserver's and kitchen's, and orders', which calls both"
+say "writing the methods: menuserver's and kitchen's, and orders', which calls all three APIs"
 cat >services/menuserver/src/menu-service.ts <<'TS'
 import type { MenuService } from '@taco-run/generated/server';
 
@@ -208,6 +231,17 @@ export function kitchenService(): KitchenService {
   };
 }
 TS
+cat >services/kitchen/src/pantry-service.ts <<'TS'
+import type { PantryService } from '@taco-run/generated/server';
+
+export function pantryService(): PantryService {
+  return {
+    checkStock(request) {
+      return { inStock: request.dish !== 'Fish tacos' };
+    },
+  };
+}
+TS
 cat >services/orders/src/order-service.ts <<'TS'
 import type { OrderService } from '@taco-run/generated/server';
 import { RpcError } from '@taco-run/rpc';
@@ -222,6 +256,8 @@ export function orderService(clients: Clients): OrderService {
       for (const name of request.dishes) {
         const dish = dishes.find((candidate) => candidate.name === name);
         if (dish === undefined) throw new RpcError('invalid_argument', `${name} is not on the menu`);
+        const { inStock } = await clients.pantryService.checkStock({ dish: name });
+        if (!inStock) throw new RpcError('failed_precondition', `${name} is sold out`);
         tickets.push((await clients.kitchenService.cook({ dish: name })).ticket);
         cents += dish.price.cents;
       }

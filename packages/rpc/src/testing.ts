@@ -26,26 +26,31 @@ export interface Fake {
 }
 
 /**
- * Serves `service` on loopback through the same plugin a real service mounts its API with, so a
- * caller meets the real protocol: its requests validated (400 invalid_argument), its answers
- * checked against the API and serialized, and RpcErrors sent with their codes. The generated
- * `fake<Api>()` functions call it with the API's routes.
+ * Serves on loopback, as one service, the APIs a callee serves (`fake<Api>(methods)` from the
+ * generated `fakes` entry, one per API), through the same plugin a real service mounts its APIs
+ * with. A caller meets the real protocol: its requests validated (400 invalid_argument), its
+ * answers checked against the API and serialized, and RpcErrors sent with their codes.
  */
-export async function serveFake(service: RpcService, options: { basePath?: string } = {}): Promise<Fake> {
+export async function serveFake(
+  services: RpcService | readonly RpcService[],
+  options: { basePath?: string } = {},
+): Promise<Fake> {
   const calls: FakeCall[] = [];
-  const recorded: RpcService = {
-    name: service.name,
-    methods: service.methods.map((method) => ({
-      ...method,
-      handler: (request: never, context) => {
-        calls.push({ method: `${service.name}.${method.name}`, request });
-        return method.handler(request, context);
-      },
-    })),
-  };
+  const recorded = (Array.isArray(services) ? services : [services]).map(
+    (service: RpcService): RpcService => ({
+      name: service.name,
+      methods: service.methods.map((method) => ({
+        ...method,
+        handler: (request: never, context) => {
+          calls.push({ method: `${service.name}.${method.name}`, request });
+          return method.handler(request, context);
+        },
+      })),
+    }),
+  );
   const app = Fastify();
   // What the test process's environment says (CORS_ORIGINS, RPC_CHECK_RESPONSES) is the service's, not the fake's.
-  registerRpcServices(app, [recorded], { basePath: options.basePath, corsOrigins: [], checkResponses: true });
+  registerRpcServices(app, recorded, { basePath: options.basePath, corsOrigins: [], checkResponses: true });
   const origin = await listenOnLoopback(app);
   return { origin, calls, close: () => app.close() };
 }

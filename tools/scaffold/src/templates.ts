@@ -196,22 +196,24 @@ ${stubs.join('\n')}
 function test({ name, serves, calls, basePath }: NewService, model: Model): string {
   const urls = calls.map((callee) => `${quoteKey(callee.name)}: 'http://${callee.name}${callee.basePath}'`).join(', ');
   const methods = serves.flatMap((api) => api.methods.map((method) => ({ api, method })));
-  // One fake per callee, of the first API it serves: a callee that serves two gets the other by hand.
-  const fakeOf = new Map<string, { callee: NewService['calls'][number]; api: Api }>();
+  // One fake per callee, serving every API it serves.
+  const fakeOf = new Map<string, { callee: NewService['calls'][number]; apis: Api[] }>();
   for (const callee of calls) {
-    const api = model.services.find((candidate) => candidate.name === callee.apis[0]);
-    if (api !== undefined) fakeOf.set(callee.name, { callee, api });
+    const apis = model.services.filter((candidate) => callee.apis.includes(candidate.name));
+    if (apis.length > 0) fakeOf.set(callee.name, { callee, apis });
   }
-  const fakeFunctions = [...new Set([...fakeOf.values()].map(({ api }) => `fake${api.name}`))].sort();
-  const fakeStarts = [...fakeOf.values()].map(({ callee, api }) => {
-    const answers = api.methods.flatMap((method) => {
-      const example = exampleObject(model, method.outputObject);
-      return example === undefined ? [] : [`      ${method.nameLowerCamel}: () => (${JSON.stringify(example)}),`];
+  const fakeFunctions = [...new Set([...fakeOf.values()].flatMap(({ apis }) => apis.map((api) => `fake${api.name}`)))];
+  const fakeStarts = [...fakeOf.values()].map(({ callee, apis }) => {
+    const fakes = apis.map((api) => {
+      const answers = api.methods.flatMap((method) => {
+        const example = exampleObject(model, method.outputObject);
+        return example === undefined ? [] : [`${method.nameLowerCamel}: () => (${JSON.stringify(example)}),`];
+      });
+      return `fake${api.name}({ ${answers.join(' ')} })`;
     });
+    const served = fakes.length === 1 ? fakes[0] : `[${fakes.join(', ')}]`;
     const basePathOption = callee.basePath === '/oto/' ? '' : `, { basePath: '${callee.basePath}' }`;
-    return `    ${camel(callee.name)} = await fake${api.name}({
-${answers.join('\n')}
-    }${basePathOption});`;
+    return `    ${camel(callee.name)} = await serveFake(${served}${basePathOption});`;
   });
   const clientNames = [...new Set(methods.map(({ api }) => `${api.name}Client`))].sort();
   const checks = methods.map(({ api, method }) => {
@@ -235,9 +237,11 @@ ${answers.join('\n')}
   });
   const imports = [
     ...(clientNames.length > 0 ? [`import { ${clientNames.join(', ')} } from '@taco-run/generated/client';`] : []),
-    ...(fakeFunctions.length > 0 ? [`import { ${fakeFunctions.join(', ')} } from '@taco-run/generated/fakes';`] : []),
+    ...(fakeFunctions.length > 0
+      ? [`import { ${fakeFunctions.sort().join(', ')} } from '@taco-run/generated/fakes';`]
+      : []),
     ...(checks.length > 0 ? ["import { isRpcError } from '@taco-run/rpc';"] : []),
-    `import { ${fakeOf.size > 0 ? 'type Fake, listenOnLoopback, routeShortNames' : 'listenOnLoopback'} } from '@taco-run/rpc/testing';`,
+    `import { ${fakeOf.size > 0 ? 'type Fake, listenOnLoopback, routeShortNames, serveFake' : 'listenOnLoopback'} } from '@taco-run/rpc/testing';`,
     "import type { FastifyInstance } from 'fastify';",
     "import { request } from 'undici';",
     "import { afterAll, beforeAll, describe, expect, it } from 'vitest';",
@@ -269,7 +273,7 @@ ${setUp}    app = buildApp({ ${calls.length > 0 ? `urls: { ${urls} }, ` : ''}log
 
   afterAll(async () => {
     await app.close();
-${fakeOf.size > 0 ? `    await unroute();\n    await Promise.all([${fakeNames.map((fake) => `${fake}.close()`).join(', ')}]);\n` : ''}  });
+${fakeOf.size > 0 ? `    await unroute();\n${fakeNames.map((fake) => `    await ${fake}.close();\n`).join('')}` : ''}  });
 
   it('answers its health check', async () => {
     const response = await request(\`\${origin}/healthz\`);

@@ -161,7 +161,7 @@ describe('growing the project', { timeout: 120_000 }, () => {
 
   it("keeps its test passing once its method is written to call tacoserver: the test's fake of tacoserver answers", async () => {
     const test = await readFile(join(work, 'services/menuserver/test/menuserver.test.ts'), 'utf8');
-    expect(test).toContain('tacoserver = await fakeTacoService({');
+    expect(test).toMatch(/tacoserver = await serveFake\(\s*fakeTacoService\(\{/);
     expect(test).toContain('unroute = routeShortNames({ tacoserver: tacoserver.origin });');
     await writeFile(join(work, 'services/menuserver/src/menu-service.ts'), recommend);
     const tested = sh('pnpm', ['exec', 'vitest', 'run', 'services/menuserver']);

@@ -61,10 +61,23 @@ interface PluginOptions extends RpcServerOptions {
   services: readonly RpcService[];
 }
 
+/** The services mounted at one base path of one server, gathered until its scope loads. */
+interface Mount {
+  app: FastifyInstance;
+  services: RpcService[];
+  options: string;
+  loaded: boolean;
+}
+
+/** Per server, its mounts by full path: a base path has one scope, one not-found handler, one CORS set-up. */
+const mounts = new WeakMap<object, Map<string, Mount>>();
+
 /**
  * Mounts services under one base path, in their own Fastify scope: the strict
  * JSON parser, the validator and the error mapping apply to these routes and
- * to nothing else in the app.
+ * to nothing else in the app. Called again for the same base path on the same
+ * instance before it starts (as `registerKitchenService(app, …)` then
+ * `registerPantryService(app, …)` do), it adds the services to that scope.
  */
 export function registerRpcServices(
   app: FastifyInstance,
@@ -72,7 +85,38 @@ export function registerRpcServices(
   options: RpcServerOptions = {},
 ): FastifyInstance {
   const prefix = normalizeBasePath(options.basePath ?? '/oto/');
-  return app.register(rpcPlugin, { ...options, services, prefix });
+  const byPath = mounts.get(app.server) ?? new Map<string, Mount>();
+  mounts.set(app.server, byPath);
+  const path = `${app.prefix}${prefix}`;
+  const mounted = byPath.get(path);
+  if (mounted !== undefined) {
+    const names = [...mounted.services, ...services].map((service) => service.name).join(', ');
+    const problem =
+      mounted.app !== app
+        ? 'from another Fastify scope'
+        : mounted.loaded
+          ? 'after the app has loaded its plugins'
+          : mounted.options !== JSON.stringify(options)
+            ? 'with other options'
+            : undefined;
+    if (problem !== undefined) {
+      throw new Error(
+        `${names} share the base path ${path}/ but were registered ${problem}; ` +
+          'mount them in one call, registerRpcServices(app, [<api>Routes(impl), ...], options)',
+      );
+    }
+    mounted.services.push(...services);
+    return app;
+  }
+  const mount: Mount = { app, services: [...services], options: JSON.stringify(options), loaded: false };
+  byPath.set(path, mount);
+  return app.register(
+    async (scope, pluginOptions: PluginOptions) => {
+      mount.loaded = true;
+      await rpcPlugin(scope, { ...pluginOptions, services: mount.services });
+    },
+    { ...options, services: mount.services, prefix },
+  );
 }
 
 const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (

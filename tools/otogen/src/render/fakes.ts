@@ -2,9 +2,9 @@ import type { Model, Service } from '../model.js';
 import { emptyModule, header, lowerFirst } from './text.js';
 
 /**
- * fakes.ts: per service, a fake for the tests of the services that call it. Its own entry
- * (`<package>/fakes`), never index.ts, since it starts a Fastify server: nothing of it reaches
- * a client's bundle.
+ * fakes.ts: per API, a fake of it for the tests of the services that call it, which
+ * `serveFake` from the runtime's testing entry serves. Its own entry (`<package>/fakes`), so that
+ * nothing only a test needs reaches a client's bundle.
  */
 export function renderFakes(model: Model, runtime: string): string {
   if (model.services.length === 0) return emptyModule(model.sources);
@@ -16,25 +16,21 @@ export function renderFakes(model: Model, runtime: string): string {
   ]);
   return `${[
     header(model.sources),
-    [
-      `import { type Fake, serveFake } from '${runtime}/testing';`,
-      `import { ${names.join(', ')} } from './server.js';`,
-    ].join('\n'),
+    [`import type { RpcService } from '${runtime}/server';`, `import { ${names.join(', ')} } from './server.js';`].join(
+      '\n',
+    ),
     ...model.services.map(renderFake),
   ].join('\n\n')}\n`;
 }
 
 function renderFake(service: Service): string {
   return `/**
- * A ${service.name} for a test, in place of the service that serves it: a real server on loopback
- * that answers through the protocol (requests validated, answers checked against the API), with
- * \`methods\` as its handlers; the methods not given answer \`unimplemented\`. Its \`calls\` record
- * what the code under test asked. Hand its origin to routeShortNames, under the callee's short name.
+ * A ${service.name} for a test, in place of the service that serves it, with \`methods\` as its
+ * handlers; the methods not given answer \`unimplemented\`. Serve it with \`serveFake\` from
+ * \`@taco-run/rpc/testing\`, beside the other APIs of the same callee, and send the callee's short
+ * name to it with \`routeShortNames\`.
  */
-export function fake${service.name}(
-  methods: Partial<${service.name}> = {},
-  options: { basePath?: string } = {},
-): Promise<Fake> {
-  return serveFake(${lowerFirst(service.name)}Routes({ ...unimplemented${service.name}(), ...methods }), options);
+export function fake${service.name}(methods: Partial<${service.name}> = {}): RpcService {
+  return ${lowerFirst(service.name)}Routes({ ...unimplemented${service.name}(), ...methods });
 }`;
 }
