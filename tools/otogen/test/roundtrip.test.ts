@@ -438,4 +438,20 @@ describe('the server reading what an oto Go client sends', () => {
       body: { code: 'invalid_argument' },
     });
   });
+
+  it('reads an optional object only as deep as its type: 10 000 levels nested inside it answer 400, not 500', async () => {
+    // Zero-valued fields, so that the reading asks whether the whole object is Go's zero value.
+    const deep = `${'{"x":'.repeat(10_000)}0${'}'.repeat(10_000)}`;
+    const item = JSON.stringify({ ...everyType, supplier: { name: '', email: '' } }).replace(
+      '"email":""',
+      `"email":"","x":${deep}`,
+    );
+    const response = await request(`${base}InventoryService.AddItem`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"item":${item}}`,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(await response.body.json()).toMatchObject({ code: 'invalid_argument' });
+  });
 });

@@ -27,6 +27,7 @@ function objectReader(schema: JsonSchema): Reader | undefined {
   const required = new Set(schema.required ?? []);
   const fields = Object.entries(properties).map(([name, field]) => ({
     name,
+    schema: field,
     optional: !required.has(name),
     kind: kindOf(field),
     inner: innerReader(field),
@@ -48,7 +49,7 @@ function objectReader(schema: JsonSchema): Reader | undefined {
         continue;
       }
       if (field.inner !== undefined) body[field.name] = field.inner(item);
-      if (field.accepts !== undefined && isZero(body[field.name]) && !field.accepts()(body[field.name])) {
+      if (field.accepts !== undefined && isZero(body[field.name], field.schema) && !field.accepts()(body[field.name])) {
         delete body[field.name];
       }
     }
@@ -91,10 +92,19 @@ function lazyValidator(schema: JsonSchema): () => ValidateFunction {
   };
 }
 
-/** Go's zero values: what an unset field of each type is sent as. */
-function isZero(value: unknown): boolean {
+/**
+ * Go's zero values: what an unset field of each type is sent as. An object is read only as deep as
+ * its schema goes, and only its schema's fields: what a caller nests beyond that is not a zero
+ * value (validation refuses it), and is never walked, however deep it goes.
+ */
+function isZero(value: unknown, schema: JsonSchema): boolean {
   if (value === '' || value === 0 || value === false) return true;
   if (Array.isArray(value)) return value.length === 0;
-  if (typeof value === 'object' && value !== null) return Object.values(value).every(isZero);
-  return false;
+  if (typeof value !== 'object' || value === null) return false;
+  const { properties } = schema;
+  // A map's zero value is nil, which arrives as null; an empty one is as good.
+  if (properties === undefined) return Object.keys(value).length === 0;
+  return Object.entries(value).every(
+    ([key, item]) => Object.hasOwn(properties, key) && isZero(item, properties[key] as JsonSchema),
+  );
 }
