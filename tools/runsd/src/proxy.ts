@@ -9,7 +9,7 @@ import {
 import type { Agent as HttpsAgent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type HeaderMap, toHeaderMap } from './headers.js';
-import { metadataHosts } from './metadata-value.js';
+import { MetadataGuard, MetadataRefusal } from './metadata-guard.js';
 import type { Router } from './router.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own: never forwarded. */
@@ -53,11 +53,11 @@ export interface RunningProxy {
 export async function startProxy(
   router: Router,
   port = 0,
-  { refused = metadataHosts(process.env) }: { refused?: ReadonlySet<string> } = {},
+  { guard = new MetadataGuard(process.env) }: { guard?: MetadataGuard } = {},
 ): Promise<RunningProxy> {
   const upstream = new Upstream();
   const server: Server = createServer((request, response) => {
-    handle(router, upstream, refused, request, response).catch((error: Error) =>
+    handle(router, upstream, guard, request, response).catch((error: Error) =>
       fail(response, 502, `runsd proxy: ${error.message}\n`),
     );
   });
@@ -112,7 +112,7 @@ class Upstream {
 async function handle(
   router: Router,
   upstream: Upstream,
-  refused: ReadonlySet<string>,
+  guard: MetadataGuard,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
@@ -123,20 +123,20 @@ async function handle(
     return fail(response, 400, 'runsd proxy: send absolute http:// URLs here (as HTTP_PROXY does)\n');
   }
   const url = new URL(request.url);
-  if (refused.has(url.host) || refused.has(url.hostname)) {
-    return fail(
-      response,
-      403,
-      `runsd proxy: ${url.host} is the metadata server; call it directly, not through the proxy\n`,
-    );
-  }
+  const refuse = () =>
+    fail(response, 403, `runsd proxy: ${url.host} is the metadata server; call it directly, not through the proxy\n`);
+  await guard.ready();
+  if (guard.refusesHost(url.hostname, Number(url.port || 80))) return refuse();
   const headers = withoutHopByHop(toHeaderMap(request.headers));
   const route = await router.route(url.host, headers);
   if (route.kind === 'fail') return fail(response, route.status, route.message);
   const [origin, routed] =
     route.kind === 'passthrough' ? [url, { ...headers, host: url.host }] : [new URL(route.origin), route.headers];
-  const outgoing = framed(request, routed);
   const secure = origin.protocol === 'https:';
+  // Where the connection goes, checked again as an address: at the lookup that connects, for a name.
+  const port = Number(origin.port || (secure ? 443 : 80));
+  if (guard.refusesHost(origin.hostname, port)) return refuse();
+  const outgoing = framed(request, routed);
   const forward = (secure ? upstream.https().request : httpRequest)({
     protocol: origin.protocol,
     // The URL keeps an IPv6 literal in brackets; a socket wants the address alone.
@@ -146,6 +146,7 @@ async function handle(
     path: url.pathname + url.search,
     headers: outgoing,
     agent: secure ? upstream.https().agent : upstream.http,
+    lookup: guard.lookupFor(port),
   });
   forward.on('response', (answer) => {
     response.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers as HeaderMap));
@@ -159,7 +160,9 @@ async function handle(
   // The agent's timeout only reports a silent socket; ending it is the request's to do.
   forward.on('timeout', () => forward.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
   forward.on('error', (error: NodeJS.ErrnoException) =>
-    fail(response, 502, `runsd proxy: ${url.host} could not be reached: ${error.code ?? error.message}\n`),
+    error instanceof MetadataRefusal
+      ? refuse()
+      : fail(response, 502, `runsd proxy: ${url.host} could not be reached: ${error.code ?? error.message}\n`),
   );
   request.pipe(forward);
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metadataHosts } from '../src/metadata-value.js';
+import { MetadataGuard } from '../src/metadata-guard.js';
 import { type RunningProxy, startProxy } from '../src/proxy.js';
 import { Router } from '../src/router.js';
 import { TokenCache } from '../src/token-cache.js';
@@ -138,32 +138,97 @@ describe('the hosts the proxy reaches', () => {
     }
   });
 
-  it.each(['metadata.google.internal', '169.254.169.254', 'metadata'])(
-    'refuses to relay to the metadata server at %s',
-    async (host) => {
-      const answer = await viaProxy(`http://${host}/computeMetadata/v1/`, { method: 'GET' }, '');
-      expect(answer).toEqual({
-        status: 403,
-        text: `runsd proxy: ${host} is the metadata server; call it directly, not through the proxy\n`,
+  // Every spelling of the well-known server, as the URL parser reads it: names with trailing dots, the
+  // address in octal, hex, decimal and IPv4-mapped IPv6 forms.
+  it.each([
+    'metadata.google.internal',
+    'metadata.google.internal.',
+    'METADATA.',
+    'metadata',
+    '169.254.169.254',
+    '169.254.169.254.',
+    '0251.0376.0251.0376',
+    '0xa9fea9fe',
+    '2852039166',
+    '[::ffff:169.254.169.254]',
+    '[::ffff:a9fe:a9fe]',
+    '[0:0:0:0:0:ffff:a9fe:a9fe]',
+    '169.254.169.254:8080',
+  ])('refuses to relay to the metadata server at %s', async (host) => {
+    const answer = await viaProxy(`http://${host}/computeMetadata/v1/`, { method: 'GET' }, '');
+    expect(answer.status).toBe(403);
+    expect(answer.text).toMatch(/^runsd proxy: \S+ is the metadata server; call it directly, not through the proxy\n$/);
+  });
+
+  describe.each(['GCE_METADATA_HOST', 'GCE_METADATA_IP'])(
+    "with the metadata server that %s names, as the emulator's is",
+    (variable) => {
+      let refusing: RunningProxy;
+      let port: string;
+      beforeAll(async () => {
+        port = upstreamOrigin.split(':')[2] ?? '';
+        refusing = await startProxy(router, 0, { guard: new MetadataGuard({ [variable]: `127.0.0.1:${port}` }) });
+      });
+      afterAll(() => refusing.close());
+
+      // The same loopback server by any other name or address: what the connection would reach decides.
+      it.each([
+        '127.0.0.1',
+        'localhost',
+        '127.1',
+        '127.0.0.2',
+        '[::ffff:127.0.0.1]',
+        '[::ffff:7f00:1]',
+        '0.0.0.0',
+        '[::1]',
+      ])('refuses it at %s', async (host) => {
+        const before = parsed.length;
+        const answer = await viaProxy(
+          `http://${host}:${port}/computeMetadata/v1/`,
+          { method: 'GET' },
+          '',
+          refusing.port,
+        );
+        expect(answer.status).toBe(403);
+        expect(parsed.length).toBe(before);
+      });
+
+      it('still relays to another port of this machine', async () => {
+        const other = createServer((_request, response) => response.end('not the metadata server'));
+        other.listen(0, '127.0.0.1');
+        await once(other, 'listening');
+        try {
+          const otherPort = (other.address() as AddressInfo).port;
+          expect(await viaProxy(`http://localhost:${otherPort}/`, { method: 'GET' }, '', refusing.port)).toEqual({
+            status: 200,
+            text: 'not the metadata server',
+          });
+        } finally {
+          other.close();
+        }
       });
     },
   );
 
-  it.each(['GCE_METADATA_HOST', 'GCE_METADATA_IP'])(
-    "refuses the metadata server that %s names, as the emulator's is",
-    async (variable) => {
-      const refusing = await startProxy(router, 0, {
-        refused: metadataHosts({ [variable]: upstreamOrigin.slice(7) }),
-      });
-      try {
-        const answer = await viaProxy(`${upstreamOrigin}/computeMetadata/v1/`, { method: 'GET' }, '', refusing.port);
+  it('refuses a name that GCE_METADATA_HOST gives, and the addresses it resolves to', async () => {
+    const port = upstreamOrigin.split(':')[2] ?? '';
+    const refusing = await startProxy(router, 0, {
+      guard: new MetadataGuard({ GCE_METADATA_HOST: `localhost:${port}` }),
+    });
+    try {
+      for (const host of ['localhost', 'localhost.', '127.0.0.1']) {
+        const answer = await viaProxy(
+          `http://${host}:${port}/computeMetadata/v1/`,
+          { method: 'GET' },
+          '',
+          refusing.port,
+        );
         expect(answer.status).toBe(403);
-        expect(parsed.some((request) => request.path === '/computeMetadata/v1/')).toBe(false);
-      } finally {
-        await refusing.close();
       }
-    },
-  );
+    } finally {
+      await refusing.close();
+    }
+  });
 });
 
 describe('a client that goes away', () => {
