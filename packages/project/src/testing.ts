@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,4 +68,29 @@ export function findOnPath(...names: string[]): string | undefined {
  */
 export function findChromium(): string | undefined {
   return process.env.CHROMIUM || findOnPath('chromium', 'chromium-browser', 'google-chrome');
+}
+
+/**
+ * An IPv4 address of this machine that is not loopback: where "from another machine" is
+ * tried from here. Undefined on a machine with loopback only, and the test says it skipped.
+ */
+export function nonLoopbackAddress(): string | undefined {
+  const addresses = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  return addresses.find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
+}
+
+/** Whether a TCP connection to `host:port` is taken: 'connected', or the error's code (ECONNREFUSED). */
+export function connects(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 2_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve('ETIMEDOUT');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
 }

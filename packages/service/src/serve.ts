@@ -4,7 +4,12 @@ import type { FastifyInstance } from 'fastify';
 export interface ServeOptions {
   name: string;
   port: number;
-  /** Cloud Run sends traffic to 0.0.0.0:$PORT. */
+  /**
+   * The interface to listen on. Default: `$HOST` when set; else, on Cloud Run
+   * (`K_SERVICE` set), 0.0.0.0, where Cloud Run sends its traffic; else the
+   * loopback interface, so that a service on a laptop, private or not, is
+   * reached only through this machine (runsd, the front door), never from the network.
+   */
   host?: string;
   /**
    * How long in-flight requests get after SIGTERM. Cloud Run kills the
@@ -20,7 +25,7 @@ export interface ServeOptions {
  */
 export async function serve(
   app: FastifyInstance,
-  { name, port, host = '0.0.0.0', drainTimeout = 9_000 }: ServeOptions,
+  { name, port, host = listenHost(process.env), drainTimeout = 9_000 }: ServeOptions,
 ): Promise<number> {
   let stopping = false;
   // Node closes idle keep-alive connections when the server closes, but not the ones
@@ -62,4 +67,10 @@ export async function serve(
   listening = app.listen({ port, host, listenTextResolver: (address) => `${name} listening at ${address}` });
   await listening;
   return (app.server.address() as AddressInfo).port;
+}
+
+/** Where a service listens unless told: see ServeOptions.host. */
+export function listenHost(env: NodeJS.ProcessEnv): string {
+  if (env.HOST !== undefined && env.HOST !== '') return env.HOST;
+  return env.K_SERVICE === undefined || env.K_SERVICE === '' ? '127.0.0.1' : '0.0.0.0';
 }

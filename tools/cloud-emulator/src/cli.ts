@@ -135,7 +135,8 @@ async function start(
   }
 
   process.stdout.write(
-    'cloud-emulator: starting the metadata servers, the front door and every service under runsd...\n',
+    'cloud-emulator: starting the metadata servers, the front door and every service under runsd...\n' +
+      "cloud-emulator: the front door's URLs below are the way in; each service's own port listens on loopback only\n",
   );
   const print = linePrinter({
     names: project.services.map((service) => service.name),

@@ -107,7 +107,8 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
       // LOG_REQUESTS, unless the service's env says otherwise: on Cloud Run its request log holds a line per request,
       // which services leave to it; here nothing else writes one, and dev is where they are read. And
       // RUNSD_PROXY_PORT: on Cloud Run each runsd has a container to itself and a fixed proxy port; here they share
-      // one machine, so each takes any free port.
+      // one machine, so each takes any free port. HOST: with K_SERVICE set a service would listen on every
+      // interface, as on Cloud Run; here the front door is the only way in, so it listens on loopback.
       const env: Record<string, string> = {
         LOG_REQUESTS: 'true',
         RUNSD_PROXY_PORT: '0',
@@ -115,6 +116,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
         K_SERVICE: service.name,
         K_REVISION: `${service.name}-00001-emu`,
         K_CONFIGURATION: service.name,
+        HOST: '127.0.0.1',
         GCE_METADATA_HOST: metadata.host,
         RUNSD_TARGET_OVERRIDE: frontDoor.origin,
       };

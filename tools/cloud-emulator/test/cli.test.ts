@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { fixtureProject, runNode } from '@taco-run/project/testing';
+import { connects, fixtureProject, nonLoopbackAddress, runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,10 +136,21 @@ describe('cloud-emulator', () => {
       // The console reaches the private services as the developer, with a token it gets from the emulator.
       expect(consoleUrl).toMatch(/^http:\/\/localhost:\d+$/);
       // Its address comes first, before the services' own lines.
-      expect(printed.slice(0, 2)).toEqual([
+      expect(printed.slice(0, 3)).toEqual([
         'cloud-emulator: starting the metadata servers, the front door and every service under runsd...',
+        "cloud-emulator: the front door's URLs below are the way in; each service's own port listens on loopback only",
         `cloud-emulator: dev console on ${consoleUrl} (services, API explorer, traces)`,
       ]);
+      // Only through the front door: from another interface, a service's own port takes no connection.
+      const own = printed.flatMap((line) => /^\w+ +\| .* listening at (http:\S+)$/.exec(line)?.[1] ?? []);
+      expect(own.map((origin) => new URL(origin).hostname)).toEqual(['127.0.0.1', '127.0.0.1']);
+      const outside = nonLoopbackAddress();
+      if (outside === undefined) console.warn('no interface but loopback here: the outside connection is not tried');
+      else {
+        for (const origin of own) {
+          expect(await connects(outside, Number(new URL(origin).port))).toBe('ECONNREFUSED');
+        }
+      }
       const call = await request(`${consoleUrl}/api/call`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -91,9 +91,10 @@ if (missing !== undefined) {
   process.stderr.write(`dev-runner: secrets are missing, so nothing was started:\n${missing}\n`);
   process.exit(1);
 }
-// Where each service listens here: what runsd's local mode maps its short name to, and the console calls.
+// Where each service listens here (loopback, IPv4: see serve's host), what runsd's local mode maps its short name
+// to, and the console calls. The address, not `localhost`, which may name ::1 first.
 const localUrls = new Map(
-  project.services.map((service) => [service.name, `http://localhost:${ports.get(service.name)}`]),
+  project.services.map((service) => [service.name, `http://127.0.0.1:${ports.get(service.name)}`]),
 );
 const runsdServices = [...localUrls].map(([name, url]) => `${name}=${url}`).join(',');
 
