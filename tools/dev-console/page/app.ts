@@ -1,13 +1,14 @@
 import type { ApiView, Overview, ServiceView, TraceRecord } from '../src/views.js';
 import { explorerView, type Selection } from './explorer-view.js';
+import { RecentTraces } from './recent-traces.js';
 import { servicesView } from './services-view.js';
 import { tracesView } from './traces-view.js';
 
 /** What the page knows: the services (pushed as their health changes), the APIs, and the traces (pushed as they arrive). */
-const state: { services: ServiceView[]; apis: ApiView[]; apisError?: string; traces: Map<string, TraceRecord> } = {
+const state: { services: ServiceView[]; apis: ApiView[]; apisError?: string; traces: RecentTraces } = {
   services: [],
   apis: [],
-  traces: new Map(),
+  traces: new RecentTraces(50),
 };
 
 const view = document.querySelector('#view') as HTMLElement;
@@ -37,11 +38,21 @@ function render(): void {
   }
   drawnExplorer = undefined;
   if (name === 'traces') {
-    const traces = [...state.traces.values()].sort((a, b) => b.updated - a.updated);
-    view.replaceChildren(tracesView(traces, parts[0]));
+    view.replaceChildren(tracesView(state.traces.list(), parts[0]));
   } else {
     view.replaceChildren(servicesView(state.services));
   }
+}
+
+/** Traces come in bursts under load: one redraw a frame, whatever arrived in it. */
+let renderPending = false;
+function renderSoon(): void {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(() => {
+    renderPending = false;
+    render();
+  });
 }
 
 /** The explorer's health tags follow the services without redrawing its form. */
@@ -68,7 +79,9 @@ async function start(): Promise<void> {
   ]);
   state.services = overview.services;
   state.apis = apis;
-  for (const trace of traces) state.traces.set(trace.traceId, trace);
+  state.traces = new RecentTraces(overview.tracesKept);
+  // The server lists them newest first.
+  for (const trace of traces.reverse()) state.traces.add(trace);
   (document.querySelector('#runner') as HTMLElement).textContent = `services run by ${overview.runner}`;
   render();
 
@@ -80,8 +93,8 @@ async function start(): Promise<void> {
   });
   events.addEventListener('trace', (event) => {
     const trace = JSON.parse((event as MessageEvent).data) as TraceRecord;
-    state.traces.set(trace.traceId, trace);
-    if (route().name === 'traces') render();
+    state.traces.add(trace);
+    if (route().name === 'traces') renderSoon();
   });
   addEventListener('hashchange', render);
 }

@@ -42,7 +42,7 @@ function traceItem(trace: TraceRecord, active: boolean): HTMLElement {
       h(
         'small',
         {},
-        `${trace.spans.length} span${trace.spans.length === 1 ? '' : 's'} · ${[...services].join(', ')}${root ? ` · ${duration(root.end - root.start)}` : ''}`,
+        `${trace.spans.length} span${trace.spans.length === 1 ? '' : 's'}${trace.droppedSpans ? ` (${trace.droppedSpans} more not kept)` : ''} · ${[...services].join(', ')}${root ? ` · ${duration(root.end - root.start)}` : ''}`,
       ),
     ),
   );

@@ -92,6 +92,9 @@ function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
+/** The largest export taken, as sent or once inflated. */
+const otlpBodyLimit = 16 * 1024 * 1024;
+
 /**
  * OTLP/HTTP's trace endpoint, `POST /v1/traces`, for JSON exports (gzipped or
  * not). A protobuf export is refused with 415 and what to set instead, as
@@ -100,7 +103,7 @@ function list(value: unknown): unknown[] {
 export async function otlpReceiver(app: FastifyInstance, onSpans: (spans: SpanRecord[]) => void): Promise<void> {
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 16 * 1024 * 1024 }, (_request, body, done) =>
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: otlpBodyLimit }, (_request, body, done) =>
       done(null, body),
     );
     scope.post('/v1/traces', async (request, reply) => {
@@ -115,8 +118,15 @@ export async function otlpReceiver(app: FastifyInstance, onSpans: (spans: SpanRe
       let spans: SpanRecord[];
       try {
         const raw = request.body as Buffer;
-        spans = spansFromOtlp(JSON.parse((gzipped ? gunzipSync(raw) : raw).toString('utf8')));
+        // Inflated, the same limit as a plain body: a small gzip bomb must not take the runner's memory.
+        const text = gzipped ? gunzipSync(raw, { maxOutputLength: otlpBodyLimit }) : raw;
+        spans = spansFromOtlp(JSON.parse(text.toString('utf8')));
       } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          return reply
+            .code(413)
+            .send({ code: 3, message: `the export inflates to more than ${otlpBodyLimit / 1024 / 1024} MiB` });
+        }
         const reason =
           error instanceof OtlpError ? error.message : `the body is not ${gzipped ? 'gzipped JSON' : 'JSON'}`;
         return reply.code(400).send({ code: 3, message: `not an OTLP/JSON trace export: ${reason}` });

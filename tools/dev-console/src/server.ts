@@ -8,7 +8,7 @@ import { readApis } from './apis.js';
 import { HealthPoller } from './health.js';
 import { otlpReceiver } from './otlp.js';
 import { readLogLine, TraceStore } from './traces.js';
-import type { CallResult, ServiceView } from './views.js';
+import type { CallResult, Overview, ServiceView } from './views.js';
 
 export interface DevConsoleOptions {
   project: Project;
@@ -84,6 +84,8 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   // Only by its loopback names: a page whose own host name resolves to 127.0.0.1 (DNS rebinding) would
   // otherwise reach the explorer, which under the emulator calls services with the developer's token.
   app.addHook('onRequest', async (request, reply) => {
+    // Never inside another site's frame: one click there would send a call, with that token.
+    reply.header('x-frame-options', 'DENY').header('content-security-policy', "frame-ancestors 'none'");
     if (!loopbackHost.test(request.headers.host ?? '')) {
       return reply.code(403).send({ error: 'the dev console answers only as localhost, 127.0.0.1 or [::1]' });
     }
@@ -99,7 +101,14 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   app.get('/app.js', page('app.js', 'text/javascript; charset=utf-8'));
   app.get('/app.css', page('app.css', 'text/css; charset=utf-8'));
 
-  app.get('/api/overview', async () => ({ runner: options.runner, services: views }));
+  app.get(
+    '/api/overview',
+    async (): Promise<Overview> => ({
+      runner: options.runner,
+      services: views,
+      tracesKept: store.capacity,
+    }),
+  );
   app.get('/api/apis', async (_request, reply) => {
     try {
       return readApis(project.root, options.modelFile, project.services);
@@ -147,6 +156,13 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
       return reply.code(400).send({
         error: `${target.name} does not serve ${api}; its service.json serves ${target.serves.join(', ') || 'no API'}`,
       });
+    }
+    // Only a method of the definitions: the name becomes the path, which must not reach anything else.
+    const methods = readApis(project.root, options.modelFile, project.services).flatMap((view) =>
+      view.name === api ? view.methods.map((known) => known.wireName) : [],
+    );
+    if (!methods.includes(method)) {
+      return reply.code(400).send({ error: `${api} has no method ${JSON.stringify(method.slice(api.length + 1))}` });
     }
     return callMethod(target, method, body, () => headers(target.name));
   });

@@ -2,6 +2,8 @@ import type { LogRecord, SpanRecord, TraceRecord } from './views.js';
 
 /** How many log lines of one trace are kept: a chatty request should not crowd out the rest. */
 const logsPerTrace = 200;
+/** How many spans of one trace are kept, the first to arrive: a loop of calls must not stall the console. */
+export const spansPerTrace = 1_000;
 
 /**
  * The last `capacity` traces across every service, as spans and log lines
@@ -13,23 +15,34 @@ export class TraceStore {
   readonly #capacity: number;
   /** In order of last change, oldest first (a Map keeps insertion order). */
   readonly #traces = new Map<string, TraceRecord>();
+  /** Each trace's spans by id: a span sent again (its end, say) replaces the one kept, found without a scan. */
+  readonly #spans = new Map<string, Map<string, SpanRecord>>();
   readonly #listeners = new Set<(trace: TraceRecord) => void>();
 
   constructor(capacity = 50) {
     this.#capacity = capacity;
   }
 
+  /** How many traces are kept. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   addSpans(spans: readonly SpanRecord[]): void {
     const changed = new Set<TraceRecord>();
     for (const span of spans) {
       const trace = this.#touch(span.traceId);
-      const known = trace.spans.findIndex((candidate) => candidate.spanId === span.spanId);
-      if (known === -1) trace.spans.push(span);
-      else trace.spans[known] = span;
+      let byId = this.#spans.get(span.traceId);
+      if (byId === undefined) {
+        byId = new Map();
+        this.#spans.set(span.traceId, byId);
+      }
+      if (byId.has(span.spanId) || byId.size < spansPerTrace) byId.set(span.spanId, span);
+      else trace.droppedSpans = (trace.droppedSpans ?? 0) + 1;
       changed.add(trace);
     }
     for (const trace of changed) {
-      trace.spans.sort((a, b) => a.start - b.start);
+      trace.spans = [...(this.#spans.get(trace.traceId)?.values() ?? [])].sort((a, b) => a.start - b.start);
       this.#tell(trace);
     }
   }
@@ -67,6 +80,7 @@ export class TraceStore {
       const oldest = this.#traces.keys().next().value;
       if (oldest === undefined) break;
       this.#traces.delete(oldest);
+      this.#spans.delete(oldest);
     }
     return trace;
   }

@@ -83,6 +83,8 @@ export interface LogRecord {
 export interface TraceRecord {
   traceId: string;
   spans: SpanRecord[];
+  /** Spans that arrived past the number kept of one trace, and were dropped. */
+  droppedSpans?: number;
   logs: LogRecord[];
   /** When anything of it last arrived: the newest trace is the one shown first. */
   updated: number;
@@ -103,4 +105,6 @@ export interface CallResult {
 export interface Overview {
   runner: string;
   services: ServiceView[];
+  /** How many traces the console keeps: the page keeps as many. */
+  tracesKept: number;
 }

@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -94,6 +97,26 @@ describe.skipIf(executablePath === undefined)('the dev console in a browser', ()
     expect(await page.locator('.result .badge').textContent()).toBe('400');
     expect(await page.locator('.result .code').textContent()).toBe('invalid_argument');
     await page.screenshot({ path: join(screenshots, 'explorer.png'), fullPage: true });
+  });
+
+  it("will not show inside another site's frame, where one click would send a call", async () => {
+    const site = createServer((_request, response) => {
+      response.setHeader('content-type', 'text/html');
+      response.end(`<iframe src="${consoleUrl}/#/explorer" width="800" height="600"></iframe>`);
+    });
+    site.listen(0, '127.0.0.1');
+    await once(site, 'listening');
+    const framing = await browser.newPage();
+    try {
+      await framing.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`, { waitUntil: 'load' });
+      const frame = framing.frames().find((candidate) => candidate !== framing.mainFrame());
+      // Chromium puts its error page in a frame it refused to fill; the console's own page never loads there.
+      expect(frame?.url()).toBe('chrome-error://chromewebdata/');
+      expect(await frame?.getByRole('button', { name: 'Send' }).count()).toBe(0);
+    } finally {
+      await framing.close();
+      site.close();
+    }
   });
 
   it("shows a curl's trace live, with its spans across both services and their log lines", async () => {

@@ -118,6 +118,7 @@ describe('the dev console', () => {
           health: 'healthy',
         },
       ],
+      tracesKept: 50,
     });
   });
 
@@ -178,6 +179,20 @@ describe('the dev console', () => {
     expect(status).toBe(400);
     expect(body).toEqual({ error: 'tacoclient does not serve TacoService; its service.json serves no API' });
   });
+
+  it.each(['TacoService./../../healthz', 'TacoService.EatTaco/../../../healthz', 'TacoService.EatBurrito'])(
+    'refuses %s, which is no method of the definitions, before any call',
+    async (method) => {
+      const { status, body } = await json(`${running().url}/api/call`, {
+        method: 'POST',
+        body: { service: 'tacoserver', method, body: '{}' },
+      });
+      expect(status).toBe(400);
+      expect(body).toEqual({
+        error: `TacoService has no method ${JSON.stringify(method.slice('TacoService.'.length))}`,
+      });
+    },
+  );
 
   it('starts each event stream with the services as they are, so a page misses no change made before it connected', async () => {
     const events = await request(`${running().url}/api/events`);

@@ -121,6 +121,15 @@ describe('otlpReceiver', () => {
     });
   });
 
+  it('refuses a gzip bomb with 413 as soon as it inflates past the body limit', async () => {
+    // 64 MiB of zeros in 64 KB; a 783 KB one (768 MiB inflated) took the runner from 144 to 1 668 MB.
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+    expect(await post(bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' })).toEqual({
+      status: 413,
+      body: { code: 3, message: 'the export inflates to more than 16 MiB' },
+    });
+  });
+
   it('refuses a body that is not an export with 400 and why', async () => {
     expect(await post('{"resourceSpans":', { 'content-type': 'application/json' })).toEqual({
       status: 400,
