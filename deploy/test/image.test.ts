@@ -51,7 +51,7 @@ describe('deploy/Dockerfile', () => {
   it('keeps node_modules, tests and local state out of the build context', async () => {
     const ignored = (await readFile(join(root, '.dockerignore'), 'utf8')).split('\n');
     expect(ignored).toEqual(
-      expect.arrayContaining(['**/node_modules', '**/dist', '**/test', '.git', '.cloud-emulator.json']),
+      expect.arrayContaining(['**/node_modules', 'services/*/dist', 'services/*/test', '.git', '.cloud-emulator.json']),
     );
   });
 });

@@ -14,14 +14,46 @@ import { z } from 'zod';
 export const serviceNamePattern = /^[a-z](?:[a-z\d-]{0,47}[a-z\d])?$/;
 export const serviceNameRule = 'lowercase letters, digits and hyphens, starting with a letter, at most 49 characters';
 
+/**
+ * What is wrong with `name` as a service's name (its folder's), or undefined. Beyond Cloud Run's
+ * rule, a few names already mean something: to runsd, which leaves them to the system, and to the
+ * build and test tools, which would take a service's folder of that name for one of theirs.
+ */
+export function serviceNameProblem(name: string): string | undefined {
+  if (!serviceNamePattern.test(name)) return `"${name}" is not a Cloud Run service name: ${serviceNameRule}`;
+  if (name === 'localhost' || name === 'metadata') {
+    return `"${name}" is a host name runsd leaves to the system (${name === 'metadata' ? "on Cloud Run, the metadata server's" : 'this machine'}), so http://${name}/ would never reach the service; pick another name`;
+  }
+  if (['test', 'dist', 'coverage'].includes(name)) {
+    return `"${name}" is a folder name the build and test tools treat as theirs, so they would skip or delete the service; pick another name`;
+  }
+  return undefined;
+}
+
 const serviceName = z.string().regex(serviceNamePattern, { message: `must be a service name: ${serviceNameRule}` });
 
-/** Cloud Run sets these itself and refuses to deploy a service that sets them. */
-const reservedVariables = new Set(['PORT', 'K_SERVICE', 'K_REVISION', 'K_CONFIGURATION']);
+/**
+ * Variables a manifest's `env` and `secrets` cannot set, and what sets them: Cloud Run refuses to
+ * deploy a service that sets its own, and the tools set the others from a field whose rules they
+ * would otherwise go around (CORS_ORIGINS in a private service's env, say).
+ */
+const setElsewhere: Record<string, string> = {
+  PORT: 'is set by Cloud Run itself',
+  K_SERVICE: 'is set by Cloud Run itself',
+  K_REVISION: 'is set by Cloud Run itself',
+  K_CONFIGURATION: 'is set by Cloud Run itself',
+  CORS_ORIGINS: 'is set from the `cors` field; list the origins there',
+  REQUEST_TIMEOUT_SECONDS: 'is set from `cloudRun.timeoutSeconds`; set it there',
+  GOOGLE_CLOUD_PROJECT: 'is set by the tools: runsd and the deploy know the project',
+  HOST: 'is set by the tools: loopback off Cloud Run, every interface on it',
+};
 const variableName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z\d_]*$/, { message: 'must be an environment variable name: letters, digits and _' })
-  .refine((name) => !reservedVariables.has(name), { message: 'is set by Cloud Run itself' });
+  .superRefine((name, context) => {
+    const reason = Object.hasOwn(setElsewhere, name) ? setElsewhere[name] : undefined;
+    if (reason !== undefined) context.addIssue({ code: 'custom', message: reason });
+  });
 
 /** `*`, or an origin as a browser sends it in `Origin`: `https://app.example.com`, `http://localhost:5173`. */
 function isOrigin(text: string): boolean {
@@ -93,9 +125,15 @@ export const manifestSchema = z
     secrets: z
       .record(
         variableName,
-        z.string().regex(/^[\w-]{1,255}:(latest|\d+)$/, {
-          message: 'must be a Secret Manager reference: <secret>:<version>, such as db-password:latest',
-        }),
+        z
+          .string()
+          .regex(/^[\w-]{1,255}:(latest|\d+)$/, {
+            message: 'must be a Secret Manager reference: <secret>:<version>, such as db-password:latest',
+          })
+          // Secret Manager allows it, but gcloud would read the name as a flag.
+          .refine((reference) => !reference.startsWith('-'), {
+            message: 'must not start with "-", which gcloud would read as a flag',
+          }),
       )
       .default({})
       .describe(

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Manifest, manifestSchema, serviceNamePattern, serviceNameRule } from './manifest.js';
+import { type Manifest, manifestSchema, serviceNameProblem } from './manifest.js';
 import { didYouMean } from './spelling.js';
 
 /** One service of the project: its folder's name and its checked manifest. */
@@ -50,9 +50,8 @@ export function loadProject(root: string, options: { apis?: readonly string[] } 
   for (const name of folders) {
     const dir = join(servicesFolder, name);
     const file = join(dir, manifestFile);
-    if (!serviceNamePattern.test(name)) {
-      problems.push(`${dir}: "${name}" is not a Cloud Run service name: ${serviceNameRule}`);
-    }
+    const nameProblem = serviceNameProblem(name);
+    if (nameProblem !== undefined) problems.push(`${dir}: ${nameProblem}`);
     const { manifest, json } = readManifest(root, file, problems);
     if (manifest !== undefined) {
       const { $schema: _, ...fields } = manifest;

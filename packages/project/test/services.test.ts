@@ -95,6 +95,19 @@ describe('loadProject', () => {
     ]);
   });
 
+  it('refuses a name that already means something to runsd or to the build and test tools, and says why', async () => {
+    for (const [port, name] of ['metadata', 'localhost', 'test', 'dist', 'coverage'].entries()) {
+      await service(name, { port: 8082 + port });
+    }
+    expect(problems()).toEqual([
+      'services/coverage: "coverage" is a folder name the build and test tools treat as theirs, so they would skip or delete the service; pick another name',
+      'services/dist: "dist" is a folder name the build and test tools treat as theirs, so they would skip or delete the service; pick another name',
+      'services/localhost: "localhost" is a host name runsd leaves to the system (this machine), so http://localhost/ would never reach the service; pick another name',
+      `services/metadata: "metadata" is a host name runsd leaves to the system (on Cloud Run, the metadata server's), so http://metadata/ would never reach the service; pick another name`,
+      'services/test: "test" is a folder name the build and test tools treat as theirs, so they would skip or delete the service; pick another name',
+    ]);
+  });
+
   it('names unknown fields and bad values by their path', async () => {
     await service('menuserver', {
       port: 8082,
@@ -111,6 +124,21 @@ describe('loadProject', () => {
       'services/menuserver/service.json: cloudRun.memory: must be a size such as 512Mi or 1Gi',
       'services/menuserver/service.json: cloudRun: unknown field "gpu"',
       'services/menuserver/service.json: unknown field "cals" (did you mean "calls"?)',
+    ]);
+  });
+
+  it('refuses a variable the tools set from another field, and a secret gcloud would read as a flag', async () => {
+    await service('menuserver', {
+      port: 8082,
+      env: { CORS_ORIGINS: '*', REQUEST_TIMEOUT_SECONDS: '5', HOST: '0.0.0.0' },
+      secrets: { GOOGLE_CLOUD_PROJECT: 'project:latest', PAYMENT_KEY: '--help:latest' },
+    });
+    expect(problems()).toEqual([
+      'services/menuserver/service.json: env.CORS_ORIGINS: is set from the `cors` field; list the origins there',
+      'services/menuserver/service.json: env.REQUEST_TIMEOUT_SECONDS: is set from `cloudRun.timeoutSeconds`; set it there',
+      'services/menuserver/service.json: env.HOST: is set by the tools: loopback off Cloud Run, every interface on it',
+      'services/menuserver/service.json: secrets.GOOGLE_CLOUD_PROJECT: is set by the tools: runsd and the deploy know the project',
+      'services/menuserver/service.json: secrets.PAYMENT_KEY: must not start with "-", which gcloud would read as a flag',
     ]);
   });
 

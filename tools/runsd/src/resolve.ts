@@ -101,7 +101,9 @@ function cloud(service: string, region: string, context: Extract<ResolveContext,
 }
 
 function local(service: string, region: string | undefined, services: Readonly<Record<string, string>>): Resolution {
-  const target = (region !== undefined ? services[`${service}.${region}`] : undefined) ?? services[service];
+  // Own entries only: `constructor` and the rest of Object.prototype are no service's address.
+  const entry = (key: string) => (Object.hasOwn(services, key) ? services[key] : undefined);
+  const target = (region !== undefined ? entry(`${service}.${region}`) : undefined) ?? entry(service);
   if (target === undefined) {
     return {
       kind: 'error',

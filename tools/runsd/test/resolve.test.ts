@@ -137,6 +137,17 @@ describe('resolveHost', () => {
           'no local address for "burritos"; map it with RUNSD_SERVICES="burritos=http://localhost:<port>" or in runsd.services.json',
       },
     ],
+    // Names of Object.prototype are unknown names like any other, not a crash.
+    ...['constructor', 'tostring', 'hasownproperty'].map(
+      (name): [string, ResolveContext, ReturnType<typeof resolveHost>] => [
+        name,
+        local,
+        {
+          kind: 'error',
+          reason: `no local address for "${name}"; map it with RUNSD_SERVICES="${name}=http://localhost:<port>" or in runsd.services.json`,
+        },
+      ],
+    ),
     [
       'tacoserver.mars-west1.run.internal',
       local,

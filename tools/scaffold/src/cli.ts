@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Model } from '@taco-run/otogen/model';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
-import { serviceNamePattern, serviceNameRule } from '@taco-run/project/manifest';
+import { serviceNameProblem } from '@taco-run/project/manifest';
 import { portNumber } from '@taco-run/project/ports';
 import {
   generatedModel,
@@ -102,8 +102,8 @@ async function describe(
   name: string,
   values: { serves?: string; calls?: string; port?: string },
 ): Promise<NewService> {
-  if (!serviceNamePattern.test(name))
-    throw new Refusal(`"${name}" is not a Cloud Run service name: ${serviceNameRule}`);
+  const nameProblem = serviceNameProblem(name);
+  if (nameProblem !== undefined) throw new Refusal(nameProblem);
   if (existsSync(join(project.root, 'services', name))) throw new Refusal(`services/${name} exists already`);
   const names = project.services.map((service) => service.name);
   const apis = model.services.map((api) => api.name);

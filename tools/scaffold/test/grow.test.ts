@@ -173,6 +173,8 @@ describe('growing the project', { timeout: 120_000 }, () => {
     const refusals = [
       [['menuserver'], 'new-service: services/menuserver exists already'],
       [['Menu_Two'], 'new-service: "Menu_Two" is not a Cloud Run service name:'],
+      [['metadata'], 'new-service: "metadata" is a host name runsd leaves to the system'],
+      [['test'], 'new-service: "test" is a folder name the build and test tools treat as theirs'],
       [['menutwo', '--calls', 'tacosever'], 'new-service: no service "tacosever" to call (did you mean "tacoserver"?)'],
       [
         ['menutwo', '--serves', 'MenuServce'],

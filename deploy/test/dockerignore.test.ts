@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// What .dockerignore keeps out of the image build, read with Docker's rules: each pattern is matched
+// against the path from the context's root (`*` within a segment, `**` across any number), and a
+// folder it matches is dropped whole.
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const patterns = readFileSync(`${root}.dockerignore`, 'utf8')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#'));
+
+function toRegExp(pattern: string): RegExp {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] as string;
+    if (pattern.startsWith('**/', i)) {
+      source += '(?:.*/)?';
+      i += 2;
+    } else if (pattern.startsWith('**', i)) {
+      source += '.*';
+      i += 1;
+    } else if (char === '*') source += '[^/]*';
+    else if (char === '?') source += '[^/]';
+    else source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+const matchers = patterns.map(toRegExp);
+
+/** Whether the build leaves `path` out: the pattern that drops it or a folder above it. */
+function dropped(path: string): string | undefined {
+  const parts = path.split('/');
+  for (let depth = 1; depth <= parts.length; depth++) {
+    const prefix = parts.slice(0, depth).join('/');
+    const index = matchers.findIndex((matcher) => matcher.test(prefix));
+    if (index !== -1) return patterns[index];
+  }
+  return undefined;
+}
+
+// Names a pattern could match, had it no depth: every one is a valid service name but the last
+// three, which the manifest check refuses, and must still not be matched.
+const names = ['tacoserver', 'src', 'packages', 'deploy', 'tools', 'git', 'log', 'test', 'dist', 'coverage'];
+
+describe('.dockerignore', () => {
+  it.each(names)('keeps every source of a service named %s, however its src is laid out', (name) => {
+    for (const path of [
+      `services/${name}`,
+      `services/${name}/package.json`,
+      `services/${name}/src/main.ts`,
+      `services/${name}/src/test/helpers.ts`,
+      `services/${name}/src/dist/table.ts`,
+    ]) {
+      expect(dropped(path), path).toBeUndefined();
+    }
+  });
+
+  it('drops what the build makes again or never needs: installed packages, bundles, tests, the git folder', () => {
+    for (const path of [
+      'node_modules/fastify/package.json',
+      'services/tacoserver/node_modules/x',
+      'services/tacoserver/dist/main.js',
+      'services/tacoserver/test/e2e.test.ts',
+      'tools/runsd/dist/runsd.js',
+      'packages/rpc/test/client.test.ts',
+      '.git/HEAD',
+    ]) {
+      expect(dropped(path), path).toBeDefined();
+    }
+    for (const path of ['pnpm-lock.yaml', 'package.json', 'deploy/assemble-image.mjs', 'tools/runsd/src/cli.ts']) {
+      expect(dropped(path), path).toBeUndefined();
+    }
+  });
+});
