@@ -152,11 +152,13 @@ async function start(
           {
             project,
             modelFile: generatedModel,
-            // The console calls the services as the developer: through the front door, with the owner's token.
-            headers: ownerHeaders(
-              () => cloud?.userMetadata.host,
+            // The console calls the services through the front door: as the developer, with the owner's
+            // token, or as one of the services, with its token, to see an edge the manifests do not declare refused.
+            headers: callerHeaders(
+              (as) => (as === undefined ? cloud?.userMetadata.host : cloud?.service(as).metadata.host),
               (name) => cloud?.service(name).url,
             ),
+            callers: project.services.map((service) => service.name),
             port: consolePort,
             pageDir: fileURLToPath(new URL('../../dev-console/dist/page', import.meta.url)),
             runner: 'pnpm dev:cloud',
@@ -231,26 +233,27 @@ Ctrl-C stops everything.
 }
 
 /**
- * The developer's identity token for a service, from the emulator's metadata
- * server, as `pnpm emulator:token` prints it: kept for ten minutes of its
- * hour, so the console's health polls do not ask for one every time.
+ * An identity token for a call to a service, from the emulator's metadata server of whoever calls:
+ * the developer's by default, as `pnpm emulator:token` prints it, or a service's (`as`). Each is
+ * kept for ten minutes of its hour, so the console's health polls do not ask for one every time.
  */
-function ownerHeaders(
-  metadataHost: () => string | undefined,
+function callerHeaders(
+  metadataHost: (as: string | undefined) => string | undefined,
   audienceOf: (service: string) => string | undefined,
-): (service: string) => Promise<Record<string, string>> {
+): (service: string, as?: string) => Promise<Record<string, string>> {
   const tokens = new Map<string, { token: Promise<string>; until: number }>();
-  return async (service) => {
-    const host = metadataHost();
+  return async (service, as) => {
+    const host = metadataHost(as);
     const audience = audienceOf(service);
     // Before the emulator is up there is no one to ask, and nothing to call.
     if (host === undefined || audience === undefined) throw new Error('the emulator is still starting');
-    let cached = tokens.get(service);
+    const key = `${as ?? ''} ${service}`;
+    let cached = tokens.get(key);
     if (cached === undefined || cached.until < Date.now()) {
       cached = { token: identityToken(host, audience), until: Date.now() + 600_000 };
-      tokens.set(service, cached);
+      tokens.set(key, cached);
       // A failed ask is not kept: the next one asks again.
-      cached.token.catch(() => tokens.delete(service));
+      cached.token.catch(() => tokens.delete(key));
     }
     return { authorization: `Bearer ${await cached.token}` };
   };

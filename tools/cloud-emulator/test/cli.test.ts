@@ -164,6 +164,25 @@ describe('cloud-emulator', () => {
         status: 200,
         body: { tacoConsumptionStatus: 'Ana has consumed 1 tacos' },
       });
+      // The explorer's "call as": a declared caller is admitted, an undeclared one gets the front door's 403.
+      const callAs = async (as: string, service: string, method: string, body: string) => {
+        const answer = await request(`${consoleUrl}/api/call`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ service, method, body, as }),
+        });
+        return { status: answer.statusCode, result: (await answer.body.json()) as { status: number } };
+      };
+      expect(
+        await callAs('tacoclient', 'tacoserver', 'TacoService.EatTaco', '{"name":"Ana","tacos":["Fish"]}'),
+      ).toMatchObject({ status: 200, result: { status: 200 } });
+      expect(
+        await callAs('tacoserver', 'tacoserver', 'TacoService.EatTaco', '{"name":"Ana","tacos":["Fish"]}'),
+      ).toMatchObject({ status: 200, result: { status: 403 } });
+      expect(await callAs('burritos', 'tacoserver', 'TacoService.EatTaco', '{}')).toEqual({
+        status: 400,
+        result: { error: '"as" may be one of tacoclient, tacoserver' },
+      });
       const deadline = Date.now() + 10_000;
       let health: string[] = ['not asked yet'];
       while (Date.now() < deadline && !health.every((state) => state === 'healthy')) {

@@ -5,10 +5,17 @@ import { servicesView } from './services-view.js';
 import { tracesView } from './traces-view.js';
 
 /** What the page knows: the services (pushed as their health changes), the APIs, and the traces (pushed as they arrive). */
-const state: { services: ServiceView[]; apis: ApiView[]; apisError?: string; traces: RecentTraces } = {
+const state: {
+  services: ServiceView[];
+  apis: ApiView[];
+  apisError?: string;
+  traces: RecentTraces;
+  callers: string[];
+} = {
   services: [],
   apis: [],
   traces: new RecentTraces(50),
+  callers: [],
 };
 
 const view = document.querySelector('#view') as HTMLElement;
@@ -33,7 +40,7 @@ function render(): void {
     const selection: Selection = {};
     if (parts[0]) selection.service = parts[0];
     if (parts[1]) selection.method = parts[1];
-    view.replaceChildren(explorerView(state.apis, state.services, selection, state.apisError));
+    view.replaceChildren(explorerView(state.apis, state.services, selection, state.callers, state.apisError));
     return;
   }
   drawnExplorer = undefined;
@@ -80,6 +87,7 @@ async function start(): Promise<void> {
   state.services = overview.services;
   state.apis = apis;
   state.traces = new RecentTraces(overview.tracesKept);
+  state.callers = overview.callers;
   // The server lists them newest first.
   for (const trace of traces.reverse()) state.traces.add(trace);
   (document.querySelector('#runner') as HTMLElement).textContent = `services run by ${overview.runner}`;

@@ -17,6 +17,7 @@ export function explorerView(
   apis: ApiView[],
   services: ServiceView[],
   selection: Selection,
+  callers: string[],
   problem?: string,
 ): HTMLElement {
   const served = services.filter((service) => service.serves.length > 0);
@@ -66,7 +67,7 @@ export function explorerView(
           ),
         ),
       ),
-      service === undefined || method === undefined ? h('div', {}) : methodPanel(service, method),
+      service === undefined || method === undefined ? h('div', {}) : methodPanel(service, method, callers),
     ),
   );
 }
@@ -81,12 +82,33 @@ interface FieldInput {
   optional: boolean;
 }
 
-function methodPanel(service: ServiceView, method: MethodView): HTMLElement {
+/**
+ * One method's form. With `callers` (under `pnpm dev:cloud`), a choice of whom to call as: the
+ * developer, or a service, whose call the front door admits only along an edge its manifest declares.
+ */
+function methodPanel(service: ServiceView, method: MethodView, callers: string[]): HTMLElement {
   const schema = method.request.schema;
   const defs = (schema.$defs ?? {}) as Record<string, Schema>;
   const properties = (schema.properties ?? {}) as Record<string, Schema>;
   const preview = h('pre', { class: 'body-preview' });
   const answer = h('div', { class: 'answer' });
+  const callAs =
+    callers.length === 0
+      ? undefined
+      : h(
+          'select',
+          { name: 'as' },
+          h('option', { value: '' }, "you, the project's owner"),
+          callers
+            .filter((caller) => caller !== service.name)
+            .map((caller) =>
+              h(
+                'option',
+                { value: caller },
+                `${caller}${service.calledBy.includes(caller) ? '' : ' (not a declared caller)'}`,
+              ),
+            ),
+        );
 
   const fields: FieldInput[] = method.request.fields.map((field) => {
     const fieldSchema = resolve(properties[field.name] ?? {}, defs);
@@ -146,7 +168,12 @@ function methodPanel(service: ServiceView, method: MethodView): HTMLElement {
     const response = await fetch('/api/call', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ service: service.name, method: method.wireName, body: body() }),
+      body: JSON.stringify({
+        service: service.name,
+        method: method.wireName,
+        body: body(),
+        ...(callAs === undefined || callAs.value === '' ? {} : { as: callAs.value }),
+      }),
     });
     const result = (await response.json()) as CallResult & { error?: string };
     if (!response.ok) {
@@ -203,6 +230,7 @@ function methodPanel(service: ServiceView, method: MethodView): HTMLElement {
         );
       }),
       h('details', {}, h('summary', {}, 'Body as sent'), preview),
+      callAs === undefined ? null : h('label', { class: 'call-as' }, 'Call as ', callAs),
       h('button', { type: 'submit' }, 'Send'),
     ),
     answer,

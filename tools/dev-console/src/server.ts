@@ -19,8 +19,13 @@ export interface DevConsoleOptions {
    * Default: localhost at its service.json port. A runner that learns them later calls setUrls.
    */
   urls?: ReadonlyMap<string, string>;
-  /** Headers for a call to a service: under the emulator, the identity token it needs. */
-  headers?: (service: string) => Promise<Record<string, string>>;
+  /**
+   * Headers for a call to a service: under the emulator, the identity token it needs, the
+   * developer's, or the caller's when the explorer calls `as` one of `callers`.
+   */
+  headers?: (service: string, as?: string) => Promise<Record<string, string>>;
+  /** Whom else the explorer may call as: under the emulator, every service, to see an edge refused. */
+  callers?: readonly string[];
   /** 9400 by default; 0 for any free port. */
   port?: number;
   /** The folder of the page's files (index.html, app.js, app.css), as tools/dev-console/tsup.config.ts builds them. */
@@ -59,6 +64,7 @@ const callTimeout = 30_000;
  */
 export async function startDevConsole(options: DevConsoleOptions): Promise<DevConsole> {
   const { project, urls = new Map<string, string>(), headers = async () => ({}) } = options;
+  const callers = options.callers ?? [];
   const store = new TraceStore(options.traces);
   const streams = new Set<ServerResponse>();
   const eventText = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -107,6 +113,7 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
       runner: options.runner,
       services: views,
       tracesKept: store.capacity,
+      callers: [...callers],
     }),
   );
   app.get('/api/apis', async (_request, reply) => {
@@ -143,29 +150,37 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
     });
   });
 
-  app.post<{ Body: { service?: unknown; method?: unknown; body?: unknown } }>('/api/call', async (request, reply) => {
-    const { service, method, body } = request.body ?? {};
-    const target = views.find((view) => view.name === service);
-    const api = typeof method === 'string' ? method.split('.', 1)[0] : undefined;
-    if (target === undefined || typeof method !== 'string' || typeof body !== 'string') {
-      return reply
-        .code(400)
-        .send({ error: 'send {"service": <a service>, "method": "Api.Method", "body": "<JSON text>"}' });
-    }
-    if (api === undefined || !target.serves.includes(api)) {
-      return reply.code(400).send({
-        error: `${target.name} does not serve ${api}; its service.json serves ${target.serves.join(', ') || 'no API'}`,
-      });
-    }
-    // Only a method of the definitions: the name becomes the path, which must not reach anything else.
-    const methods = readApis(project.root, options.modelFile, project.services).flatMap((view) =>
-      view.name === api ? view.methods.map((known) => known.wireName) : [],
-    );
-    if (!methods.includes(method)) {
-      return reply.code(400).send({ error: `${api} has no method ${JSON.stringify(method.slice(api.length + 1))}` });
-    }
-    return callMethod(target, method, body, () => headers(target.name));
-  });
+  app.post<{ Body: { service?: unknown; method?: unknown; body?: unknown; as?: unknown } }>(
+    '/api/call',
+    async (request, reply) => {
+      const { service, method, body, as } = request.body ?? {};
+      const target = views.find((view) => view.name === service);
+      const api = typeof method === 'string' ? method.split('.', 1)[0] : undefined;
+      if (target === undefined || typeof method !== 'string' || typeof body !== 'string') {
+        return reply
+          .code(400)
+          .send({ error: 'send {"service": <a service>, "method": "Api.Method", "body": "<JSON text>"}' });
+      }
+      if (api === undefined || !target.serves.includes(api)) {
+        return reply.code(400).send({
+          error: `${target.name} does not serve ${api}; its service.json serves ${target.serves.join(', ') || 'no API'}`,
+        });
+      }
+      // Only a method of the definitions: the name becomes the path, which must not reach anything else.
+      const methods = readApis(project.root, options.modelFile, project.services).flatMap((view) =>
+        view.name === api ? view.methods.map((known) => known.wireName) : [],
+      );
+      if (!methods.includes(method)) {
+        return reply.code(400).send({ error: `${api} has no method ${JSON.stringify(method.slice(api.length + 1))}` });
+      }
+      if (as !== undefined && (typeof as !== 'string' || !callers.includes(as))) {
+        return reply.code(400).send({
+          error: `"as" may be ${callers.length === 0 ? 'given only under pnpm dev:cloud' : `one of ${callers.join(', ')}`}`,
+        });
+      }
+      return callMethod(target, method, body, () => headers(target.name, as));
+    },
+  );
 
   app.addHook('preClose', async () => {
     poller?.stop();

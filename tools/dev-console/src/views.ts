@@ -107,4 +107,6 @@ export interface Overview {
   services: ServiceView[];
   /** How many traces the console keeps: the page keeps as many. */
   tracesKept: number;
+  /** Whom else the explorer may call as (under `pnpm dev:cloud`, every service); none under `pnpm dev`. */
+  callers: string[];
 }

@@ -119,6 +119,7 @@ describe('the dev console', () => {
         },
       ],
       tracesKept: 50,
+      callers: [],
     });
   });
 
@@ -178,6 +179,15 @@ describe('the dev console', () => {
     });
     expect(status).toBe(400);
     expect(body).toEqual({ error: 'tacoclient does not serve TacoService; its service.json serves no API' });
+  });
+
+  it('refuses to call as a service under pnpm dev, where there is no identity to call with', async () => {
+    const { status, body } = await json(`${running().url}/api/call`, {
+      method: 'POST',
+      body: { service: 'tacoserver', method: 'TacoService.EatTaco', body: '{}', as: 'tacoclient' },
+    });
+    expect(status).toBe(400);
+    expect(body).toEqual({ error: '"as" may be given only under pnpm dev:cloud' });
   });
 
   it.each(['TacoService./../../healthz', 'TacoService.EatTaco/../../../healthz', 'TacoService.EatBurrito'])(
