@@ -99,15 +99,14 @@ function methodPanel(service: ServiceView, method: MethodView, callers: string[]
           'select',
           { name: 'as' },
           h('option', { value: '' }, "you, the project's owner"),
-          callers
-            .filter((caller) => caller !== service.name)
-            .map((caller) =>
-              h(
-                'option',
-                { value: caller },
-                `${caller}${service.calledBy.includes(caller) ? '' : ' (not a declared caller)'}`,
-              ),
+          // Every service, the one called too: it does not call itself, so the front door refuses that.
+          callers.map((caller) =>
+            h(
+              'option',
+              { value: caller },
+              `${caller}${service.calledBy.includes(caller) ? '' : ' (not a declared caller)'}`,
             ),
+          ),
         );
 
   const fields: FieldInput[] = method.request.fields.map((field) => {
