@@ -222,8 +222,9 @@ Ctrl-C stops everything.
     if (stopping) return;
     stopping = true;
     process.stdout.write('cloud-emulator: stopping\n');
-    await devConsole?.close();
+    // The services before the console: each flushes its last spans to the console's receiver as it stops.
     await cloud.close();
+    await devConsole?.close();
     await removeState(root);
     process.exit(0);
   };

@@ -363,6 +363,8 @@ async function stop(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   closeWatcher();
-  await Promise.all([...running.map((entry) => entry.process.stop()), builder.close(), devConsole?.close()]);
+  // The services before the console: each flushes its last spans to the console's receiver as it stops.
+  await Promise.all([...running.map((entry) => entry.process.stop()), builder.close()]);
+  await devConsole?.close();
   process.exit(exitCode);
 }

@@ -118,7 +118,11 @@ describe('dev-runner with --free-ports', () => {
         parentSpanId: call?.spanId,
         spanId: server['logging.googleapis.com/spanId'],
       });
+      // Ctrl-C right after a request, whose spans wait for the next batch: they reach the console,
+      // still there, and no exporter waits out its time for a receiver that is gone.
+      await (await request(`http://127.0.0.1:${port}/`)).body.text();
       expect(await runner.interrupt()).toEqual([0, null]);
+      expect(runner.output.filter((text) => text.includes('telemetry:'))).toEqual([]);
     } finally {
       await runner.kill();
     }
