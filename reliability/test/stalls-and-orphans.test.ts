@@ -74,6 +74,43 @@ describe('stalls and orphans', () => {
     }
   });
 
+  it('answers uploads still stalled when the drain window ends 503 unavailable, and exits 0', {
+    timeout: 30_000,
+  }, async () => {
+    // The default request timeout (290 s) outlasts the drain window: these are still open when it ends.
+    const server = await startService(tacoserver, { LOG_LEVEL: 'warn' }, { port: await freePort() });
+    const sockets: Socket[] = [];
+    try {
+      const connected = Array.from({ length: 5 }, async () => {
+        const socket = connect(server.port, '127.0.0.1');
+        sockets.push(socket);
+        await once(socket, 'connect');
+        socket.write(
+          'POST /oto/TacoService.EatTaco HTTP/1.1\r\nhost: tacoserver\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"na',
+        );
+        let answer = '';
+        socket.setEncoding('utf8').on('data', (chunk: string) => {
+          answer += chunk;
+        });
+        return { socket, answer: () => answer };
+      });
+      const uploads = await Promise.all(connected);
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      for (const upload of uploads) {
+        if (!upload.socket.closed) await once(upload.socket, 'close');
+        const answer = upload.answer();
+        expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+        expect(answer.toLowerCase()).toContain('\r\nconnection: close\r\n');
+        expect(answer).toContain('{"error":"tacoserver is stopping","code":"unavailable"}');
+      }
+      expect(server.lines.some((line) => line.includes('answered 5 open requests 503 unavailable'))).toBe(true);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await server.stop();
+    }
+  });
+
   it('stops the app when its runsd is killed outright, and the app drains and exits by itself', async () => {
     const wrapped = await startService(
       tacoserver,

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
@@ -20,8 +21,10 @@ export interface ServeOptions {
 
 /**
  * Listens, and on SIGTERM (Cloud Run's stop), SIGINT (Ctrl-C) or SIGHUP stops taking
- * connections, lets in-flight requests finish, and exits 0. If draining
- * outlasts the timeout it exits 1, since requests were cut off.
+ * connections, lets in-flight requests finish, and exits 0. What is still open when the
+ * drain window ends (an upload that stalled, say) is answered 503 `unavailable` with
+ * `Connection: close`, and the service still exits 0: every request got an answer. It exits
+ * 1 only when one could not be answered (its answer had begun) or closing failed.
  */
 export async function serve(
   app: FastifyInstance,
@@ -37,6 +40,12 @@ export async function serve(
     done(null, payload);
   });
   let listening: Promise<unknown> = Promise.resolve();
+  // The answers not yet finished, for the end of the drain window.
+  const open = new Set<ServerResponse>();
+  app.server.on('request', (_request, response: ServerResponse) => {
+    open.add(response);
+    response.once('close', () => open.delete(response));
+  });
 
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -44,14 +53,23 @@ export async function serve(
     app.log.info({ signal }, `${signal}: draining in-flight requests`);
     // A stop that comes while the server is still starting waits for it, then drains as any other.
     await listening.catch(() => {});
+    let cutOff = 0;
     const timer = setTimeout(() => {
-      app.log.error(`still draining after ${drainTimeout} ms; exiting with requests cut off`);
-      process.exit(1);
+      const { answered, cut } = answerWhatIsOpen(open, name);
+      cutOff = cut;
+      if (cut === 0) {
+        app.log.warn(`drain window of ${drainTimeout} ms over; answered ${answered} open requests 503 unavailable`);
+      } else {
+        app.log.error(`drain window of ${drainTimeout} ms over; ${cut} answers already begun were cut off`);
+      }
+      // The answers are written and their connections close as they are flushed, which ends app.close();
+      // this is the bound on that.
+      setTimeout(() => process.exit(cut === 0 ? 0 : 1), 500);
     }, drainTimeout);
     try {
       await app.close();
-      app.log.info('drained; exiting');
-      process.exit(0);
+      if (cutOff === 0) app.log.info('drained; exiting');
+      process.exit(cutOff === 0 ? 0 : 1);
     } catch (error) {
       app.log.error({ err: error }, 'failed to close cleanly');
       process.exit(1);
@@ -73,4 +91,26 @@ export async function serve(
 export function listenHost(env: NodeJS.ProcessEnv): string {
   if (env.HOST !== undefined && env.HOST !== '') return env.HOST;
   return env.K_SERVICE === undefined || env.K_SERVICE === '' ? '127.0.0.1' : '0.0.0.0';
+}
+
+/** At the end of the drain window: an answer for each request still open, or its connection cut if its answer had begun. */
+function answerWhatIsOpen(open: ReadonlySet<ServerResponse>, name: string): { answered: number; cut: number } {
+  let answered = 0;
+  let cut = 0;
+  for (const response of open) {
+    if (response.headersSent) {
+      response.destroy();
+      cut++;
+      continue;
+    }
+    const body = JSON.stringify({ error: `${name} is stopping`, code: 'unavailable' });
+    response.writeHead(503, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    response.end(body);
+    answered++;
+  }
+  return { answered, cut };
 }
