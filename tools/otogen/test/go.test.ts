@@ -11,7 +11,10 @@ import { parseDefinitions, render } from '../src/index.js';
 // where a Go toolchain is at hand, it is gofmt-clean and passes go vet.
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const fixtures = ['tools/otogen/test/fixtures/inventory/generated/definitions.go', 'packages/generated/definitions.go'];
+const fixtures = [
+  'tools/otogen/test/fixtures/inventory/generated/definitions.go',
+  'fixtures/taco/packages/generated/definitions.go',
+];
 
 /** Each struct's fields as the Go file puts them on the wire: `json:"name"` tags, and whether omitempty. */
 function jsonNames(go: string): Record<string, string[]> {
@@ -24,7 +27,7 @@ function jsonNames(go: string): Record<string, string[]> {
 
 describe('definitions.go', () => {
   it.each([
-    ['taco', 'packages/generated'],
+    ['taco', 'fixtures/taco/packages/generated'],
     ['inventory', 'tools/otogen/test/fixtures/inventory/generated'],
   ])('names every %s field as its JSON Schema does, with omitempty on exactly the optional ones', async (_api, out) => {
     const go = await readFile(join(root, out, 'definitions.go'), 'utf8');
@@ -60,7 +63,54 @@ describe('definitions.go', () => {
 
   it('keeps an acronym field on the wire as it is named, where oto alone would lower its first letter', async () => {
     const go = await readFile(join(root, 'tools/otogen/test/fixtures/inventory/generated/definitions.go'), 'utf8');
-    expect(go).toContain('Sku string `json:"sku" example:"TAC-0001"`');
+    expect(go).toContain('Sku string `json:"sku"`');
+  });
+
+  // oto's parser reads a comment line matching `^.*: .*` as `key: <JSON>` metadata and drops it
+  // when the rest is not JSON; `example` metadata on a field is its Field.Example.
+  it.each([
+    ['taco', 'fixtures/taco/packages/generated'],
+    ['inventory', 'tools/otogen/test/fixtures/inventory/generated'],
+  ])('loses no %s comment line to oto, and gives oto the example of every field that has one', async (_api, out) => {
+    const go = await readFile(join(root, out, 'definitions.go'), 'utf8');
+    const model = JSON.parse(await readFile(join(root, out, 'model.json'), 'utf8')) as {
+      objects: { name: string; fields: { name: string; example?: unknown }[] }[];
+    };
+    const dropped: string[] = [];
+    const examples: Record<string, unknown> = {};
+    let comment: string[] = [];
+    let struct = '';
+    for (const line of go.split('\n')) {
+      const text = /^\s*\/\/ ?(.*)$/.exec(line)?.[1];
+      if (text !== undefined) {
+        comment.push(text);
+        continue;
+      }
+      struct = /^type (\w+) struct/.exec(line)?.[1] ?? struct;
+      const field = /^\t\w+ \S+ `json:"([^",]+)/.exec(line)?.[1];
+      for (const commentLine of comment) {
+        if (!/^.*: .*/.test(commentLine)) continue;
+        const at = commentLine.indexOf(': ');
+        const [key, value] = [commentLine.slice(0, at), commentLine.slice(at + 2)];
+        try {
+          const parsed: unknown = JSON.parse(value);
+          if (key === 'example' && field !== undefined) examples[`${struct}.${field}`] = parsed;
+        } catch {
+          dropped.push(commentLine);
+        }
+      }
+      comment = [];
+    }
+    expect(dropped).toEqual([]);
+    const expected = Object.fromEntries(
+      model.objects.flatMap((object) =>
+        object.fields.flatMap((field) =>
+          field.example === undefined ? [] : [[`${object.name}.${field.name}`, field.example]],
+        ),
+      ),
+    );
+    expect(Object.keys(expected).length).toBeGreaterThan(0);
+    expect(examples).toEqual(expected);
   });
 
   const go = (() => {

@@ -19,7 +19,7 @@ export function renderGo(
     header(model.sources),
     model.services.length === 0
       ? `// Package ${packageName} is empty: the definitions declare no API yet.\npackage ${packageName}`
-      : `// Package ${packageName} is the ${title} as oto definitions: run oto on this package\n// to get a Go server and client that speak to the TypeScript services.\npackage ${packageName}`,
+      : `// Package ${packageName} is the ${title} as oto definitions. Run oto on this package\n// to get a Go server and client that speak to the TypeScript services.\npackage ${packageName}`,
     ...model.services.map(renderService),
     ...model.objects.map((object) => renderObject(object, enums)),
   ];
@@ -28,30 +28,40 @@ export function renderGo(
 
 function renderService(service: Service): string {
   const methods = service.methods.map(
-    (method) => `${goComment(method.comment, '\t')}\t${method.name}(${method.inputObject}) ${method.outputObject}`,
+    (method) =>
+      `${goComment(readable(method.comment), '\t')}\t${method.name}(${method.inputObject}) ${method.outputObject}`,
   );
-  return `${goComment(service.comment, '')}type ${service.name} interface {\n${methods.join('\n\n')}\n}`;
+  return `${goComment(readable(service.comment), '')}type ${service.name} interface {\n${methods.join('\n\n')}\n}`;
 }
 
 function renderObject(object: ObjectType, enums: ReadonlyMap<string, EnumType>): string {
   const fields = object.fields.map((field) => renderField(field, enums));
   const body = fields.length === 0 ? '{}' : ` {\n${fields.join('\n\n')}\n}`;
-  return `${goComment(object.comment, '')}type ${object.name} struct${body}`;
+  return `${goComment(readable(object.comment), '')}type ${object.name} struct${body}`;
 }
 
 function renderField(field: Field, enums: ReadonlyMap<string, EnumType>): string {
   const values = enumValues(field.type, enums);
-  const comment = [field.comment, values === undefined ? '' : `One of: ${values.join(', ')}.`]
+  const comment = [
+    readable(field.comment),
+    values === undefined ? '' : `One of ${values.join(', ')}.`,
+    // oto's own metadata line: what fills its Field.Example, which its docs and OpenAPI templates show.
+    field.example === undefined ? '' : `example: ${JSON.stringify(field.example)}`,
+  ]
     .filter((line) => line !== '')
     .join('\n');
-  const tags = [`json:${goString(field.optional ? `${field.name},omitempty` : field.name)}`];
-  if (field.example !== undefined) {
-    const example = typeof field.example === 'string' ? field.example : JSON.stringify(field.example);
-    // A struct tag is a raw string: a backquote cannot be in it.
-    if (!example.includes('`')) tags.push(`example:${goString(example)}`);
-  }
+  const tag = `json:${goString(field.optional ? `${field.name},omitempty` : field.name)}`;
   const type = goType(field.type, field.optional);
-  return `${goComment(comment, '\t')}\t${goName(field.name)} ${type} \`${tags.join(' ')}\``;
+  return `${goComment(comment, '\t')}\t${goName(field.name)} ${type} \`${tag}\``;
+}
+
+/**
+ * A comment as oto keeps it. oto reads every comment line with ": " in it as `key: <JSON>`
+ * metadata, and drops the line when the rest is not JSON (`Name is your name: first and last.`),
+ * so here such a colon becomes a dash, and the line stays in the comment.
+ */
+function readable(comment: string): string {
+  return comment.replaceAll(': ', ' - ');
 }
 
 /** The Go spelling of a field's type. An optional object is a pointer: omitempty does nothing for a struct value. */
