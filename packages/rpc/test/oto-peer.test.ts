@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient, RpcError } from '../src/client/index.js';
+import type { Shape } from '../src/protocol/index.js';
 import { WebRpcClient } from '../src/web/index.js';
 
 // Our client against an oto Go server, replayed from what one answers (as measured and recorded in
@@ -49,6 +50,9 @@ const answers: Record<string, Answer> = {
     headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
     body: gzipSync('{"error":"the fryer is on fire"}'),
   },
+  // Optional fields the handler never set, at Go's zero values: an enum, a `@minLength 1` note, a
+  // `@minimum 1` rating, and a count whose 0 breaks no rule.
+  'Kitchen.Unset': json('{"name":"Corn tortillas","spice":"","note":"","rating":0,"count":0}'),
   'Kitchen.Garbled': {
     ...json(''),
     headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
@@ -116,6 +120,20 @@ describe.each([
 
   it("reads oto's plain-text 404 as not_found", async () => {
     await expect(client().call('Kitchen.Nowhere', {})).rejects.toMatchObject({ code: 'not_found', status: 404 });
+  });
+
+  it('reads an optional field at a zero value its rules refuse as absent, and keeps a zero that breaks none', async () => {
+    const response: Shape = {
+      name: ['value', false],
+      spice: ['value', 'or-zero'],
+      note: ['value', 'or-zero'],
+      rating: ['value', 'or-zero'],
+      count: ['value', true],
+    };
+    await expect(client().call('Kitchen.Unset', {}, {}, { response })).resolves.toEqual({
+      name: 'Corn tortillas',
+      count: 0,
+    });
   });
 });
 

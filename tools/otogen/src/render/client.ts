@@ -1,4 +1,4 @@
-import { type Field, type Model, type ObjectType, objectsIn, type Service } from '../model.js';
+import { type EnumType, type Field, type Model, type ObjectType, objectsIn, type Service } from '../model.js';
 import { objectsInDependencyOrder } from './json-schema.js';
 import { docComment, emptyModule, header } from './text.js';
 
@@ -87,7 +87,8 @@ ${methods.join('\n\n')}
 /**
  * The shape of each object a response holds, in dependency order: how the
  * client reads a Go peer's nulls and leaves out fields the definitions do not
- * declare. Small on purpose: kinds and optionality, no rules.
+ * declare. Small on purpose: kinds and optionality, and of the rules only
+ * whether an optional value's Go zero value breaks them.
  */
 function responseShapes(model: Model): string[] {
   const byName = new Map(model.objects.map((object) => [object.name, object]));
@@ -98,24 +99,50 @@ function responseShapes(model: Model): string[] {
     for (const field of byName.get(name)?.fields ?? []) for (const inner of objectsIn(field.type)) visit(inner);
   };
   for (const method of model.services.flatMap((service) => service.methods)) visit(method.outputObject);
+  const enums = new Map(model.enums.map((enumType) => [enumType.name, enumType]));
   const shapes = objectsInDependencyOrder(model)
     .filter((object) => needed.has(object.name))
-    .map(renderShape);
+    .map((object) => renderShape(object, enums));
   return shapes.length === 0
     ? []
     : [`// What each response holds, for reading a peer's answer.\n${shapes.join('\n\n')}`];
 }
 
-function renderShape(object: ObjectType): string {
-  const fields = object.fields.map((field) => `${field.name}: ${fieldShape(field)},`);
+function renderShape(object: ObjectType, enums: ReadonlyMap<string, EnumType>): string {
+  const fields = object.fields.map((field) => `${field.name}: ${fieldShape(field, enums)},`);
   return `export const ${shapeName(object.name)}: Shape = {${fields.length === 0 ? '' : `\n  ${fields.join('\n  ')}\n`}};`;
 }
 
-function fieldShape({ type, optional }: Field): string {
+function fieldShape(field: Field, enums: ReadonlyMap<string, EnumType>): string {
+  const { type, optional } = field;
   const inner = type.kind === 'array' ? type.items : type.kind === 'map' ? type.values : type;
   const kind = type.kind === 'array' || type.kind === 'map' ? type.kind : type.kind === 'object' ? 'object' : 'value';
   const nested = inner.kind === 'object' ? `, ${shapeName(inner.objectName)}` : '';
-  return `['${kind}', ${optional}${nested}]`;
+  const absent = optional && zeroBreaksRules(field, enums) ? "'or-zero'" : String(optional);
+  return `['${kind}', ${absent}${nested}]`;
+}
+
+/**
+ * Whether a value field's Go zero value (`""`, `0`) breaks its rules, as the server's reading of
+ * an oto client decides it with the field's schema: an enum without `""`, a minimum length, a
+ * pattern or format that `""` fails, a range without 0.
+ */
+function zeroBreaksRules({ type, constraints }: Field, enums: ReadonlyMap<string, EnumType>): boolean {
+  switch (type.kind) {
+    case 'enum':
+      return !(type.enumValues ?? enums.get(type.objectName)?.values ?? []).includes('');
+    case 'string':
+      return (
+        (constraints.minLength ?? 0) > 0 ||
+        constraints.format !== undefined ||
+        (constraints.pattern !== undefined && !new RegExp(constraints.pattern, 'u').test(''))
+      );
+    case 'number':
+    case 'integer':
+      return (constraints.minimum ?? 0) > 0 || (constraints.maximum ?? 0) < 0;
+    default:
+      return false;
+  }
 }
 
 function shapeName(object: string): string {
