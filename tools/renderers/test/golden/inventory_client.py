@@ -144,7 +144,7 @@ class Supplier:
 
     # Name of the company.
     name: str
-    # Email to order from.
+    # Email to order from: the address that takes orders.
     email: str
     # ID is the supplier's id in the ordering system.
     id: Optional[str] = None
