@@ -78,8 +78,10 @@ describe('stalls and orphans', () => {
     timeout: 30_000,
   }, async () => {
     // The default request timeout (290 s) outlasts the drain window: these are still open when it ends.
-    const server = await startService(tacoserver, { LOG_LEVEL: 'warn' }, { port: await freePort() });
+    // At debug, each request's arrival is logged: the signal comes once all five have arrived.
+    const server = await startService(tacoserver, { LOG_LEVEL: 'debug' }, { port: await freePort() });
     const sockets: Socket[] = [];
+    const arrived = () => server.lines.filter((line) => line.includes('request from')).length;
     try {
       const connected = Array.from({ length: 5 }, async () => {
         const socket = connect(server.port, '127.0.0.1');
@@ -95,6 +97,10 @@ describe('stalls and orphans', () => {
         return { socket, answer: () => answer };
       });
       const uploads = await Promise.all(connected);
+      for (let waited = 0; arrived() < 5 && waited < 5_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(arrived()).toBe(5);
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
       for (const upload of uploads) {
@@ -102,7 +108,7 @@ describe('stalls and orphans', () => {
         const answer = upload.answer();
         expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
         expect(answer.toLowerCase()).toContain('\r\nconnection: close\r\n');
-        expect(answer).toContain('{"error":"tacoserver is stopping","code":"unavailable"}');
+        expect(answer, answer).toContain('{"error":"tacoserver is stopping","code":"unavailable"}');
       }
       expect(server.lines.some((line) => line.includes('answered 5 open requests 503 unavailable'))).toBe(true);
     } finally {
