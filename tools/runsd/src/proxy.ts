@@ -12,6 +12,9 @@ import { type HeaderMap, toHeaderMap } from './headers.js';
 import { MetadataGuard, MetadataRefusal } from './metadata-guard.js';
 import type { Router } from './router.js';
 
+/** Cloud Run's limit on an HTTP/1 request, body included. */
+const cloudRunRequestLimit = 32 * 1024 * 1024;
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own: never forwarded. */
 const hopByHop = [
   'connection',
@@ -130,6 +133,16 @@ async function handle(
   const headers = withoutHopByHop(toHeaderMap(request.headers));
   const route = await router.route(url.host, headers);
   if (route.kind === 'fail') return fail(response, route.status, route.message);
+  // What Cloud Run's front end would refuse is refused here, in its words, before any byte goes on: a
+  // service would otherwise have to stop reading a body this large mid-way, and the client's write fail.
+  const length = Number(request.headers['content-length'] ?? 0);
+  if (route.kind !== 'passthrough' && length > cloudRunRequestLimit) {
+    return fail(
+      response,
+      413,
+      `runsd proxy: a ${length}-byte body is over Cloud Run's limit on a request (32 MiB), which it refuses with 413\n`,
+    );
+  }
   const [origin, routed] =
     route.kind === 'passthrough' ? [url, { ...headers, host: url.host }] : [new URL(route.origin), route.headers];
   const secure = origin.protocol === 'https:';
@@ -152,6 +165,14 @@ async function handle(
     response.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers as HeaderMap));
     answer.pipe(response);
     answer.on('error', () => response.destroy());
+    if (!request.complete) {
+      // An answer before the whole body (a 413): the rest is not sent on. It is read and dropped, so the
+      // client's writes do not fail before it reads the answer, and the upstream connection, left mid-body,
+      // is not used again.
+      request.unpipe(forward);
+      request.resume();
+      response.on('finish', () => forward.destroy());
+    }
   });
   // A client that goes away takes its upstream request with it; else a stalled upload holds a connection there.
   response.on('close', () => {

@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { registerRpcServices } from '@taco-run/rpc/server';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditServiceRoutes } from '../../otogen/test/fixtures/inventory/generated/src/server.js';
 import { MetadataGuard } from '../src/metadata-guard.js';
 import { type RunningProxy, startProxy } from '../src/proxy.js';
 import { Router } from '../src/router.js';
@@ -228,6 +231,68 @@ describe('the hosts the proxy reaches', () => {
     } finally {
       await refusing.close();
     }
+  });
+});
+
+describe('a body too large for the service it goes to', () => {
+  let service: ReturnType<typeof Fastify>;
+  let routing: RunningProxy;
+
+  beforeAll(async () => {
+    // An RPC service's own plugin, whose body limit is 1 MiB, under the short name `pantry`.
+    service = Fastify();
+    registerRpcServices(service, [auditServiceRoutes({ ping: () => ({ now: '2026-12-04T20:00:00Z' }) })]);
+    const origin = await service.listen({ host: '127.0.0.1', port: 0 });
+    const pantry = new Router({
+      context: { mode: 'local', services: { pantry: origin } },
+      tokens: new TokenCache({ source: async () => 'unused' }),
+      tokenSource: 'metadata',
+    });
+    routing = await startProxy(pantry);
+  });
+
+  afterAll(async () => {
+    await routing.close();
+    await service.close();
+  });
+
+  function upload(megabytes: number) {
+    const body = Buffer.alloc(megabytes * 1024 * 1024, 0x20);
+    return new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const outgoing = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: routing.port,
+          path: 'http://pantry/oto/AuditService.Ping',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+          agent: false,
+        },
+        async (response) => {
+          let text = '';
+          for await (const chunk of response) text += chunk;
+          resolve({ status: response.statusCode ?? 0, text });
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+  }
+
+  // The service answers 413 before the body has arrived; the proxy's write used to fail first (502 EPIPE).
+  it.each([2, 3])("gets the service's 413 to a %d MB body, every time", async (megabytes) => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const answer = await upload(megabytes);
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.text)).toMatchObject({ code: 'payload_too_large' });
+    }
+  });
+
+  it("gets the proxy's own 413 to a body over Cloud Run's 32 MiB, which Cloud Run would refuse", async () => {
+    expect(await upload(40)).toEqual({
+      status: 413,
+      text: "runsd proxy: a 41943040-byte body is over Cloud Run's limit on a request (32 MiB), which it refuses with 413\n",
+    });
   });
 });
 

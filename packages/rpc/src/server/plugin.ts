@@ -1,5 +1,5 @@
 import type { ValidateFunction } from 'ajv';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { RpcError } from '../error.js';
 import { RequestContext, type RpcContext } from './context.js';
 import { sendRpcError } from './errors.js';
@@ -56,6 +56,14 @@ export interface RpcServerOptions {
 }
 
 export const defaultBodyLimit = 1024 * 1024;
+
+/** The largest body read and dropped after a 413, rather than cut off: Cloud Run refuses larger requests itself. */
+const lingerLimit = 32 * 1024 * 1024;
+
+function declaredLength(request: FastifyRequest): number {
+  const length = Number(request.headers['content-length']);
+  return Number.isFinite(length) ? length : Number.POSITIVE_INFINITY;
+}
 
 interface PluginOptions extends RpcServerOptions {
   services: readonly RpcService[];
@@ -138,6 +146,17 @@ const rpcPlugin: FastifyPluginAsync<PluginOptions> = async (
   // For methods without precompiled validators (see precompiledCompilers).
   app.setValidatorCompiler(({ schema }) => compileValidator(schema as JsonSchema));
   app.setErrorHandler((error, request, reply) => sendRpcError(error, request, reply));
+  // A body over the limit is refused before it is read, and Fastify then closes the connection: the
+  // kernel resets a connection closed with data unread, and a client still writing the body (runsd's
+  // proxy streaming it, say) loses the 413 to its failed write. So the rest is read and dropped
+  // instead, and the connection stays open, up to Cloud Run's own limit on a request (32 MiB).
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode === 413 && !request.raw.complete && declaredLength(request) <= lingerLimit) {
+      reply.removeHeader('connection');
+      request.raw.resume();
+    }
+    done(null, payload);
+  });
 
   const routes = new Set<string>();
   for (const service of services) {
