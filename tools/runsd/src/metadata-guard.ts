@@ -28,7 +28,7 @@ export class MetadataGuard {
     { address: 'fd20:ce::254', port: undefined },
   ];
   /** The names GCE_METADATA_HOST and GCE_METADATA_IP give, resolved once, on the first request. */
-  #configuredNames: { name: string; port: number }[] = [];
+  readonly #configuredNames: { name: string; port: number }[] = [];
   #resolved: Promise<void> | undefined;
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
@@ -45,7 +45,7 @@ export class MetadataGuard {
     this.#names = names;
   }
 
-  /** The address of `host` when it names the metadata server as it is written, before any lookup. */
+  /** Whether `hostname`, as written, is the metadata server: one of its names, or its address at `port`. */
   refusesHost(hostname: string, port: number): boolean {
     const host = canonical(hostname);
     return this.#names.has(host) || (isIP(host) !== 0 && this.refusesAddress(host, port));
@@ -108,7 +108,7 @@ function hostAndPort(value: string): { hostname: string; port: number | undefine
 }
 
 /** Lower case, no brackets around an IPv6 literal, no trailing dots, and an IPv4-mapped IPv6 address as IPv4. */
-export function canonical(host: string): string {
+function canonical(host: string): string {
   const bare = host
     .toLowerCase()
     .replace(/^\[(.*)\]$/, '$1')
