@@ -17,6 +17,12 @@ interface Malformed {
   path: string;
   headers: Record<string, string>;
   body?: string | Buffer;
+  /**
+   * A body over the limit: the server answers 413 before it has all arrived and reads the rest to
+   * drop it, but a client writing faster than that may still have its write cut off (EPIPE,
+   * ECONNRESET) before it reads the answer: seen once in CI on Node 20.
+   */
+  overLimit?: true;
 }
 
 const route = '/oto/TacoService.EatTaco';
@@ -91,6 +97,7 @@ function malformedRequests(): Malformed[] {
     path: route,
     headers: json,
     body: JSON.stringify({ name: 'x', tacos: Array.from({ length: 120_000 }, () => 'abcdef') }),
+    overLimit: true,
   });
   cases.push({
     name: 'over the 1 MiB limit',
@@ -98,6 +105,7 @@ function malformedRequests(): Malformed[] {
     path: route,
     headers: json,
     body: 'x'.repeat(1_100_000),
+    overLimit: true,
   });
   // The two ways JSON reaches Object.prototype: a __proto__ key, and constructor.prototype.
   for (const [key, value] of [
@@ -190,24 +198,27 @@ function malformedRequests(): Malformed[] {
 /** The statuses the protocol table allows for bad input, plus Node's own 431 for headers over its limit. */
 const allowed = new Set([...Object.values(codeStatus).filter((status) => status >= 400 && status < 500), 431]);
 
-/**
- * The answer's status. A body over the limit is answered 413 before it has all arrived, and the
- * server reads the rest and drops it, so the client's write is never cut off before it reads that.
- */
-async function send(origin: string, item: Malformed): Promise<number> {
-  // A connection each: one the server closed after an error is not handed to the next request.
-  const response = await request(`${origin}${item.path}`, {
-    method: item.method,
-    headers: item.headers,
-    body: item.body,
-    reset: true,
-  });
-  await response.body.dump();
-  return response.statusCode;
+/** The answer's status; or, for a body over the limit, that the server cut the upload off, as it may. */
+async function send(origin: string, item: Malformed): Promise<number | 'cut off'> {
+  try {
+    // A connection each: one the server closed after a 413 is not handed to the next request.
+    const response = await request(`${origin}${item.path}`, {
+      method: item.method,
+      headers: item.headers,
+      body: item.body,
+      reset: true,
+    });
+    await response.body.dump();
+    return response.statusCode;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (item.overLimit && (code === 'EPIPE' || code === 'ECONNRESET')) return 'cut off';
+    throw error;
+  }
 }
 
-async function sendAll(origin: string, items: Malformed[]): Promise<Map<string, number>> {
-  const statuses = new Map<string, number>();
+async function sendAll(origin: string, items: Malformed[]): Promise<Map<string, number | 'cut off'>> {
+  const statuses = new Map<string, number | 'cut off'>();
   const queue = [...items];
   const worker = async () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
@@ -242,7 +253,7 @@ describe('bad input to the RPC server', () => {
   it(`answers all ${items.length} malformed requests with a 4xx of the protocol, none with a 5xx`, async () => {
     expect(items.length).toBeGreaterThanOrEqual(500);
     const statuses = await sendAll(server.origin, items);
-    const wrong = [...statuses].filter(([, status]) => !allowed.has(status));
+    const wrong = [...statuses].filter(([, status]) => status !== 'cut off' && !allowed.has(status));
     expect(wrong).toEqual([]);
     expect(statuses.get("40 KB header (over Node's limit)")).toBe(431);
     expect(statuses.get('__proto__ key')).toBe(400);
