@@ -18,6 +18,14 @@ describe('traceFromHeaders', () => {
     });
   });
 
+  it('reads a traceparent with blanks around it, and its sampled bit from any flags', () => {
+    expect(traceFromHeaders({ traceparent: ' 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0b ' })).toEqual({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      sampled: true,
+    });
+  });
+
   it('prefers traceparent over X-Cloud-Trace-Context', () => {
     const trace = traceFromHeaders({
       traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00',
@@ -40,6 +48,10 @@ describe('traceFromHeaders', () => {
   it.each([
     ['a short trace id', { traceparent: '00-4bf92f35-00f067aa0ba902b7-01' }],
     ['an all-zero trace id', { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }],
+    ['upper-case hex', { traceparent: '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01' }],
+    ['a dash out of place', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e47360-0f067aa0ba902b7-01' }],
+    ['flags that are not hex', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g' }],
+    ['a longer traceparent', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra' }],
     ['garbage', { 'x-cloud-trace-context': 'not a trace' }],
     ['nothing', {}],
   ])('ignores %s', (_case, headers) => {

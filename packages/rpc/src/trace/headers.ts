@@ -24,15 +24,12 @@ export interface TraceContext {
  */
 export function traceFromHeaders(headers: IncomingHttpHeaders): TraceContext | undefined {
   const traceparent = first(headers.traceparent);
-  const [, traceId, spanId, flags] =
-    (traceparent && /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/.exec(traceparent.trim())) || [];
-  if (traceId !== undefined && spanId !== undefined && flags !== undefined && !isZero(traceId) && !isZero(spanId)) {
-    return { traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 };
-  }
+  const parent = traceparent === undefined ? undefined : parseTraceparent(traceparent);
+  if (parent !== undefined) return parent;
   const cloud = first(headers['x-cloud-trace-context']);
   const [, legacyTrace, legacySpan, legacySampled] =
     (cloud && /^([\da-f]{32})(?:\/(\d+))?(?:;o=([01]))?$/i.exec(cloud.trim())) || [];
-  if (legacyTrace !== undefined && !isZero(legacyTrace)) {
+  if (legacyTrace !== undefined && !allZero(legacyTrace, 0, legacyTrace.length)) {
     const trace: TraceContext = { traceId: legacyTrace.toLowerCase() };
     // Cloud Logging wants the span as 16 hex digits; this header carries it in decimal.
     if (legacySpan !== undefined) trace.spanId = BigInt(legacySpan).toString(16).padStart(16, '0').slice(-16);
@@ -40,6 +37,42 @@ export function traceFromHeaders(headers: IncomingHttpHeaders): TraceContext | u
     return trace;
   }
   return undefined;
+}
+
+/**
+ * `version-traceId-spanId-flags`: 2, 32, 16 and 2 lower-case hex digits, the ids not all zero. Read a character
+ * at a time: Cloud Run's front end sends one with every request, and the regular expression this replaced cost
+ * each about 4k instructions, as much as the rest of the trace's work (`pnpm bench --only counted`).
+ */
+function parseTraceparent(text: string): TraceContext | undefined {
+  const value = text.length === 55 ? text : text.trim();
+  if (value.length !== 55) return undefined;
+  for (let at = 0; at < 55; at++) {
+    const code = value.charCodeAt(at);
+    const valid = at === 2 || at === 35 || at === 52 ? code === dash : isLowerHex(code);
+    if (!valid) return undefined;
+  }
+  if (allZero(value, 3, 35) || allZero(value, 36, 52)) return undefined;
+  return {
+    traceId: value.slice(3, 35),
+    spanId: value.slice(36, 52),
+    sampled: (hexValue(value.charCodeAt(54)) & 1) === 1,
+  };
+}
+
+const dash = 0x2d;
+
+function isLowerHex(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66);
+}
+
+function hexValue(code: number): number {
+  return code <= 0x39 ? code - 0x30 : code - 0x61 + 10;
+}
+
+function allZero(text: string, start: number, end: number): boolean {
+  for (let at = start; at < end; at++) if (text.charCodeAt(at) !== 0x30) return false;
+  return true;
 }
 
 /**
@@ -158,10 +191,6 @@ function hex(word: number, shift: number): number {
 }
 
 const hexDigits = Uint8Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0));
-
-function isZero(hex: string): boolean {
-  return /^0+$/.test(hex);
-}
 
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
