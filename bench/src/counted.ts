@@ -42,6 +42,8 @@ export interface ServerCount {
   counted: number;
   path: string;
   body: string;
+  /** Sent with every request besides the content type and a user agent. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -50,7 +52,7 @@ export interface ServerCount {
  * `counted` more from 16 connections, so that, as under load, one turn of its event loop handles several.
  */
 export async function serverInstructionsPerRequest(options: ServerCount): Promise<number> {
-  const { node, bundle, env, port, out, warm, counted, path, body } = options;
+  const { node, bundle, env, port, out, warm, counted, path, body, headers = {} } = options;
   rmSync(out, { force: true });
   // `--single-threaded` keeps V8's compiler and garbage collector on the main thread, where callgrind counts them
   // with the rest; otherwise their work would depend on how threads happened to share it.
@@ -77,7 +79,7 @@ export async function serverInstructionsPerRequest(options: ServerCount): Promis
             path,
             method: 'POST',
             body,
-            headers: { 'content-type': 'application/json', 'user-agent': 'bench-counted/1' },
+            headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'bench-counted/1' },
           });
           const text = await response.body.text();
           if (response.statusCode !== 200) throw new Error(`${bundle} answered ${response.statusCode}: ${text}`);

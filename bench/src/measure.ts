@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export { freePort } from '@taco-run/project/process';
 
-import autocannon from 'autocannon';
 import { request } from 'undici';
 
 export interface Load {
@@ -21,30 +22,64 @@ export interface LoadOptions {
   body?: string;
   seconds: number;
   connections?: number;
+  headers?: Record<string, string>;
 }
 
-/** autocannon, in this process, against a server in another. Any non-2xx answer or error fails the run. */
-export async function load({ url, method = 'GET', path, body, seconds, connections = 50 }: LoadOptions): Promise<Load> {
-  const result = await autocannon({
-    url,
-    connections,
-    duration: seconds,
-    // autocannon's per-request path would otherwise default to "/", not the URL's.
-    requests: [
-      {
-        method,
-        path: path ?? new URL(url).pathname,
-        body,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      },
-    ],
-  });
+/**
+ * The cores the bench pins processes to: the server under test on one, what loads it on the other, as a Cloud Run
+ * instance has its vCPU to itself. Empty prefixes, with the reason, where the machine cannot: then the server and
+ * its load share every core, which pulls every ratio toward 1.
+ */
+export interface Pinning {
+  server: string[];
+  load: string[];
+  /** Why nothing is pinned, when it is not. */
+  missing?: string;
+}
+
+let pinning: Pinning | undefined;
+
+export function cores(): Pinning {
+  pinning ??= findCores();
+  return pinning;
+}
+
+function findCores(): Pinning {
+  try {
+    // Both cores must be in this process's affinity, which taskset checks when asked to use them.
+    for (const core of ['0', '1']) execFileSync('taskset', ['-c', core, 'true'], { stdio: 'ignore' });
+  } catch {
+    return {
+      server: [],
+      load: [],
+      missing: 'taskset could not pin to cores 0 and 1 (one core, or no taskset: Debian has it in util-linux)',
+    };
+  }
+  return { server: ['taskset', '-c', '0'], load: ['taskset', '-c', '1'] };
+}
+
+const loadScript = fileURLToPath(new URL('../dist/load.js', import.meta.url));
+
+/**
+ * autocannon in a process of its own (bench/src/load.ts), on the load core, against a server in another. Any
+ * non-2xx answer or error fails the run.
+ */
+export async function load(options: LoadOptions): Promise<Load> {
+  const [program = process.execPath, ...args] = [
+    ...cores().load,
+    process.execPath,
+    loadScript,
+    JSON.stringify(options),
+  ];
+  // PATH only: the harness runs under tsx, whose loader must not reach the load generator.
+  const { stdout } = await promisify(execFile)(program, args, { env: { PATH: process.env.PATH } });
+  const result = JSON.parse(stdout) as Load & { non2xx: number; errors: number; timeouts: number };
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
     throw new Error(
-      `${url}${path ?? ''}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+      `${options.url}${options.path ?? ''}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
     );
   }
-  return { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  return { requestsPerSecond: result.requestsPerSecond, p50: result.p50, p99: result.p99 };
 }
 
 export function median(values: readonly number[]): number {
@@ -136,22 +171,27 @@ export async function coldStart(
   }
 }
 
-/** From spawn to exit, and the peak RSS the process prints of itself on stdout, in kB. */
-export async function runToExit(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ ms: number; rssMb: number }> {
+/** From spawn to exit, in ms; stdout and stderr ignored. */
+export async function timeToExit(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
+  const child = spawn(command, args, { env, stdio: 'ignore' });
   const [code] = await once(child, 'exit');
   const ms = performance.now() - started;
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}`);
-  return { ms, rssMb: Number(out) / 1024 };
+  return ms;
+}
+
+/**
+ * The peak RSS (VmHWM) of a Node process that does nothing but read it, in MB: its own /proc entry, since
+ * getrusage's maxRSS in the parent would count the harness's, which the fork copied.
+ */
+export function selfReportedPeakRss(node: string): number {
+  const kb = execFileSync(
+    node,
+    ['-e', "process.stdout.write(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1])"],
+    { env: { PATH: process.env.PATH }, encoding: 'utf8' },
+  );
+  return Number(kb) / 1024;
 }
 
 /**

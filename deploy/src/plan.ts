@@ -226,16 +226,24 @@ function learnHash(config: DeployConfig, service: string): Step {
   };
 }
 
-function deployCommand(
-  service: Service,
-  { image, account, projectId, region }: { image: string; account: string; projectId: string; region: string },
-): string[] {
-  const env: Record<string, string> = {
+/**
+ * The variables a deploy sets on a service (`--set-env-vars`), the cloud hash as its placeholder; Cloud Run adds
+ * its own (PORT, K_SERVICE, K_REVISION, K_CONFIGURATION). `pnpm bench` starts the deployed row with them.
+ */
+export function deployedEnvironment(service: Service, projectId: string): Record<string, string> {
+  return {
     GOOGLE_CLOUD_PROJECT: projectId,
     ...serviceEnvironment(service),
     // Only a caller resolves short names to *.a.run.app URLs, so only a caller needs the hash.
     ...(service.calls.length > 0 ? { CLOUD_RUN_PROJECT_HASH: hashPlaceholder } : {}),
   };
+}
+
+function deployCommand(
+  service: Service,
+  { image, account, projectId, region }: { image: string; account: string; projectId: string; region: string },
+): string[] {
+  const env = deployedEnvironment(service, projectId);
   const { cloudRun } = service;
   return [
     'run',
