@@ -40,17 +40,23 @@ export async function serve(
     done(null, payload);
   });
   let listening: Promise<unknown> = Promise.resolve();
-  // For the end of the drain window, the connections and the latest answer on each: a close listener on every
-  // answer instead cost each request about 3k instructions, a tenth of what the service adds to a bare route
-  // (`pnpm bench --only counted`), where a connection carries many requests.
+  // For the end of the drain window, the connections and the answers begun on each (several only when a client
+  // pipelines), the finished ones dropped as the next request comes: a close listener on every answer instead cost
+  // each request about 3k instructions, a tenth of what the service adds to a bare route (`pnpm bench --only
+  // counted`), where a connection carries many requests.
   const connections = new Set<Socket>();
-  const latest = new WeakMap<Socket, ServerResponse>();
+  const answers = new WeakMap<Socket, ServerResponse[]>();
   app.server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
   });
   app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    latest.set(request.socket, response);
+    const begun = answers.get(request.socket);
+    if (begun === undefined) answers.set(request.socket, [response]);
+    else {
+      while (begun[0]?.writableFinished === true) begun.shift();
+      begun.push(response);
+    }
   });
 
   const stop = async (signal: NodeJS.Signals) => {
@@ -61,7 +67,7 @@ export async function serve(
     await listening.catch(() => {});
     let cutOff = 0;
     const timer = setTimeout(() => {
-      const { answered, cut } = answerWhatIsOpen(openAnswers(connections, latest), name);
+      const { answered, cut } = answerWhatIsOpen(openAnswers(connections, answers), name);
       cutOff = cut;
       if (cut === 0) {
         app.log.warn(`drain window of ${drainTimeout} ms over; answered ${answered} open requests 503 unavailable`);
@@ -99,12 +105,13 @@ export function listenHost(env: NodeJS.ProcessEnv): string {
   return env.K_SERVICE === undefined || env.K_SERVICE === '' ? '127.0.0.1' : '0.0.0.0';
 }
 
-/** The answers not yet finished, one at most per connection: HTTP/1.1 answers a connection's requests in turn. */
-function openAnswers(connections: ReadonlySet<Socket>, latest: WeakMap<Socket, ServerResponse>): ServerResponse[] {
+/** The answers not yet finished, in the order each connection's requests came. */
+function openAnswers(connections: ReadonlySet<Socket>, answers: WeakMap<Socket, ServerResponse[]>): ServerResponse[] {
   const open: ServerResponse[] = [];
   for (const socket of connections) {
-    const response = latest.get(socket);
-    if (response !== undefined && !response.writableFinished && !response.destroyed) open.push(response);
+    for (const response of answers.get(socket) ?? []) {
+      if (!response.writableFinished && !response.destroyed) open.push(response);
+    }
   }
   return open;
 }
