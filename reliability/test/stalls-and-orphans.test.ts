@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort, startService } from '@taco-run/project/process';
@@ -114,6 +115,52 @@ describe('stalls and orphans', () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       await server.stop();
+    }
+  });
+
+  it('answers the first of two pipelined requests still open when the drain window ends, then closes', {
+    timeout: 30_000,
+  }, async () => {
+    // tacoclient waits on an upstream that never answers, so both of its requests are still open at the end of
+    // the window. Node holds the second answer until the first is written: the first must be answered, or the
+    // client hears nothing at all. Its `connection: close` then tells the client to send the second again.
+    let calls = 0;
+    const silent = createServer((req) => {
+      calls++;
+      req.resume();
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const upstream = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/oto/`;
+    const client = await startService(
+      fixtureBundle('tacoclient'),
+      { LOG_LEVEL: 'warn', TACOSERVER_URL: upstream, TACOSERVER_TIMEOUT_MS: '60000' },
+      { port: await freePort() },
+    );
+    const socket = connect(client.port, '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      let answer = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => {
+        answer += chunk;
+      });
+      const get = 'GET / HTTP/1.1\r\nhost: tacoclient\r\n\r\n';
+      socket.write(get + get);
+      for (let waited = 0; calls < 2 && waited < 5_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(calls).toBe(2);
+      client.child.kill('SIGTERM');
+      expect(await client.exited).toBe(0);
+      if (!socket.closed) await once(socket, 'close');
+      expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      expect(answer.toLowerCase()).toContain('\r\nconnection: close\r\n');
+      expect(answer).toContain('{"error":"tacoclient is stopping","code":"unavailable"}');
+    } finally {
+      socket.destroy();
+      await client.stop();
+      silent.closeAllConnections();
+      silent.close();
     }
   });
 
