@@ -22,6 +22,13 @@ export function nodeBundle(options: Options): Options {
     // tsup would strip `node:` and mark builtins external before builtinsWithoutEsmFacade sees them.
     removeNodeProtocol: false,
     ...options,
+    esbuildOptions: (esbuild, context) => {
+      // Licence comments go to a file beside each output that has any (shipped with it), not to its end: one
+      // letter outside ASCII among them (a maintainer's name) makes Node decode the whole file as UTF-8 instead of
+      // Latin-1, about 5 ms of a cold start for tacoserver's 1.6 MB bundle on Node 26.
+      esbuild.legalComments = 'linked';
+      options.esbuildOptions?.(esbuild, context);
+    },
     esbuildPlugins: [builtinsWithoutEsmFacade, ...(options.esbuildPlugins ?? [])],
   };
 }

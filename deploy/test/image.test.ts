@@ -91,14 +91,22 @@ describe('the image layout', () => {
       [...(makesCompileCache ? ['compile-cache'] : []), 'package.json', 'runsd', 'service'].sort(),
     );
     expect(await readdir(join(dir, 'runsd'))).toEqual(expect.arrayContaining(['preload.js', 'runsd.js']));
-    expect((await readdir(join(dir, 'runsd'))).every((file) => file.endsWith('.js') || file.endsWith('.js.map'))).toBe(
-      true,
-    );
+    expect((await readdir(join(dir, 'runsd'))).every((file) => /\.js(\.map|\.LEGAL\.txt)?$/.test(file))).toBe(true);
     // The bundle, and the chunks it loads on demand: OpenTelemetry's SDK among them, read only when spans are exported.
     const service = await readdir(join(dir, 'service'));
-    expect(service).toEqual(expect.arrayContaining(['main.js', 'main.js.map']));
-    expect(service.every((file) => file.endsWith('.js') || file.endsWith('.js.map'))).toBe(true);
+    expect(service).toEqual(expect.arrayContaining(['main.js', 'main.js.map', 'main.js.LEGAL.txt']));
+    expect(service.every((file) => /\.js(\.map|\.LEGAL\.txt)?$/.test(file))).toBe(true);
     expect(service.filter((file) => /^opentelemetry-\w+\.js$/.test(file))).toHaveLength(1);
+    // The licences ship beside the code, which is then pure ASCII: Node reads it as Latin-1, not decoding UTF-8.
+    expect(await readFile(join(dir, 'service/main.js.LEGAL.txt'), 'utf8')).toContain('MIT');
+    for (const [folder, files] of [
+      ['runsd', await readdir(join(dir, 'runsd'))],
+      ['service', service],
+    ] as const) {
+      for (const file of files.filter((name) => name.endsWith('.js'))) {
+        expect(/[^\0-\x7f]/.test(await readFile(join(dir, folder, file), 'latin1')), `${folder}/${file}`).toBe(false);
+      }
+    }
   });
 
   it('exports spans over OTLP when an endpoint is set, with the SDK from the chunk the layout ships, flushed as it stops', async () => {
