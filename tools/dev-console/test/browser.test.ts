@@ -109,10 +109,11 @@ describe.skipIf(executablePath === undefined)('the dev console in a browser', ()
     const framing = await browser.newPage();
     try {
       await framing.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`, { waitUntil: 'load' });
-      const frame = framing.frames().find((candidate) => candidate !== framing.mainFrame());
+      const frame = () => framing.frames().find((candidate) => candidate !== framing.mainFrame());
       // Chromium puts its error page in a frame it refused to fill; the console's own page never loads there.
-      expect(frame?.url()).toBe('chrome-error://chromewebdata/');
-      expect(await frame?.getByRole('button', { name: 'Send' }).count()).toBe(0);
+      // The outer page's load event can come before the refused frame has committed that page, so wait for it.
+      await expect.poll(() => frame()?.url(), { timeout: 10_000 }).toBe('chrome-error://chromewebdata/');
+      expect(await frame()?.getByRole('button', { name: 'Send' }).count()).toBe(0);
     } finally {
       await framing.close();
       site.close();
