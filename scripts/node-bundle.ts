@@ -25,7 +25,8 @@ export function nodeBundle(options: Options): Options {
     esbuildOptions: (esbuild, context) => {
       // Licence comments go to a file beside each output that has any (shipped with it), not to its end: one
       // letter outside ASCII among them (a maintainer's name) makes Node decode the whole file as UTF-8 instead of
-      // Latin-1, about 5 ms of a cold start for tacoserver's 1.6 MB bundle on Node 26.
+      // Latin-1: without them, tacoserver's image started 3 ms sooner as `node main.js` and 9 ms as its ENTRYPOINT
+      // (Node 26, 15 alternated cold starts).
       esbuild.legalComments = 'linked';
       options.esbuildOptions?.(esbuild, context);
     },
