@@ -139,6 +139,20 @@ export const manifestSchema = z
       .describe(
         'Environment variables from Secret Manager: NAME → "<secret>:<version>". Locally, the values come from services/<name>/.secrets.local or the environment.',
       ),
+    database: z
+      .strictObject({
+        migrations: z
+          .string()
+          .regex(/^[\w-]+(\/[\w-]+)*$/, { message: "must be a folder inside the service's own, such as migrations" })
+          .default('migrations')
+          .describe(
+            "Its schema: NNNN_<what>.sql files, plain SQL, numbered from 0001 with no gap and applied in that order. A folder inside the service's own; default migrations.",
+          ),
+      })
+      .optional()
+      .describe(
+        "One PostgreSQL database of its own, which no other service reads (another service's data is reached through its API). {} for the defaults.",
+      ),
     cloudRun: z
       .strictObject({
         memory: z

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Manifest, manifestSchema, serviceNameProblem } from './manifest.js';
+import { readMigrations } from './migrations.js';
 import { didYouMean } from './spelling.js';
 
 /** One service of the project: its folder's name and its checked manifest. */
@@ -56,12 +57,25 @@ export function loadProject(root: string, options: { apis?: readonly string[] } 
     if (manifest !== undefined) {
       const { $schema: _, ...fields } = manifest;
       services.push({ ...fields, name, dir });
+      if (manifest.database !== undefined)
+        problems.push(...migrationsProblems(root, dir, manifest.database.migrations));
     }
     linked.push(linkedFields(name, dir, manifest ?? json));
   }
   checkTogether(linked, folders, options.apis ?? declaredApis(root), problems);
   if (problems.length > 0) throw new ManifestError(problems);
   return project(root, services);
+}
+
+/** What is wrong with the migrations of a service that has a database, each a line naming its file. */
+function migrationsProblems(root: string, dir: string, migrations: string): string[] {
+  const folder = join(dir, migrations);
+  if (!existsSync(join(root, folder)) || !statSync(join(root, folder)).isDirectory()) {
+    return [
+      `${join(dir, manifestFile)}: database.migrations: no folder ${folder}; make it, with 0001_<what>.sql as its first migration`,
+    ];
+  }
+  return readMigrations(root, folder).problems;
 }
 
 /** The fields that tie a manifest to the others and to the definitions; one that is wrong is left out or empty. */

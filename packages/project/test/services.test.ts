@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manifestJsonSchema } from '../src/manifest.js';
+import { readMigrations } from '../src/migrations.js';
 import { loadProject, ManifestError, serviceEnvironment } from '../src/services.js';
 import { fixtureProject } from '../src/testing.js';
 
@@ -222,6 +223,50 @@ describe('loadProject', () => {
     ]);
     await rm(join(root, 'services/halfgone'), { recursive: true });
     expect(loadProject(root, { apis: [] }).services.map((found) => found.name)).toEqual(['kept']);
+  });
+
+  it("reads a database's migrations folder, by default migrations/, passing over dot files", async () => {
+    await service('orders', { port: 8080, database: {} });
+    await service('ledger', { port: 8081, database: { migrations: 'db/schema' } });
+    await mkdir(join(root, 'services/orders/migrations'), { recursive: true });
+    await writeFile(join(root, 'services/orders/migrations/0001_create_orders.sql'), 'create table orders ();');
+    await writeFile(join(root, 'services/orders/migrations/0002_add_total.sql'), 'alter table orders add total int;');
+    await writeFile(join(root, 'services/orders/migrations/.gitkeep'), '');
+    await mkdir(join(root, 'services/ledger/db/schema'), { recursive: true });
+    const project = loadProject(root, { apis: [] });
+    expect(project.service('orders').database).toEqual({ migrations: 'migrations' });
+    expect(project.service('ledger').database).toEqual({ migrations: 'db/schema' });
+    expect(readMigrations(root, 'services/orders/migrations').migrations).toEqual([
+      { number: 1, file: '0001_create_orders.sql' },
+      { number: 2, file: '0002_add_total.sql' },
+    ]);
+  });
+
+  it('names a missing migrations folder, a file that is not a migration, a duplicate number and a gap, each in a line', async () => {
+    await service('orders', { port: 8080, database: {} });
+    await service('ledger', { port: 8081, database: { migrations: 'schema' } });
+    await service('stock', { port: 8082, database: { migrations: '../orders/migrations' } });
+    const folder = join(root, 'services/orders/migrations');
+    await mkdir(join(folder, 'old'), { recursive: true });
+    for (const file of [
+      '0001_create_orders.sql',
+      '0002_add_total.sql',
+      '0002_add_note.sql',
+      '0005_index.sql',
+      'README.md',
+      '6_late.sql',
+    ]) {
+      await writeFile(join(folder, file), 'select 1;');
+    }
+    expect(problems([])).toEqual([
+      'services/ledger/service.json: database.migrations: no folder services/ledger/schema; make it, with 0001_<what>.sql as its first migration',
+      'services/orders/migrations/6_late.sql: not named as a migration: NNNN_<what>.sql: four digits, an underscore, then lowercase letters, digits and _',
+      'services/orders/migrations/README.md: not a .sql file; a migration is NNNN_<what>.sql: four digits, an underscore, then lowercase letters, digits and _',
+      'services/orders/migrations/old: a folder; migrations are the .sql files directly in services/orders/migrations',
+      "services/orders/migrations/0002_add_total.sql: number 0002 is 0002_add_note.sql's too; give each migration its own",
+      'services/orders/migrations/0005_index.sql: no migration numbered 0003 to 0004 before it; number them from 0001 with no gap',
+      "services/stock/service.json: database.migrations: must be a folder inside the service's own, such as migrations",
+    ]);
   });
 
   it('answers an unknown name with the known ones', () => {
