@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -21,10 +21,15 @@ const migrationFileRule = 'NNNN_<what>.sql: four digits, an underscore, then low
 /**
  * The migrations in `folder` (relative to `root`), in order, and what is
  * wrong with them: each problem a line naming the file as `folder` names it.
- * Dot files (.gitkeep) are not migrations and are passed over. The folder
- * must exist.
+ * Dot files (.gitkeep) are not migrations and are passed over.
  */
 export function readMigrations(root: string, folder: string): { migrations: Migration[]; problems: string[] } {
+  if (!existsSync(join(root, folder)) || !statSync(join(root, folder)).isDirectory()) {
+    return {
+      migrations: [],
+      problems: [`${folder}: no such folder; make it, with 0001_<what>.sql as its first migration`],
+    };
+  }
   const problems: string[] = [];
   const entries = readdirSync(join(root, folder)).filter((entry) => !entry.startsWith('.'));
   const migrations: Migration[] = [];

@@ -1,0 +1,157 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '@taco-run/project/ports';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+/** Debian's server binaries, one folder per major: /usr/lib/postgresql/15/bin. */
+const debianFolder = '/usr/lib/postgresql';
+
+/**
+ * The folder of the machine's PostgreSQL server binaries (initdb, postgres):
+ * Debian's newest major, else the one on PATH; else why there is none, for a
+ * test to skip with.
+ */
+export function findPostgres(): { bin: string } | { missing: string } {
+  if (existsSync(debianFolder)) {
+    const majors = readdirSync(debianFolder)
+      .filter((major) => existsSync(join(debianFolder, major, 'bin/initdb')))
+      .sort((a, b) => Number(b) - Number(a));
+    if (majors[0] !== undefined) return { bin: join(debianFolder, majors[0], 'bin') };
+  }
+  for (const folder of (process.env.PATH ?? '').split(':')) {
+    if (folder !== '' && existsSync(join(folder, 'initdb')) && existsSync(join(folder, 'postgres'))) {
+      return { bin: folder };
+    }
+  }
+  return {
+    missing: `no PostgreSQL server here (no ${debianFolder}/<major>/bin/initdb, no initdb on PATH); apt-get install postgresql`,
+  };
+}
+
+/** A throwaway PostgreSQL cluster on loopback, with trust authentication for the user postgres. */
+export interface TestPostgres {
+  /** The connection URL of its `postgres` database. */
+  url: string;
+  port: number;
+  /** Makes a new empty database and returns its URL: one per test keeps tests apart. */
+  createDatabase(name: string): Promise<string>;
+  /**
+   * Stops the server as a crash would, keeping its data: PostgreSQL's immediate shutdown
+   * (SIGQUIT) ends every session at once, and the next start recovers from the log. For fault tests.
+   */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data, after kill(). */
+  restart(): Promise<void>;
+  /** Stops the server and removes its data. */
+  stop(): Promise<void>;
+}
+
+/** The unprivileged user that runs the server when the tests run as root, which initdb and postgres refuse. */
+const nobody = { uid: 65_534, gid: 65_534 };
+
+/**
+ * Makes a cluster with initdb in a temporary folder and starts its server on
+ * a free loopback port, with no Unix socket and fsync off: a test's data
+ * need not survive the machine. Throws with the server's output when it does
+ * not come up within 20 s.
+ */
+export async function startPostgres(bin: string): Promise<TestPostgres> {
+  const folder = await mkdtemp(join(tmpdir(), 'taco-run-postgres-'));
+  const asRoot = process.getuid?.() === 0;
+  const asUser: { uid?: number; gid?: number } = asRoot ? nobody : {};
+  if (asRoot) await chown(folder, nobody.uid, nobody.gid);
+  const data = join(folder, 'data');
+  await run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8'], {
+    ...asUser,
+    env: { ...process.env, LC_ALL: 'C' },
+  });
+  const port = await freePort();
+  const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  let server: ChildProcess | undefined;
+  const start = async () => {
+    const child = spawn(
+      join(bin, 'postgres'),
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'fsync=off',
+      ],
+      { ...asUser, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    server = child;
+    let output = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      output = (output + chunk).slice(-4000);
+    });
+    await ready(url, child, () => output);
+  };
+  const halt = async (signal: NodeJS.Signals) => {
+    const child = server;
+    server = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await start();
+  return {
+    url,
+    port,
+    async createDatabase(name) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`create database ${pg.escapeIdentifier(name)}`);
+      } finally {
+        await client.end();
+      }
+      return `postgresql://postgres@127.0.0.1:${port}/${encodeURIComponent(name)}`;
+    },
+    kill: () => halt('SIGQUIT'),
+    restart: start,
+    async stop() {
+      // SIGINT is PostgreSQL's fast shutdown: it ends open sessions instead of waiting for them.
+      await halt('SIGINT');
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the server takes a query, or fails with its output when it exits or 20 s pass. */
+async function ready(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`PostgreSQL exited while starting:\n${output()}`);
+    }
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`PostgreSQL did not take a query within 20 s (${(error as Error).message}):\n${output()}`);
+      }
+    } finally {
+      await client.end().catch(() => {});
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
