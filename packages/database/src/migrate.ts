@@ -3,14 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMigrations } from '@taco-run/project/migrations';
 import pg from 'pg';
+import { migrationsTable, recordedMigrations, type ShippedMigration } from './applied.js';
 
 /** Why the migrator stopped, in words naming the file; nothing of the file that failed was applied. */
 export class MigrationError extends Error {
   override name = 'MigrationError';
 }
-
-/** The table where each applied migration is recorded, with the checksum of the file as it was applied. */
-export const migrationsTable = 'taco_run_migrations';
 
 /**
  * pg_advisory_lock's key, the same for every migrator of every service: a
@@ -26,12 +24,6 @@ export interface MigrateOptions {
   folder: string;
   /** Told of each file as it is applied, so that a long run shows progress. */
   onApplied?: (file: string) => void;
-}
-
-/** A migration as the service ships it: its file's name and the sha256 of its bytes, in hex. */
-export interface ShippedMigration {
-  file: string;
-  checksum: string;
 }
 
 /** The sha256 of a migration's bytes, in hex: what the migrator records and the service checks. */
@@ -84,14 +76,6 @@ export async function migrate(connectionString: string, options: MigrateOptions)
   } finally {
     await client.end();
   }
-}
-
-/** The recorded migrations, file to checksum; an empty map before the first migration. */
-export async function recordedMigrations(client: pg.ClientBase): Promise<Map<string, string>> {
-  const exists = await client.query<{ table: string | null }>('select to_regclass($1) as table', [migrationsTable]);
-  if (exists.rows[0]?.table == null) return new Map();
-  const { rows } = await client.query<ShippedMigration>(`select file, checksum from ${migrationsTable} order by file`);
-  return new Map(rows.map((row) => [row.file, row.checksum]));
 }
 
 /**

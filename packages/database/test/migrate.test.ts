@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MigrationError, migrate } from '../src/migrate.js';
+import { unappliedMigration } from '../src/applied.js';
+import { MigrationError, migrate, shippedMigrations } from '../src/migrate.js';
 import { findPostgres, startPostgres, type TestPostgres } from '../src/testing.js';
 
 const found = findPostgres();
@@ -128,6 +129,26 @@ describe.skipIf('missing' in found)(
         'services/orders/schema: no such folder; make it, with 0001_<what>.sql as its first migration',
       );
       expect(await query("select to_regclass('orders') as found")).toEqual([{ found: null }]);
+    });
+
+    it('tells a service which migration it ships that its database lacks, or has from another file', async () => {
+      await migration('0001_create_orders.sql', 'create table orders (id serial primary key);\n');
+      const check = async () => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          return await unappliedMigration(client, shippedMigrations(root, folder));
+        } finally {
+          await client.end();
+        }
+      };
+      expect(await check()).toBe('migration 0001_create_orders.sql is not applied to this database');
+      await migrate(url, { root, folder });
+      expect(await check()).toBeUndefined();
+      await migration('0002_add_name.sql', 'alter table orders add column name text;\n');
+      expect(await check()).toBe('migration 0002_add_name.sql is not applied to this database');
+      await migration('0001_create_orders.sql', 'create table orders (id bigserial primary key);\n');
+      expect(await check()).toBe('migration 0001_create_orders.sql was applied to this database from a different file');
     });
   },
 );
