@@ -55,6 +55,17 @@ const variableName = z
     if (reason !== undefined) context.addIssue({ code: 'custom', message: reason });
   });
 
+/** Cloud Run's --concurrency when a manifest sets none. */
+export const cloudRunDefaultConcurrency = 80;
+
+/**
+ * The most connections an instance's pool opens unless its manifest says
+ * otherwise. One Node process gains little from more concurrent queries than
+ * this, and Cloud SQL's smallest tiers allow 25 connections (db-f1-micro) and
+ * 50 (db-g1-small) in all, shared by every instance of every service.
+ */
+export const defaultPoolCap = 10;
+
 /** `*`, or an origin as a browser sends it in `Origin`: `https://app.example.com`, `http://localhost:5173`. */
 function isOrigin(text: string): boolean {
   return (
@@ -148,6 +159,15 @@ export const manifestSchema = z
           .describe(
             "Its schema: NNNN_<what>.sql files, plain SQL, numbered from 0001 with no gap and applied in that order. A folder inside the service's own; default migrations.",
           ),
+        pool: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .optional()
+          .describe(
+            `Connections in each instance's pool. By default the lesser of cloudRun.concurrency (Cloud Run's ${cloudRunDefaultConcurrency} when unset) and ${defaultPoolCap}.`,
+          ),
       })
       .optional()
       .describe(
@@ -186,6 +206,14 @@ export const manifestSchema = z
     message: 'a variable is in both env and secrets',
     path: ['secrets'],
   })
+  .refine(
+    ({ database, env, secrets }) => database === undefined || !('DATABASE_URL' in env || 'DATABASE_URL' in secrets),
+    {
+      message:
+        'DATABASE_URL is set by the tools for a service with a database (its own database, in every mode); leave it out of env and secrets',
+      path: ['database'],
+    },
+  )
   .refine((manifest) => manifest.cors === undefined || manifest.public, {
     message:
       'needs "public": true: a browser sends its CORS preflight without a token, and Cloud Run refuses it for a private service before the service sees it',
@@ -193,6 +221,14 @@ export const manifestSchema = z
   });
 
 export type Manifest = z.output<typeof manifestSchema>;
+
+/** How many connections each instance of a service with a database keeps at most; undefined without one. */
+export function databasePoolSize(manifest: Pick<Manifest, 'database' | 'cloudRun'>): number | undefined {
+  if (manifest.database === undefined) return undefined;
+  return (
+    manifest.database.pool ?? Math.min(manifest.cloudRun.concurrency ?? cloudRunDefaultConcurrency, defaultPoolCap)
+  );
+}
 
 /** The manifest's JSON Schema, which service.json files name in `$schema` so editors complete them. */
 export function manifestJsonSchema(): Record<string, unknown> {

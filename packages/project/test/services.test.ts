@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { manifestJsonSchema } from '../src/manifest.js';
+import { databasePoolSize, manifestJsonSchema } from '../src/manifest.js';
 import { readMigrations } from '../src/migrations.js';
 import { loadProject, ManifestError, serviceEnvironment } from '../src/services.js';
 import { fixtureProject } from '../src/testing.js';
@@ -239,6 +239,34 @@ describe('loadProject', () => {
     expect(readMigrations(root, 'services/orders/migrations').migrations).toEqual([
       { number: 1, file: '0001_create_orders.sql' },
       { number: 2, file: '0002_add_total.sql' },
+    ]);
+  });
+
+  it("sizes a database's pool by the service's concurrency, capped at 10, unless the manifest says", async () => {
+    await service('orders', { port: 8080, database: {} });
+    await service('ledger', { port: 8081, database: {}, cloudRun: { concurrency: 4 } });
+    await service('stock', { port: 8082, database: { pool: 25 }, cloudRun: { concurrency: 4 } });
+    await service('menu', { port: 8083 });
+    for (const name of ['orders', 'ledger', 'stock']) await mkdir(join(root, 'services', name, 'migrations'));
+    const project = loadProject(root, { apis: [] });
+    expect(['orders', 'ledger', 'stock', 'menu'].map((name) => databasePoolSize(project.service(name)))).toEqual([
+      10,
+      4,
+      25,
+      undefined,
+    ]);
+  });
+
+  it('keeps DATABASE_URL, which the tools set, out of the env and secrets of a service with a database', async () => {
+    await service('orders', { port: 8080, database: {}, env: { DATABASE_URL: 'postgresql://elsewhere/orders' } });
+    await service('ledger', { port: 8081, database: {}, secrets: { DATABASE_URL: 'ledger-db:latest' } });
+    await service('menu', { port: 8082, env: { DATABASE_URL: 'postgresql://elsewhere/menu' } });
+    for (const name of ['orders', 'ledger']) await mkdir(join(root, 'services', name, 'migrations'));
+    const reason =
+      'DATABASE_URL is set by the tools for a service with a database (its own database, in every mode); leave it out of env and secrets';
+    expect(problems([])).toEqual([
+      `services/ledger/service.json: database: ${reason}`,
+      `services/orders/service.json: database: ${reason}`,
     ]);
   });
 
