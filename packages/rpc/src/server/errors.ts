@@ -56,7 +56,11 @@ export function sendRpcError(error: unknown, request: FastifyRequest, reply: Fas
   const rpcError = toRpcError(error, request);
   answeredCodes.set(request, rpcError.code);
   if (rpcError.status >= 500) {
-    request.log.error({ err: rpcError.cause ?? rpcError, code: rpcError.code }, rpcError.message);
+    // What went wrong unforeseen (the cause of an `internal`) is logged with its stack; an RpcError thrown on
+    // purpose (the database is down: 503 `unavailable`) says all in its code and message, and a stack per request
+    // would bury the one line that its cause was logged with.
+    if (rpcError.cause === undefined) request.log.error({ code: rpcError.code }, rpcError.message);
+    else request.log.error({ err: rpcError.cause, code: rpcError.code }, rpcError.message);
   } else {
     request.log.info({ code: rpcError.code }, rpcError.message);
   }
