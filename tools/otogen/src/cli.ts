@@ -1,8 +1,12 @@
 #!/usr/bin/env node
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { MigrationError } from '@taco-run/database/migrate';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { ManifestError } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { generateDatabases } from './databases.js';
 import { DefinitionError } from './errors.js';
 import { FormatError } from './format.js';
 import { defaultTarget, generateTarget, readDefinitions, staleFiles, writeFiles } from './generate.js';
@@ -79,6 +83,19 @@ async function generate(config: Config, root: string, check: boolean): Promise<n
         : `wrote ${written.length} of ${files.length} files to ${target.out}`;
     process.stdout.write(`otogen: ${what} from ${target.definitions.join(', ')}\n`);
   }
+  // Each service's row types, from its migrations.
+  for (const file of await generateDatabases(root)) {
+    const current = await readFile(join(root, file.path), 'utf8').catch(() => undefined);
+    if (current === file.text) continue;
+    if (check) {
+      process.stderr.write(`otogen: ${file.path} is stale; run \`pnpm generate\`\n`);
+      stale += 1;
+    } else {
+      await mkdir(dirname(join(root, file.path)), { recursive: true });
+      await writeFile(join(root, file.path), file.text);
+      process.stdout.write(`otogen: wrote ${file.path} from its migrations\n`);
+    }
+  }
   if (check && stale === 0) process.stdout.write(`otogen: ${config.targets.length} targets up to date\n`);
   return stale === 0 ? 0 : 1;
 }
@@ -90,7 +107,12 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof DefinitionError) {
       process.stderr.write(`otogen: the definitions have ${error.problems.length} problem(s):\n${error.message}\n`);
-    } else if (error instanceof ConfigError || error instanceof FormatError || error instanceof RendererError) {
+    } else if (
+      error instanceof ConfigError ||
+      error instanceof FormatError ||
+      error instanceof RendererError ||
+      error instanceof MigrationError
+    ) {
       process.stderr.write(`otogen: ${error.message}\n`);
     } else if (error instanceof ManifestError) {
       // The docs say where each API is served, from the manifests: a wrong one is said as every command says it.
