@@ -29,6 +29,8 @@ const scripts = {
   'emulator:call': { tools: ['tools/cloud-emulator'], run: 'tools/cloud-emulator/dist/cli.js', args: ['call'] },
   'deploy:all': { tools: ['deploy'], run: 'deploy/dist/cli.js', args: ['all'] },
   'deploy:one': { tools: ['deploy'], run: 'deploy/dist/cli.js', args: ['one'] },
+  'db:reset': { tools: ['tools/dev-runner'], run: 'tools/dev-runner/dist/db.js', args: ['reset'] },
+  'db:psql': { tools: ['tools/dev-runner'], run: 'tools/dev-runner/dist/db.js', args: ['psql'] },
   'new:service': { tools: ['tools/scaffold'], run: 'tools/scaffold/dist/cli.js' },
   generate: { tools: ['tools/otogen'], run: 'tools/otogen/dist/cli.js', args: ['generate'] },
   otogen: { tools: ['tools/otogen'], run: 'tools/otogen/dist/cli.js' },

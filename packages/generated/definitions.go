@@ -9,6 +9,9 @@ package definitions
 type TacoService interface {
 	// EatTaco records that you have eaten some tacos, and tells you how many.
 	EatTaco(EatTacoRequest) EatTacoResponse
+
+	// TacoTally tells you how many tacos someone has eaten, and in how many orders.
+	TacoTally(TacoTallyRequest) TacoTallyResponse
 }
 
 // EatTacoRequest is the request object for TacoService.EatTaco.
@@ -27,4 +30,22 @@ type EatTacoResponse struct {
 	// Your current taco consumption status.
 	// example: "Sammy Sosa has consumed 2 tacos"
 	TacoConsumptionStatus string `json:"tacoConsumptionStatus"`
+}
+
+// TacoTallyRequest is the request object for TacoService.TacoTally.
+type TacoTallyRequest struct {
+	// Name is whose tacos to count, as they gave it to EatTaco.
+	// example: "Sammy Sosa"
+	Name string `json:"name"`
+}
+
+// TacoTallyResponse is the response object for TacoService.TacoTally.
+type TacoTallyResponse struct {
+	// Tacos is how many tacos they have eaten in all.
+	// example: 6
+	Tacos int `json:"tacos"`
+
+	// Orders is how many times they called EatTaco.
+	// example: 3
+	Orders int `json:"orders"`
 }

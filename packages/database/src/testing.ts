@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '@taco-run/project/ports';
 import pg from 'pg';
+import { migrate } from './migrate.js';
 
 const run = promisify(execFile);
 
@@ -154,4 +155,51 @@ async function ready(url: string, child: ChildProcess, output: () => string): Pr
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A service's own database, for its tests: see serviceTestDatabase. */
+export interface ServiceTestDatabase {
+  /** Why there is no PostgreSQL server here, for describe.skipIf; undefined when there is one. */
+  missing: string | undefined;
+  /** For beforeAll: starts the cluster and makes the service's database, migrated. Throws in CI without a server. */
+  start(): Promise<void>;
+  /** For afterAll: stops the cluster and removes its data. */
+  stop(): Promise<void>;
+  /** The migrated database's URL: DATABASE_URL for the service under test. */
+  readonly url: string;
+  /** Another database on the same server, empty (its migrations not applied), for what a service does without them. */
+  createEmpty(name: string): Promise<string>;
+}
+
+/**
+ * What a service's test file needs of its database: a throwaway cluster of
+ * the machine's PostgreSQL, with one database that the migrator brought up
+ * to the service's migrations, as the deploy does before a revision serves.
+ */
+export function serviceTestDatabase(root: string, service: string, migrations = 'migrations'): ServiceTestDatabase {
+  const found = findPostgres();
+  let server: TestPostgres | undefined;
+  let url: string | undefined;
+  return {
+    missing: 'missing' in found ? found.missing : undefined,
+    async start() {
+      if ('missing' in found) {
+        // CI installs the server: there, a missing one fails instead of skipping.
+        if (process.env.CI === 'true') throw new Error(found.missing);
+        return;
+      }
+      server = await startPostgres(found.bin);
+      url = await server.createDatabase(service.replaceAll('-', '_'));
+      await migrate(url, { root, folder: join('services', service, migrations) });
+    },
+    stop: async () => server?.stop(),
+    get url() {
+      if (url === undefined) throw new Error('serviceTestDatabase: start() it first, in beforeAll');
+      return url;
+    },
+    async createEmpty(name) {
+      if (server === undefined) throw new Error('serviceTestDatabase: start() it first, in beforeAll');
+      return server.createDatabase(name);
+    },
+  };
 }

@@ -13,6 +13,10 @@ export interface TacoService {
    * EatTaco records that you have eaten some tacos, and tells you how many.
    */
   eatTaco(request: EatTacoRequest): EatTacoResponse;
+  /**
+   * TacoTally tells you how many tacos someone has eaten, and in how many orders.
+   */
+  tacoTally(request: TacoTallyRequest): TacoTallyResponse;
 }
 
 /**
@@ -44,4 +48,35 @@ export interface EatTacoResponse {
    * @example "Sammy Sosa has consumed 2 tacos"
    */
   tacoConsumptionStatus: string;
+}
+
+/**
+ * TacoTallyRequest is the request object for TacoService.TacoTally.
+ */
+export interface TacoTallyRequest {
+  /**
+   * Name is whose tacos to count, as they gave it to EatTaco.
+   * @example "Sammy Sosa"
+   * @minLength 1
+   * @maxLength 200
+   */
+  name: string;
+}
+
+/**
+ * TacoTallyResponse is the response object for TacoService.TacoTally.
+ */
+export interface TacoTallyResponse {
+  /**
+   * Tacos is how many tacos they have eaten in all.
+   * @example 6
+   * @integer
+   */
+  tacos: number;
+  /**
+   * Orders is how many times they called EatTaco.
+   * @example 3
+   * @integer
+   */
+  orders: number;
 }

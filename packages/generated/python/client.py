@@ -119,6 +119,48 @@ class EatTacoResponse:
         )
 
 
+@dataclass
+class TacoTallyRequest:
+    """TacoTallyRequest is the request object for TacoService.TacoTally."""
+
+    # Name is whose tacos to count, as they gave it to EatTaco.
+    name: str
+
+    def to_json(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = {}
+        data["name"] = self.name
+        return data
+
+    @staticmethod
+    def from_json(data: Dict[str, Any]) -> TacoTallyRequest:
+        return TacoTallyRequest(
+            name=data.get("name"),
+        )
+
+
+@dataclass
+class TacoTallyResponse:
+    """TacoTallyResponse is the response object for TacoService.TacoTally."""
+
+    # Tacos is how many tacos they have eaten in all.
+    tacos: int
+    # Orders is how many times they called EatTaco.
+    orders: int
+
+    def to_json(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = {}
+        data["tacos"] = self.tacos
+        data["orders"] = self.orders
+        return data
+
+    @staticmethod
+    def from_json(data: Dict[str, Any]) -> TacoTallyResponse:
+        return TacoTallyResponse(
+            tacos=data.get("tacos"),
+            orders=data.get("orders"),
+        )
+
+
 class TacoServiceClient:
     """TacoServiceClient calls TacoService over HTTP.
 
@@ -135,3 +177,8 @@ class TacoServiceClient:
         """EatTaco records that you have eaten some tacos, and tells you how many."""
         answer = _call(self._base_url + "TacoService.EatTaco", request.to_json(), self._timeout, self._headers)
         return EatTacoResponse.from_json(answer)
+
+    def taco_tally(self, request: TacoTallyRequest) -> TacoTallyResponse:
+        """TacoTally tells you how many tacos someone has eaten, and in how many orders."""
+        answer = _call(self._base_url + "TacoService.TacoTally", request.to_json(), self._timeout, self._headers)
+        return TacoTallyResponse.from_json(answer)

@@ -46,3 +46,42 @@ export const EatTacoResponseSchema = {
   required: ['tacoConsumptionStatus'],
   additionalProperties: false,
 } as const satisfies JsonSchema;
+
+/** The JSON Schema of TacoTallyRequest. */
+export const TacoTallyRequestSchema = {
+  title: 'TacoTallyRequest',
+  description: 'TacoTallyRequest is the request object for TacoService.TacoTally.',
+  type: 'object',
+  properties: {
+    name: {
+      description: 'Name is whose tacos to count, as they gave it to EatTaco.',
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      examples: ['Sammy Sosa'],
+    },
+  },
+  required: ['name'],
+  additionalProperties: false,
+} as const satisfies JsonSchema;
+
+/** The JSON Schema of TacoTallyResponse. */
+export const TacoTallyResponseSchema = {
+  title: 'TacoTallyResponse',
+  description: 'TacoTallyResponse is the response object for TacoService.TacoTally.',
+  type: 'object',
+  properties: {
+    tacos: {
+      description: 'Tacos is how many tacos they have eaten in all.',
+      type: 'integer',
+      examples: [6],
+    },
+    orders: {
+      description: 'Orders is how many times they called EatTaco.',
+      type: 'integer',
+      examples: [3],
+    },
+  },
+  required: ['tacos', 'orders'],
+  additionalProperties: false,
+} as const satisfies JsonSchema;

@@ -3,3 +3,6 @@
 
 /** The serializer of EatTacoResponse: JSON with only the fields its schema declares. */
 export declare const serializeEatTacoResponse: (response: unknown) => string;
+
+/** The serializer of TacoTallyResponse: JSON with only the fields its schema declares. */
+export declare const serializeTacoTallyResponse: (response: unknown) => string;

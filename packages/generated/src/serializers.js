@@ -65,3 +65,60 @@ export const serializeEatTacoResponse = (() => {
     return main;
   })(validator, serializer);
 })();
+
+/** The serializer of TacoTallyResponse: JSON with only the fields its schema declares. */
+export const serializeTacoTallyResponse = (() => {
+  const Serializer = serializerRuntime['fast-json-stringify/lib/serializer'];
+  const serializerState = { mode: 'standalone' };
+  const serializer = Serializer.restoreFromState(serializerState);
+
+  const validator = null;
+
+  return (function anonymous(validator, serializer) {
+    const { asString, asNumber, asBoolean, asDateTime, asDate, asTime, asUnsafeString, asPlainStringArray } =
+      serializer;
+
+    const asInteger = serializer.asInteger.bind(serializer);
+
+    const JSON_STR_BEGIN_OBJECT = '{';
+    const JSON_STR_END_OBJECT = '}';
+    const JSON_STR_BEGIN_ARRAY = '[';
+    const JSON_STR_END_ARRAY = ']';
+    const JSON_STR_COMMA = ',';
+    const JSON_STR_COLONS = ':';
+    const JSON_STR_QUOTE = '"';
+    const JSON_STR_EMPTY_OBJECT = JSON_STR_BEGIN_OBJECT + JSON_STR_END_OBJECT;
+    const JSON_STR_EMPTY_ARRAY = JSON_STR_BEGIN_ARRAY + JSON_STR_END_ARRAY;
+    const JSON_STR_EMPTY_STRING = JSON_STR_QUOTE + JSON_STR_QUOTE;
+    const JSON_STR_NULL = 'null';
+
+    // "#"
+    function anonymous0(input) {
+      const obj = input && typeof input.toJSON === 'function' ? input.toJSON() : input;
+
+      if (obj === null) return JSON_STR_EMPTY_OBJECT;
+      let json = '';
+
+      const value_tacos_1 = obj['tacos'];
+      if (value_tacos_1 !== undefined) {
+        json += '{"tacos":';
+        json += asInteger(value_tacos_1);
+      } else {
+        throw new Error('"tacos" is required!');
+      }
+
+      const value_orders_2 = obj['orders'];
+      if (value_orders_2 !== undefined) {
+        json += ',"orders":';
+        json += asInteger(value_orders_2);
+      } else {
+        throw new Error('"orders" is required!');
+      }
+
+      return json + JSON_STR_END_OBJECT;
+    }
+
+    const main = anonymous0;
+    return main;
+  })(validator, serializer);
+})();

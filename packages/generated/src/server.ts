@@ -4,10 +4,20 @@
 import { RpcError } from '@taco-run/rpc';
 import { type RpcContext, type RpcServerOptions, type RpcService, registerRpcServices } from '@taco-run/rpc/server';
 import type { FastifyInstance } from 'fastify';
-import { EatTacoRequestSchema, EatTacoResponseSchema } from './schemas.js';
-import { serializeEatTacoResponse } from './serializers.js';
-import type { EatTacoRequest, EatTacoResponse } from './types.js';
-import { checkEatTacoResponse, validateEatTacoRequest } from './validators.js';
+import {
+  EatTacoRequestSchema,
+  EatTacoResponseSchema,
+  TacoTallyRequestSchema,
+  TacoTallyResponseSchema,
+} from './schemas.js';
+import { serializeEatTacoResponse, serializeTacoTallyResponse } from './serializers.js';
+import type { EatTacoRequest, EatTacoResponse, TacoTallyRequest, TacoTallyResponse } from './types.js';
+import {
+  checkEatTacoResponse,
+  checkTacoTallyResponse,
+  validateEatTacoRequest,
+  validateTacoTallyRequest,
+} from './validators.js';
 
 /**
  * TacoService is a service for eating tacos.
@@ -17,6 +27,11 @@ export interface TacoService {
    * EatTaco records that you have eaten some tacos, and tells you how many.
    */
   eatTaco(request: EatTacoRequest, context: RpcContext): EatTacoResponse | Promise<EatTacoResponse>;
+
+  /**
+   * TacoTally tells you how many tacos someone has eaten, and in how many orders.
+   */
+  tacoTally(request: TacoTallyRequest, context: RpcContext): TacoTallyResponse | Promise<TacoTallyResponse>;
 }
 
 /** The routes of TacoService, answered by `impl`; pass them to registerRpcServices to mount several services together. */
@@ -33,6 +48,15 @@ export function tacoServiceRoutes(impl: TacoService): RpcService {
         serialize: serializeEatTacoResponse,
         handler: (request: EatTacoRequest, context: RpcContext) => impl.eatTaco(request, context),
       },
+      {
+        name: 'TacoTally',
+        request: TacoTallyRequestSchema,
+        response: TacoTallyResponseSchema,
+        validate: validateTacoTallyRequest,
+        checkResponse: checkTacoTallyResponse,
+        serialize: serializeTacoTallyResponse,
+        handler: (request: TacoTallyRequest, context: RpcContext) => impl.tacoTally(request, context),
+      },
     ],
   };
 }
@@ -45,6 +69,9 @@ export function unimplementedTacoService(): TacoService {
   return {
     eatTaco: () => {
       throw new RpcError('unimplemented', 'TacoService.EatTaco is not implemented yet');
+    },
+    tacoTally: () => {
+      throw new RpcError('unimplemented', 'TacoService.TacoTally is not implemented yet');
     },
   };
 }

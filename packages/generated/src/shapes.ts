@@ -7,3 +7,8 @@ import type { Shape } from '@taco-run/rpc/protocol';
 export const EatTacoResponseShape: Shape = {
   tacoConsumptionStatus: ['value', false],
 };
+
+export const TacoTallyResponseShape: Shape = {
+  tacos: ['value', false],
+  orders: ['value', false],
+};

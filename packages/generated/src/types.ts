@@ -34,3 +34,37 @@ export interface EatTacoResponse {
    */
   tacoConsumptionStatus: string;
 }
+
+/**
+ * TacoTallyRequest is the request object for TacoService.TacoTally.
+ */
+export interface TacoTallyRequest {
+  /**
+   * Name is whose tacos to count, as they gave it to EatTaco.
+   *
+   * @example "Sammy Sosa"
+   * @minLength 1
+   * @maxLength 200
+   */
+  name: string;
+}
+
+/**
+ * TacoTallyResponse is the response object for TacoService.TacoTally.
+ */
+export interface TacoTallyResponse {
+  /**
+   * Tacos is how many tacos they have eaten in all.
+   *
+   * @example 6
+   * @integer
+   */
+  tacos: number;
+  /**
+   * Orders is how many times they called EatTaco.
+   *
+   * @example 3
+   * @integer
+   */
+  orders: number;
+}

@@ -6,5 +6,11 @@ import type { Validator } from '@taco-run/rpc/server';
 /** The validator of EatTacoRequest requests; it also removes the fields EatTacoRequest does not declare. */
 export declare const validateEatTacoRequest: Validator;
 
+/** The validator of TacoTallyRequest requests; it also removes the fields TacoTallyRequest does not declare. */
+export declare const validateTacoTallyRequest: Validator;
+
 /** The check of the EatTacoResponse a handler returns, before it is sent. */
 export declare const checkEatTacoResponse: Validator;
+
+/** The check of the TacoTallyResponse a handler returns, before it is sent. */
+export declare const checkTacoTallyResponse: Validator;

@@ -2,8 +2,8 @@
 // Change the definitions and run `pnpm generate`.
 
 import { type CallOptions, type WebClientOptions, WebRpcClient } from '@taco-run/rpc/web';
-import { EatTacoResponseShape } from './shapes.js';
-import type { EatTacoRequest, EatTacoResponse } from './types.js';
+import { EatTacoResponseShape, TacoTallyResponseShape } from './shapes.js';
+import type { EatTacoRequest, EatTacoResponse, TacoTallyRequest, TacoTallyResponse } from './types.js';
 
 export { type Code, isRpcError, RpcError } from '@taco-run/rpc/web';
 
@@ -28,5 +28,12 @@ export class TacoServiceClient {
    */
   eatTaco(request: EatTacoRequest, options?: CallOptions): Promise<EatTacoResponse> {
     return this.#client.call('TacoService.EatTaco', request, options, { response: EatTacoResponseShape });
+  }
+
+  /**
+   * TacoTally tells you how many tacos someone has eaten, and in how many orders.
+   */
+  tacoTally(request: TacoTallyRequest, options?: CallOptions): Promise<TacoTallyResponse> {
+    return this.#client.call('TacoService.TacoTally', request, options, { response: TacoTallyResponseShape });
   }
 }

@@ -18,7 +18,9 @@ export function parseEnv<Shape extends z.ZodRawShape>(
   const problems = result.error.issues.map((issue) => {
     const name = String(issue.path[0]);
     const value = env[name];
-    return `${name} ${issue.message}${value === undefined ? '' : `, got ${JSON.stringify(value)}`}`;
+    // A connection URL may hold a password: its value stays out of the message, and so out of the log.
+    const shown = value === undefined || name.endsWith('DATABASE_URL') ? '' : `, got ${JSON.stringify(value)}`;
+    return `${name} ${issue.message}${shown}`;
   });
   throw new ConfigError(problems.join('; '));
 }
@@ -87,3 +89,18 @@ export const origins = z
   .string()
   .optional()
   .refine((value) => originList(value).every(isOrigin), { message: corsOriginsRule });
+
+/**
+ * A PostgreSQL connection URL (postgresql://user:password@host:port/database), required: the dev runner, the
+ * test helper and the deploy set DATABASE_URL for a service with a database.
+ */
+export const postgresUrl = z
+  .string({
+    error: (issue) =>
+      issue.input === undefined
+        ? 'is not set: the tools set it for a service with a database (pnpm dev, the deploy); to run its bundle alone, set it to a PostgreSQL of your own'
+        : 'must be a postgresql:// URL',
+  })
+  .refine((value) => /^postgres(ql)?:\/\//.test(value) && URL.canParse(value), {
+    message: 'must be a postgresql:// URL',
+  });

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { serviceTestDatabase } from '@taco-run/database/testing';
 import type { SpanRecord } from '@taco-run/dev-console';
 import { otlpReceiver } from '@taco-run/dev-console/otlp';
 import { freePort, type ServiceProcess, startService } from '@taco-run/project/process';
@@ -12,13 +13,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const tacoserverBundle = fileURLToPath(new URL('../../tacoserver/dist/main.js', import.meta.url));
 const tacoclientBundle = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const runsd = fileURLToPath(new URL('../../../tools/runsd/dist/runsd.js', import.meta.url));
+// tacoserver's own database, migrated, as the deploy leaves it.
+const database = serviceTestDatabase(fileURLToPath(new URL('../../../', import.meta.url)), 'tacoserver');
+beforeAll(database.start, 60_000);
+afterAll(database.stop);
 
 /** Node's own log of the ES modules it loads: which chunks of a bundle a service read. */
 const moduleLog = { NODE_DEBUG: 'esm' };
 const loadedOpenTelemetry = (service: ServiceProcess) =>
   service.stderr.some((line) => /\/opentelemetry-\w+\.js/.test(line));
 
-describe('spans across tacoclient and tacoserver, exported over OTLP', () => {
+describe.skipIf(database.missing)('spans across tacoclient and tacoserver, exported over OTLP', () => {
   let receiver: FastifyInstance;
   const spans: SpanRecord[] = [];
   let tacoserver: ServiceProcess;
@@ -28,7 +33,7 @@ describe('spans across tacoclient and tacoserver, exported over OTLP', () => {
     receiver = Fastify();
     await otlpReceiver(receiver, (batch) => spans.push(...batch));
     const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: await listenOnLoopback(receiver), OTEL_BSP_SCHEDULE_DELAY: '20' };
-    tacoserver = await startService(tacoserverBundle, { ...telemetry, ...moduleLog });
+    tacoserver = await startService(tacoserverBundle, { DATABASE_URL: database.url, ...telemetry, ...moduleLog });
     tacoclient = await startService(
       tacoclientBundle,
       { ...telemetry, RUNSD_SERVICES: `tacoserver=${tacoserver.origin}` },
@@ -61,11 +66,19 @@ describe('spans across tacoclient and tacoserver, exported over OTLP', () => {
 
     const root = await traceOf(
       () => spans.find((span) => span.attributes['user_agent.original'] === userAgent)?.traceId,
-      3,
+      4,
     );
     const page = root.find((span) => span.name === 'GET /');
-    const call = root.find((span) => span.kind === 'client');
-    const eat = root.find((span) => span.service === 'tacoserver');
+    const call = root.find((span) => span.kind === 'client' && span.service === 'tacoclient');
+    const eat = root.find((span) => span.kind === 'server' && span.service === 'tacoserver');
+    // The order's insert, under the request it was made for, naming its table and never its values.
+    expect(root.find((span) => span.name === 'INSERT taco_orders')).toMatchObject({
+      service: 'tacoserver',
+      kind: 'client',
+      parentSpanId: eat?.spanId,
+      attributes: { 'db.system': 'postgresql', 'db.operation.name': 'INSERT', 'db.collection.name': 'taco_orders' },
+    });
+    expect(JSON.stringify(root)).not.toContain('Sammy Sosa');
     expect(page).toMatchObject({
       service: 'tacoclient',
       kind: 'server',
@@ -110,6 +123,20 @@ describe('spans across tacoclient and tacoserver, exported over OTLP', () => {
     });
   });
 
+  it('shows a tally as GET /tally → TacoService.TacoTally → SELECT taco_orders', async () => {
+    const caller = '00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const answer = await request(`${tacoclient.origin}/tally?name=Nobody`, { headers: { traceparent: caller } });
+    expect(await answer.body.text()).toBe('Nobody has eaten 0 tacos in 0 orders');
+    const trace = await traceOf(() => '5bf92f3577b34da6a3ce929d0e0e4736', 4);
+    const page = trace.find((span) => span.name === 'GET /tally');
+    const call = trace.find((span) => span.kind === 'client' && span.service === 'tacoclient');
+    const tally = trace.find((span) => span.kind === 'server' && span.service === 'tacoserver');
+    const select = trace.find((span) => span.name === 'SELECT taco_orders');
+    expect(call).toMatchObject({ name: 'TacoService.TacoTally', parentSpanId: page?.spanId });
+    expect(tally).toMatchObject({ name: 'TacoService.TacoTally', parentSpanId: call?.spanId });
+    expect(select).toMatchObject({ service: 'tacoserver', parentSpanId: tally?.spanId });
+  });
+
   it('marks a refused call as failed on the caller, and the server that refused it as not at fault', async () => {
     const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const answer = await request(`${tacoclient.origin}/?name=`, { headers: { traceparent: caller } });
@@ -117,7 +144,7 @@ describe('spans across tacoclient and tacoserver, exported over OTLP', () => {
     await answer.body.dump();
     const trace = await traceOf(() => '4bf92f3577b34da6a3ce929d0e0e4736', 3);
     expect(trace.find((span) => span.name === 'GET /')).toMatchObject({ parentSpanId: '00f067aa0ba902b7' });
-    expect(trace.find((span) => span.kind === 'client')).toMatchObject({
+    expect(trace.find((span) => span.kind === 'client' && span.service === 'tacoclient')).toMatchObject({
       status: 'error',
       statusMessage: 'invalid_argument',
       attributes: {
@@ -134,7 +161,7 @@ describe('spans across tacoclient and tacoserver, exported over OTLP', () => {
 
   it('loads OpenTelemetry, a chunk of its own in the bundle, only when an endpoint is set', async () => {
     expect(loadedOpenTelemetry(tacoserver)).toBe(true);
-    const untraced = await startService(tacoserverBundle, moduleLog);
+    const untraced = await startService(tacoserverBundle, { DATABASE_URL: database.url, ...moduleLog });
     try {
       const answer = await request(`${untraced.origin}/oto/TacoService.EatTaco`, {
         method: 'POST',
@@ -152,6 +179,7 @@ describe('spans across tacoclient and tacoserver, exported over OTLP', () => {
   it('says once, as a warning, that spans cannot be exported when the collector is not there, and keeps answering', async () => {
     const deadEnd = `http://127.0.0.1:${await freePort()}`;
     const lonely = await startService(tacoserverBundle, {
+      DATABASE_URL: database.url,
       OTEL_EXPORTER_OTLP_ENDPOINT: deadEnd,
       OTEL_BSP_SCHEDULE_DELAY: '20',
       // The exporter retries a refused export until its timeout (10 s by default) before it reports a failure.

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { serviceTestDatabase } from '@taco-run/database/testing';
 import { type ServiceProcess, startService } from '@taco-run/project/process';
 import { findOnPath } from '@taco-run/project/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // python3 against tacoserver's bundle: the taco line, and a validation failure as RpcError.
 
 const bundle = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+// tacoserver keeps each order in its own database: a migrated one, as the deploy leaves it.
+const database = serviceTestDatabase(fileURLToPath(new URL('../../../', import.meta.url)), 'tacoserver');
+beforeAll(database.start, 60_000);
+afterAll(database.stop);
 const pythonClient = fileURLToPath(new URL('../../../packages/generated/python', import.meta.url));
 const run = promisify(execFile);
 
@@ -27,11 +32,11 @@ except RpcError as error:
     print(json.dumps({"code": error.code, "status": error.status, "message": error.message, "details": error.details}))
 `;
 
-describe.skipIf(python3 === undefined)('the generated Python client', () => {
+describe.skipIf(python3 === undefined || database.missing !== undefined)('the generated Python client', () => {
   let tacoserver: ServiceProcess;
 
   beforeAll(async () => {
-    tacoserver = await startService(bundle);
+    tacoserver = await startService(bundle, { DATABASE_URL: database.url });
   });
 
   afterAll(async () => {

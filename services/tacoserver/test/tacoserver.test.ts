@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { serviceTestDatabase } from '@taco-run/database/testing';
 import { freePort, heldBody, jsonLines, type ServiceProcess, startService } from '@taco-run/project/process';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // tacoserver as Cloud Run runs it: the built bundle, as a process, on a free port.
 
 const bundle = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+// Its own database, migrated as the deploy migrates it before a revision serves.
+const database = serviceTestDatabase(root, 'tacoserver');
+beforeAll(database.start, 60_000);
+afterAll(database.stop);
+
+function startTacoserver(
+  env: Record<string, string> = {},
+  options?: Parameters<typeof startService>[2],
+): Promise<ServiceProcess> {
+  return startService(bundle, { DATABASE_URL: database.url, ...env }, options);
+}
+
+async function tally(origin: string, name: string) {
+  const response = await request(`${origin}/oto/TacoService.TacoTally`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+}
 
 async function eat(origin: string, body: string, headers: Record<string, string> = {}) {
   const response = await request(`${origin}/oto/TacoService.EatTaco`, {
@@ -16,11 +38,11 @@ async function eat(origin: string, body: string, headers: Record<string, string>
   return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
 }
 
-describe('tacoserver', () => {
+describe.skipIf(database.missing)('tacoserver', () => {
   let server: ServiceProcess;
 
   beforeAll(async () => {
-    server = await startService(bundle, { GOOGLE_CLOUD_PROJECT: 'taco-project' });
+    server = await startTacoserver({ GOOGLE_CLOUD_PROJECT: 'taco-project' });
   });
 
   afterAll(async () => {
@@ -30,6 +52,23 @@ describe('tacoserver', () => {
   it('answers EatTaco with the consumption status', async () => {
     const response = await eat(server.origin, '{"name":"Sammy Sosa","tacos":["Chicken","Chorizo"]}');
     expect(response).toEqual({ status: 200, body: { tacoConsumptionStatus: 'Sammy Sosa has consumed 2 tacos' } });
+  });
+
+  it('keeps each order, and tallies them by name, a hostile name as any other', async () => {
+    for (const name of ['Tally Tester', "Robert'); drop table taco_orders; --"]) {
+      expect(await tally(server.origin, name)).toEqual({ status: 200, body: { tacos: 0, orders: 0 } });
+      for (const tacos of [['Chicken', 'Chorizo'], ['Fish'], ['Al pastor', 'Carnitas', 'Birria']]) {
+        expect((await eat(server.origin, JSON.stringify({ name, tacos }))).status).toBe(200);
+      }
+      expect(await tally(server.origin, name)).toEqual({ status: 200, body: { tacos: 6, orders: 3 } });
+    }
+  });
+
+  it('rejects a tally without a name with invalid_argument', async () => {
+    expect(await tally(server.origin, '')).toMatchObject({
+      status: 400,
+      body: { error: 'TacoTallyRequest.Name is required', code: 'invalid_argument' },
+    });
   });
 
   it.each([
@@ -101,11 +140,11 @@ describe('tacoserver', () => {
   });
 });
 
-describe('tacoserver start-up and shutdown', () => {
+describe.skipIf(database.missing)('tacoserver start-up and shutdown', () => {
   it('drains on SIGHUP as on SIGTERM: a held upload is answered, then it exits 0', async () => {
     // runsd passes SIGHUP on (a closed terminal sends it): a service must not die of it mid-request.
     // At debug, each RPC says when it arrives ("request from …"), which is how the test sees it in flight.
-    const server = await startService(bundle, { LOG_LEVEL: 'debug' });
+    const server = await startTacoserver({ LOG_LEVEL: 'debug' });
     try {
       let release!: () => void;
       const gate = new Promise<void>((resolve) => {
@@ -140,7 +179,7 @@ describe('tacoserver start-up and shutdown', () => {
   it('answers with its stdout drained by a process of its own, which ends with it', async () => {
     // How the bench runs the service as shipped: its log lines cost the service, not the load generator.
     const port = await freePort();
-    const service = await startService(bundle, {}, { port, stdout: 'drain' });
+    const service = await startTacoserver({}, { port, stdout: 'drain' });
     const drain = service.drainPid;
     expect(drain).toEqual(expect.any(Number));
     const response = await eat(service.origin, '{"name":"Sammy Sosa","tacos":["Chicken"]}');
@@ -151,7 +190,7 @@ describe('tacoserver start-up and shutdown', () => {
   });
 
   it('leaves the access line to Cloud Run on Cloud Run, and still logs what failed', async () => {
-    const service = await startService(bundle, { K_SERVICE: 'tacoserver' });
+    const service = await startTacoserver({ K_SERVICE: 'tacoserver' });
     try {
       const ok = await eat(service.origin, '{"name":"Quiet","tacos":["Fish"]}', { 'user-agent': 'quiet/1' });
       expect(ok.status).toBe(200);
@@ -167,7 +206,7 @@ describe('tacoserver start-up and shutdown', () => {
   });
 
   it('writes access lines on Cloud Run when LOG_REQUESTS=true', async () => {
-    const service = await startService(bundle, { K_SERVICE: 'tacoserver', LOG_REQUESTS: 'true' });
+    const service = await startTacoserver({ K_SERVICE: 'tacoserver', LOG_REQUESTS: 'true' });
     try {
       await eat(service.origin, '{"name":"Loud","tacos":["Fish"]}', { 'user-agent': 'loud/1' });
       const line = await service.waitForLine((text) => text.includes('httpRequest'));
@@ -178,27 +217,52 @@ describe('tacoserver start-up and shutdown', () => {
   });
 
   it('refuses LOG_REQUESTS=yes with one clear line and exit 1', async () => {
-    await expect(startService(bundle, { LOG_REQUESTS: 'yes' })).rejects.toThrow(
+    await expect(startTacoserver({ LOG_REQUESTS: 'yes' })).rejects.toThrow(
       'tacoserver: LOG_REQUESTS must be true or false, got "yes"',
     );
   });
 
   it('refuses a CORS_ORIGINS entry that is not an origin with one clear line and exit 1', async () => {
-    await expect(
-      startService(bundle, { CORS_ORIGINS: 'https://tacos.example.com,tacos.example.com/' }),
-    ).rejects.toThrow(
+    await expect(startTacoserver({ CORS_ORIGINS: 'https://tacos.example.com,tacos.example.com/' })).rejects.toThrow(
       'tacoserver: CORS_ORIGINS must list origins such as https://app.example.com (a scheme and a host, and a port if not the default; no path), or *, got "https://tacos.example.com,tacos.example.com/"',
     );
   });
 
+  it('refuses to start without DATABASE_URL, saying who sets it, and never shows its value', async () => {
+    await expect(startService(bundle, {})).rejects.toThrow(
+      'tacoserver: DATABASE_URL is not set: the tools set it for a service with a database (pnpm dev, the deploy); to run its bundle alone, set it to a PostgreSQL of your own',
+    );
+    const refused = startService(bundle, { DATABASE_URL: 'mysql://root:hunter2@db/tacos' });
+    await expect(refused).rejects.toThrow('tacoserver: DATABASE_URL must be a postgresql:// URL');
+    await expect(refused).rejects.not.toThrow('hunter2');
+  });
+
+  it('answers 503 naming the migration its database lacks, and /healthz at once, without waiting on the database', async () => {
+    const service = await startTacoserver({ DATABASE_URL: await database.createEmpty('unmigrated') });
+    try {
+      const health = await request(`${service.origin}/healthz`);
+      expect(health.statusCode).toBe(200);
+      await health.body.dump();
+      expect(await eat(service.origin, '{"name":"Early","tacos":["Fish"]}')).toEqual({
+        status: 503,
+        body: {
+          error: 'the database is not ready: migration 0001_taco_orders.sql is not applied to this database',
+          code: 'unavailable',
+        },
+      });
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+  });
+
   it('refuses PORT=abc with one clear line and exit 1', async () => {
-    await expect(startService(bundle, { PORT: 'abc' })).rejects.toThrow(
+    await expect(startTacoserver({ PORT: 'abc' })).rejects.toThrow(
       'tacoserver: PORT must be a port number from 0 to 65535, got "abc"',
     );
   });
 
   it('finishes 50 in-flight slow requests after SIGTERM and exits 0', async () => {
-    const server = await startService(bundle, { LOG_LEVEL: 'debug' });
+    const server = await startTacoserver({ LOG_LEVEL: 'debug' });
     const agent = new Agent({ connections: 100 });
     try {
       let release!: () => void;

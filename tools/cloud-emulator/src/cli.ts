@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type LocalDatabase, migrateLocal, openLocalDatabase } from '@taco-run/database/local';
 import { consoleOptions, consolePort, consoleTelemetry, consoleUsage, startRunnerConsole } from '@taco-run/dev-console';
 import { exampleCall } from '@taco-run/otogen/example';
 import type { Model } from '@taco-run/otogen/model';
@@ -166,6 +167,16 @@ async function start(
           (line) => process.stdout.write(`cloud-emulator: ${line}\n`),
         );
   const telemetry = consoleTelemetry(devConsole?.otlpEndpoint, process.env);
+  // Each service's own database, as pnpm dev gives it, migrated before the services start, as the deploy migrates.
+  const databases = await openDatabases(root, project.services);
+  if (databases === undefined) {
+    await devConsole?.close();
+    return 1;
+  }
+  const databaseEnv = (name: string): Record<string, string> => {
+    const url = databases.get(name)?.url;
+    return url === undefined ? {} : { DATABASE_URL: url };
+  };
   cloud = await startCloud({
     runsd,
     projectHash,
@@ -174,7 +185,9 @@ async function start(
     services: cloudServices(project, {
       projectId,
       owner,
-      env: Object.fromEntries(project.services.map(({ name }) => [name, { ...telemetry, ...secrets[name] }])),
+      env: Object.fromEntries(
+        project.services.map(({ name }) => [name, { ...telemetry, ...secrets[name], ...databaseEnv(name) }]),
+      ),
     }),
     onRefusal: (line) => process.stdout.write(`cloud-emulator: ${line}\n`),
     onLine: (service, line) => {
@@ -224,6 +237,7 @@ Ctrl-C stops everything.
     process.stdout.write('cloud-emulator: stopping\n');
     // The services before the console: each flushes its last spans to the console's receiver as it stops.
     await cloud.close();
+    await Promise.all([...databases.values()].map((database) => database.close()));
     await devConsole?.close();
     await removeState(root);
     process.exit(0);
@@ -367,3 +381,36 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/**
+ * Opens and migrates each service's database, saying where each lives; or
+ * says why one could not be, closes what it opened, and gives undefined.
+ */
+async function openDatabases(
+  root: string,
+  services: readonly Service[],
+): Promise<Map<string, LocalDatabase> | undefined> {
+  const withDatabase = services.filter((service) => service.database !== undefined);
+  const opened = new Map<string, LocalDatabase>();
+  const fail = async (problem: string) => {
+    await Promise.all([...opened.values()].map((database) => database.close()));
+    process.stderr.write(`cloud-emulator: ${problem}\n`);
+    return undefined;
+  };
+  for (const service of withDatabase) {
+    let database: LocalDatabase;
+    try {
+      database = await openLocalDatabase(root, service, process.env, withDatabase.length);
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+    opened.set(service.name, database);
+    process.stdout.write(`cloud-emulator: ${service.name}'s database: ${database.where}\n`);
+    const migrated = await migrateLocal(root, database);
+    if (!migrated.ok) return fail(`${service.name}'s migrations stopped, so nothing was started:\n${migrated.problem}`);
+    if (migrated.applied.length > 0) {
+      process.stdout.write(`cloud-emulator: ${service.name}: applied ${migrated.applied.join(', ')}\n`);
+    }
+  }
+  return opened;
+}

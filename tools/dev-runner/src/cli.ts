@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type LocalDatabase, migrateLocal, openLocalDatabase, typesBehind } from '@taco-run/database/local';
 import {
   consoleOptions,
   consolePort,
@@ -24,7 +25,7 @@ import {
 } from '@taco-run/project/services';
 import packageJson from '../package.json' with { type: 'json' };
 import { Builder, type BuildResult } from './builder.js';
-import { definitionPaths, regenerate } from './definitions.js';
+import { definitionPaths, regenerate, regenerateDatabaseTypes } from './definitions.js';
 import { ServiceProcess } from './service-process.js';
 import { isFolder, watchFolders } from './watcher.js';
 
@@ -98,12 +99,26 @@ const localUrls = new Map(
 );
 const runsdServices = [...localUrls].map(([name, url]) => `${name}=${url}`).join(',');
 
+const say = (line: string) => process.stdout.write(`dev-runner: ${line}\n`);
+
+// Each service's own database, opened and migrated before any service starts; the first lines say where each lives.
+const databases = await openDatabases();
+const blocked = new Set<string>();
+for (const database of databases.values()) {
+  const migrated = await migrateLocal(root, database);
+  if (migrated.ok) {
+    if (migrated.applied.length > 0) say(`${database.service.name}: applied ${migrated.applied.join(', ')}`);
+  } else {
+    blocked.add(database.service.name);
+    say(`${database.service.name} does not start: its migrations stopped:\n${indent(migrated.problem.split('\n'))}`);
+  }
+}
+
 const print = linePrinter({
   names: project.services.map((service) => service.name),
   json: values.json === true || process.env.LOG_FORMAT === 'json',
   color: process.stdout.isTTY && !process.env.NO_COLOR,
 });
-const say = (line: string) => process.stdout.write(`dev-runner: ${line}\n`);
 
 const devConsole =
   consoleAt === undefined
@@ -152,6 +167,7 @@ const running = project.services.map((service): Running => {
         ...consoleTelemetry(devConsole?.otlpEndpoint, process.env),
         PORT: String(port),
         RUNSD_SERVICES: runsdServices,
+        ...(databases.has(service.name) ? { DATABASE_URL: databases.get(service.name)?.url } : {}),
       },
       // Under runsd, as in the container: `runsd -- node dist/main.js`.
       command: process.execPath,
@@ -187,6 +203,7 @@ process.on('SIGTERM', () => void stop(0));
 if (watch) await startWatching();
 else {
   for (const entry of running) {
+    if (blocked.has(entry.service.name)) continue;
     say(`${entry.service.name} on http://localhost:${entry.port}${servesNote(entry.service)}`);
     void entry.process.restart();
   }
@@ -201,6 +218,12 @@ async function startWatching(): Promise<void> {
   const generated = await regenerate(root);
   if (!generated.ok) reportDefinitionProblems(generated.problems);
   else if (generated.written.length > 0) say(`regenerated ${generated.written.length} files in ${generated.ms} ms`);
+  // Migrations saved while pnpm dev was not running: their row types, before anything is built against them.
+  if ([...databases.values()].some((database) => typesBehind(root, database))) {
+    const types = await regenerateDatabaseTypes(root);
+    if (!types.ok) say(`the row types could not be regenerated:\n${indent(types.problems)}`);
+    else if (types.written.length > 0) say(`regenerated ${types.written.join(', ')} in ${types.ms} ms`);
+  }
   await Promise.all(
     running.map(async (entry) => {
       const result = await build(entry);
@@ -209,6 +232,7 @@ async function startWatching(): Promise<void> {
         say(`${entry.service.name} failed to build; it starts once it builds:\n${indent(result.errors)}`);
         return;
       }
+      if (blocked.has(entry.service.name)) return;
       say(
         `${entry.service.name} built in ${result.ms} ms, on http://localhost:${entry.port}${servesNote(entry.service)}`,
       );
@@ -220,6 +244,7 @@ async function startWatching(): Promise<void> {
     ...project.services.map((service) => join(root, service.dir, 'src')),
     ...packageSourceFolders(),
     ...definitions.map((path) => (isFolder(path) ? path : dirname(path))),
+    ...[...databases.values()].map((database) => join(root, database.migrations)),
   ]);
   const isDefinition = (path: string) =>
     definitions.some((definition) => path === definition || path.startsWith(`${definition}${sep}`));
@@ -248,12 +273,16 @@ async function handleChanges(changed: Set<string>, isDefinition: (path: string) 
       }
     }
   }
+  await handleMigrations(paths);
   const affected = running.filter(
     (entry) =>
       // A failed build read no inputs to go by.
-      entry.crashed ||
-      entry.broken ||
-      [...paths].some((path) => entry.inputs.has(path) || path.startsWith(join(root, entry.service.dir, 'src', sep))),
+      !blocked.has(entry.service.name) &&
+      (entry.crashed ||
+        entry.broken ||
+        [...paths].some(
+          (path) => entry.inputs.has(path) || path.startsWith(join(root, entry.service.dir, 'src', sep)),
+        )),
   );
   await Promise.all(
     affected.map(async (entry) => {
@@ -287,6 +316,63 @@ async function handleChanges(changed: Set<string>, isDefinition: (path: string) 
       );
     }),
   );
+}
+
+/**
+ * A migration saved: applied to its service's database, and the row types
+ * regenerated, whose new file then rebuilds and restarts the service with
+ * the rest of the batch. A service its migrations stopped keeps running on
+ * the schema it had, and starts again once they apply.
+ */
+async function handleMigrations(paths: Set<string>): Promise<void> {
+  const touched = [...databases.values()].filter((database) =>
+    [...paths].some((path) => path.startsWith(join(root, database.migrations, sep))),
+  );
+  if (touched.length === 0) return;
+  for (const database of touched) {
+    const name = database.service.name;
+    const migrated = await migrateLocal(root, database);
+    if (!migrated.ok) {
+      say(
+        `${name}'s migrations stopped; nothing of the failing file was applied:\n${indent(migrated.problem.split('\n'))}`,
+      );
+      return;
+    }
+    if (migrated.applied.length > 0) say(`${name}: applied ${migrated.applied.join(', ')}`);
+    if (blocked.delete(name)) {
+      const entry = running.find((candidate) => candidate.service.name === name);
+      if (entry !== undefined) entry.crashed = true;
+    }
+  }
+  const types = await regenerateDatabaseTypes(root);
+  if (!types.ok) {
+    say(`the row types could not be regenerated:\n${indent(types.problems)}`);
+    return;
+  }
+  for (const file of types.written) {
+    const path = join(root, file);
+    paths.add(path);
+    handled.set(path, modifiedAt(path));
+  }
+  if (types.written.length > 0) say(`regenerated ${types.written.join(', ')} in ${types.ms} ms`);
+}
+
+/** Opens each service's database, or exits saying why: a service would otherwise start without one. */
+async function openDatabases(): Promise<Map<string, LocalDatabase>> {
+  const withDatabase = project.services.filter((service) => service.database !== undefined);
+  const opened = new Map<string, LocalDatabase>();
+  try {
+    for (const service of withDatabase) {
+      const database = await openLocalDatabase(root, service, process.env, withDatabase.length);
+      opened.set(service.name, database);
+      say(`${service.name}'s database: ${database.where}`);
+    }
+  } catch (error) {
+    await Promise.all([...opened.values()].map((database) => database.close()));
+    process.stderr.write(`dev-runner: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  return opened;
 }
 
 /** Builds a service, and notes what its bundle was made from and what it holds. `fixed`: the last build had failed. */
@@ -365,6 +451,8 @@ async function stop(exitCode: number): Promise<void> {
   closeWatcher();
   // The services before the console: each flushes its last spans to the console's receiver as it stops.
   await Promise.all([...running.map((entry) => entry.process.stop()), builder.close()]);
+  // The databases after the services, which may still be writing as they drain.
+  await Promise.all([...databases.values()].map((database) => database.close()));
   await devConsole?.close();
   process.exit(exitCode);
 }

@@ -1,5 +1,13 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, DefinitionError, generateTarget, loadConfig, writeFiles } from '@taco-run/otogen';
+import {
+  ConfigError,
+  DefinitionError,
+  generateDatabases,
+  generateTarget,
+  loadConfig,
+  writeFiles,
+} from '@taco-run/otogen';
 
 export type Regenerated = { ok: true; ms: number; written: string[] } | { ok: false; problems: string[] };
 
@@ -34,4 +42,24 @@ export async function definitionPaths(root: string): Promise<string[]> {
     if (error instanceof ConfigError) return [];
     throw error;
   }
+}
+
+/**
+ * Each service's row types, from its migrations, as `pnpm generate` writes
+ * them: the paths written (relative to root), only those that changed.
+ */
+export async function regenerateDatabaseTypes(root: string): Promise<Regenerated> {
+  const started = performance.now();
+  const written: string[] = [];
+  try {
+    for (const file of await generateDatabases(root)) {
+      const path = join(root, file.path);
+      if ((await readFile(path, 'utf8').catch(() => undefined)) === file.text) continue;
+      await writeFile(path, file.text);
+      written.push(file.path);
+    }
+  } catch (error) {
+    return { ok: false, problems: [error instanceof Error ? error.message : String(error)] };
+  }
+  return { ok: true, ms: Math.round(performance.now() - started), written };
 }

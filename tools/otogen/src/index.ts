@@ -1,4 +1,5 @@
 export { type Config, ConfigError, loadConfig } from './config.js';
+export { databaseModule, generateDatabases } from './databases.js';
 export { DefinitionError, type DefinitionProblem } from './errors.js';
 export {
   type GeneratedFile,
