@@ -67,6 +67,14 @@ async function main(argv: string[]): Promise<number> {
   const config = readConfig(process.env, commit?.tag);
   const targets = command === 'all' ? project.services : [project.service(service as string)];
   const steps = command === 'all' ? deployAllPlan(config, project) : deployOnePlan(config, project, service as string);
+  // Cloud SQL is not provisioned yet: such a revision would have no DATABASE_URL and never start.
+  const withDatabase = targets.filter((target) => target.database !== undefined).map(({ name }) => name);
+  if (withDatabase.length > 0 && !dryRun) {
+    process.stderr.write(
+      `deploy: ${withDatabase.join(', ')} ${withDatabase.length === 1 ? 'has a database' : 'have databases'}, and the deploy does not make Cloud SQL databases yet: without one, the revision would not start. Nothing was deployed. Run it locally (pnpm dev, pnpm dev:cloud), or deploy the services without a database with deploy:one.\n`,
+    );
+    return 1;
+  }
   process.stdout.write(
     `${dryRun ? 'Dry run: these are the commands' : 'Deploying'} for ${targets.map(({ name }) => name).join(', ')} in project ${config.project}, ${config.region} (images tagged ${config.tag}).\n`,
   );

@@ -343,6 +343,17 @@ describe('a project of its own', () => {
     );
   });
 
+  it('deploys no service with a database while it makes no Cloud SQL database, and says so before any gcloud call', async () => {
+    await manifest('ledger', { port: 8080, database: {} });
+    await mkdir(join(work, 'services/ledger/migrations'));
+    await writeFile(join(work, 'services/ledger/migrations/0001_entries.sql'), 'create table entries (id int);\n');
+    const result = await deploy(['all'], settings, work);
+    expect(result).toMatchObject({ code: 1, calls: [] });
+    expect(result.stderr).toBe(
+      'deploy: ledger has a database, and the deploy does not make Cloud SQL databases yet: without one, the revision would not start. Nothing was deployed. Run it locally (pnpm dev, pnpm dev:cloud), or deploy the services without a database with deploy:one.\n',
+    );
+  });
+
   it('refuses a wrong manifest before any gcloud call, naming the file and the field', async () => {
     await manifest('tacoclient', { port: 8081, calls: ['tacosever'] });
     await manifest('tacoserver', { port: 8080 });
