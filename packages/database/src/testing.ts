@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '@taco-run/project/ports';
 import pg from 'pg';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
 import { migrate } from './migrate.js';
 
 const run = promisify(execFile);
@@ -201,5 +202,35 @@ export function serviceTestDatabase(root: string, service: string, migrations = 
       if (server === undefined) throw new Error('serviceTestDatabase: start() it first, in beforeAll');
       return server.createDatabase(name);
     },
+  };
+}
+
+/**
+ * The same as serviceTestDatabase, on PostgreSQL in this process (PGlite,
+ * served over the wire as `pnpm dev` serves it): nothing to install, for a
+ * service's first tests. Each database is an instance of its own.
+ */
+export function embeddedTestDatabase(root: string, service: string, migrations = 'migrations'): ServiceTestDatabase {
+  const instances: EmbeddedPostgres[] = [];
+  let url: string | undefined;
+  const instance = async () => {
+    const embedded = await startEmbeddedPostgres({ maxConnections: 10 });
+    instances.push(embedded);
+    return embedded.url;
+  };
+  return {
+    missing: undefined,
+    async start() {
+      url = await instance();
+      await migrate(url, { root, folder: join('services', service, migrations) });
+    },
+    stop: async () => {
+      await Promise.all(instances.splice(0).map((embedded) => embedded.close()));
+    },
+    get url() {
+      if (url === undefined) throw new Error('embeddedTestDatabase: start() it first, in beforeAll');
+      return url;
+    },
+    createEmpty: () => instance(),
   };
 }

@@ -21,12 +21,14 @@ import { type NewService, serviceFiles } from './templates.js';
 const usage = `new-service ${packageJson.version}: a new service in services/, ready to build, test, run and deploy.
 
 usage:
-  pnpm new:service <name> [--serves <Api,...>] [--calls <service,...>] [--port <n>]
+  pnpm new:service <name> [--serves <Api,...>] [--calls <service,...>] [--database] [--port <n>]
 
 options:
   --serves <Api,...>     APIs from packages/definitions it serves: one stub per method, each
                          answering unimplemented (501) until written
   --calls <service,...>  services it calls: a generated client for each of their APIs
+  --database             a PostgreSQL database of its own: the manifest's field, a first migration,
+                         src/database.ts to open it, typed, and a test against it in this process
   --port <n>             its port under pnpm dev (default: the next free one after the others')
   -h, --help             this text
   --version              the scaffolder's version
@@ -39,7 +41,12 @@ const commandLine = {
   name: 'new-service',
   version: packageJson.version,
   usage,
-  options: { serves: { type: 'string' }, calls: { type: 'string' }, port: { type: 'string' } },
+  options: {
+    serves: { type: 'string' },
+    calls: { type: 'string' },
+    port: { type: 'string' },
+    database: { type: 'boolean' },
+  },
   positionals: true,
 } satisfies CommandLine<Options>;
 
@@ -100,7 +107,7 @@ async function describe(
   project: Project,
   model: Model,
   name: string,
-  values: { serves?: string; calls?: string; port?: string },
+  values: { serves?: string; calls?: string; port?: string; database?: boolean },
 ): Promise<NewService> {
   const nameProblem = serviceNameProblem(name);
   if (nameProblem !== undefined) throw new Refusal(nameProblem);
@@ -139,7 +146,15 @@ async function describe(
   } else {
     port = await nextFreePort(Math.max(8079, ...taken.keys()) + 1, taken);
   }
-  return { name, port, basePath: '/oto/', serves, calls, versions: versions(project.root) };
+  return {
+    name,
+    port,
+    basePath: '/oto/',
+    serves,
+    calls,
+    database: values.database === true,
+    versions: versions(project.root),
+  };
 }
 
 function list(value: string | undefined): string[] {

@@ -8,6 +8,8 @@ export interface NewService {
   basePath: string;
   serves: Api[];
   calls: { name: string; basePath: string; apis: string[] }[];
+  /** It has a PostgreSQL database of its own. */
+  database: boolean;
   /** Versions of the packages a service depends on, as the project's own packages use them. */
   versions: { fastify: string; zod: string; undici: string };
 }
@@ -33,10 +35,16 @@ export function serviceFiles(service: NewService, model: Model): ScaffoldFile[] 
     { path: `test/${service.name}.test.ts`, text: test(service, model) },
   ];
   if (service.calls.length > 0) files.push({ path: 'src/clients.ts', text: clients(service) });
+  if (service.database) {
+    files.push(
+      { path: 'migrations/0001_records.sql', text: firstMigration(service) },
+      { path: 'src/database.ts', text: databaseAccessor(service) },
+    );
+  }
   return files;
 }
 
-function packageJson({ name, versions }: NewService): string {
+function packageJson({ name, versions, database }: NewService): string {
   return `${JSON.stringify(
     {
       name,
@@ -45,6 +53,7 @@ function packageJson({ name, versions }: NewService): string {
       type: 'module',
       scripts: { build: 'tsup --config ../tsup.service.config.ts', start: 'node dist/main.js' },
       dependencies: {
+        ...(database ? { '@taco-run/database': 'workspace:*' } : {}),
         '@taco-run/generated': 'workspace:*',
         '@taco-run/rpc': 'workspace:*',
         '@taco-run/service': 'workspace:*',
@@ -58,7 +67,7 @@ function packageJson({ name, versions }: NewService): string {
   )}\n`;
 }
 
-function manifest({ port, serves, calls, basePath }: NewService): string {
+function manifest({ port, serves, calls, basePath, database }: NewService): string {
   return `${JSON.stringify(
     {
       $schema: '../../packages/project/service.schema.json',
@@ -66,6 +75,7 @@ function manifest({ port, serves, calls, basePath }: NewService): string {
       ...(serves.length > 0 ? { serves: serves.map((api) => api.name) } : {}),
       ...(basePath !== '/oto/' ? { basePath } : {}),
       ...(calls.length > 0 ? { calls: calls.map((callee) => callee.name) } : {}),
+      ...(database ? { database: {} } : {}),
     },
     null,
     2,
@@ -77,8 +87,16 @@ function urlVariable(callee: string): string {
   return `${callee.toUpperCase().replaceAll('-', '_')}_URL`;
 }
 
-function main({ name, port, calls }: NewService): string {
-  const imports = ['logLevel', 'parseEnv', 'port', 'serve', 'start', ...(calls.length > 0 ? ['httpUrl'] : [])].sort();
+function main({ name, port, calls, database }: NewService): string {
+  const imports = [
+    'logLevel',
+    'parseEnv',
+    'port',
+    'serve',
+    'start',
+    ...(calls.length > 0 ? ['httpUrl'] : []),
+    ...(database ? ['postgresUrl'] : []),
+  ].sort();
   const urls = calls.map(
     (callee) => `    ${urlVariable(callee.name)}: httpUrl('http://${callee.name}${callee.basePath}'),`,
   );
@@ -91,18 +109,19 @@ start('${name}', async () => {
     PORT: port(${port}),
 ${urls.length > 0 ? `    // Short names: runsd sends them to the service here under pnpm dev, and to its Cloud Run URL in the cloud.\n${urls.join('\n')}\n` : ''}    LOG_LEVEL: logLevel,
     GOOGLE_CLOUD_PROJECT: z.string().optional(),
-  });
+${database ? `    // Its own PostgreSQL, which the tools set: PGlite under pnpm dev, a real server in the tests.\n    DATABASE_URL: postgresUrl,\n` : ''}  });
   const app = buildApp({
 ${calls.length > 0 ? `    urls: { ${calls.map((callee) => `${quoteKey(callee.name)}: env.${urlVariable(callee.name)}`).join(', ')} },\n` : ''}    logLevel: env.LOG_LEVEL,
     project: env.GOOGLE_CLOUD_PROJECT,
-  });
+${database ? '    databaseUrl: env.DATABASE_URL,\n' : ''}  });
   await serve(app, { name: '${name}', port: env.PORT });
 });
 `;
 }
 
-function app({ name, serves, calls, basePath }: NewService): string {
+function app({ name, serves, calls, basePath, database }: NewService): string {
   const options = `${pascal(name)}Options`;
+  const opened = `open${pascal(name)}Database`;
   const imports = [
     ...(serves.length > 0
       ? [`import { ${serves.map((api) => `register${api.name}`).join(', ')} } from '@taco-run/generated/server';`]
@@ -110,9 +129,11 @@ function app({ name, serves, calls, basePath }: NewService): string {
     `import { createServiceApp, ${serves.length > 0 ? 'logArrivals, ' : ''}type ServiceAppOptions } from '@taco-run/service';`,
     `import type { FastifyInstance } from 'fastify';`,
     ...(calls.length > 0 ? [`import { type Clients, createClients } from './clients.js';`] : []),
+    ...(database ? [`import { ${opened} } from './database.js';`] : []),
     ...serves.map((api) => `import { ${camel(api.name)} } from './${kebab(api.name)}.js';`),
   ];
-  const clientsArgument = calls.length > 0 ? 'clients' : '';
+  const clientsArgument = [...(database ? ['database'] : []), ...(calls.length > 0 ? ['clients'] : [])].join(', ');
+  const destructured = [...(calls.length > 0 ? ['urls'] : []), ...(database ? ['databaseUrl'] : [])];
   const registrations = serves.map(
     (api) =>
       `    register${api.name}(rpc, ${camel(api.name)}(${clientsArgument})${basePath === '/oto/' ? '' : `, { basePath: '${basePath}' }`});`,
@@ -120,12 +141,19 @@ function app({ name, serves, calls, basePath }: NewService): string {
   return `${imports.join('\n')}
 
 export interface ${options} extends Omit<ServiceAppOptions, 'name'> {
-${calls.length > 0 ? `  /** Where the services ${name} calls are: short names, which runsd resolves. */\n  urls: Clients['urls'];\n` : ''}}
+${calls.length > 0 ? `  /** Where the services ${name} calls are: short names, which runsd resolves. */\n  urls: Clients['urls'];\n` : ''}${database ? `  /** ${name}'s own PostgreSQL: DATABASE_URL, which the tools set. Connected to at the first query. */\n  databaseUrl: string;\n` : ''}}
 
 /** ${name}: Cloud Run's contract from @taco-run/service (logging, /healthz), and ${serves.length > 0 ? serves.map((api) => api.name).join(' and ') : 'your routes'}. */
-export function buildApp(${calls.length > 0 ? '{ urls, ...options }' : 'options'}: ${options}${calls.length > 0 ? '' : ' = {}'}): FastifyInstance {
+export function buildApp(${destructured.length > 0 ? `{ ${destructured.join(', ')}, ...options }` : 'options'}: ${options}${destructured.length > 0 ? '' : ' = {}'}): FastifyInstance {
   const app = createServiceApp({ name: '${name}', ...options });
 ${calls.length > 0 ? '  const clients = createClients(urls);\n' : ''}${
+  database
+    ? `  const database = ${opened}(databaseUrl, app.log);
+  // After the last request has drained: its queries are done by then.
+  app.addHook('onClose', () => database.close());
+`
+    : ''
+}${
   serves.length > 0
     ? `  // A scope of its own, so arrivals are logged (at debug) for RPC requests and not for health probes.
   app.register(async (rpc) => {
@@ -133,8 +161,8 @@ ${calls.length > 0 ? '  const clients = createClients(urls);\n' : ''}${
 ${registrations.join('\n')}
   });
 `
-    : `  // Your routes go here${calls.length > 0 ? `; app.clients calls the services ${name} calls` : ''}.
-${calls.length > 0 ? "  app.decorate('clients', clients);\n" : ''}`
+    : `  // Your routes go here${calls.length > 0 ? `; app.clients calls the services ${name} calls` : ''}${database ? `; app.database is ${name}'s database` : ''}.
+${calls.length > 0 ? "  app.decorate('clients', clients);\n" : ''}${database ? "  app.decorate('database', database);\n" : ''}`
 }  return app;
 }
 `;
@@ -168,8 +196,12 @@ export type Clients = ReturnType<typeof createClients>;
 `;
 }
 
-function implementation({ name, calls }: NewService, api: Api): string {
+function implementation({ name, calls, database }: NewService, api: Api): string {
   const takesClients = calls.length > 0;
+  const parameters = [
+    ...(database ? [`_database: ${pascal(name)}Database`] : []),
+    ...(takesClients ? ['_clients: Clients'] : []),
+  ];
   const stubs = api.methods.map(
     (
       method,
@@ -179,13 +211,13 @@ function implementation({ name, calls }: NewService, api: Api): string {
   );
   return `import type { ${api.name} } from '@taco-run/generated/server';
 import { RpcError } from '@taco-run/rpc';
-${takesClients ? "import type { Clients } from './clients.js';\n" : ''}
+${takesClients ? "import type { Clients } from './clients.js';\n" : ''}${database ? `import type { ${pascal(name)}Database } from './database.js';\n` : ''}
 /**
  * ${api.name}, as ${name} serves it. Each method answers \`unimplemented\` (501)
  * until you write it: give it its parameters, \`(request, context)\`, and return
- * its response.${takesClients ? ` \`_clients\` calls the services ${name} calls (name it \`clients\` once a method does).` : ''}
+ * its response.${database ? ` \`_database\` is ${name}'s own database (name it \`database\` once a method queries it).` : ''}${takesClients ? ` \`_clients\` calls the services ${name} calls (name it \`clients\` once a method does).` : ''}
  */
-export function ${camel(api.name)}(${takesClients ? '_clients: Clients' : ''}): ${api.name} {
+export function ${camel(api.name)}(${parameters.join(', ')}): ${api.name} {
   return {
 ${stubs.join('\n')}
   };
@@ -193,7 +225,8 @@ ${stubs.join('\n')}
 `;
 }
 
-function test({ name, serves, calls, basePath }: NewService, model: Model): string {
+function test({ name, serves, calls, basePath, database }: NewService, model: Model): string {
+  const opened = `open${pascal(name)}Database`;
   const urls = calls.map((callee) => `${quoteKey(callee.name)}: 'http://${callee.name}${callee.basePath}'`).join(', ');
   const methods = serves.flatMap((api) => api.methods.map((method) => ({ api, method })));
   // One fake per callee, serving every API it serves.
@@ -236,6 +269,12 @@ function test({ name, serves, calls, basePath }: NewService, model: Model): stri
   });`;
   });
   const imports = [
+    ...(database
+      ? [
+          "import { fileURLToPath } from 'node:url';",
+          "import { embeddedTestDatabase } from '@taco-run/database/testing';",
+        ]
+      : []),
     ...(clientNames.length > 0 ? [`import { ${clientNames.join(', ')} } from '@taco-run/generated/client';`] : []),
     ...(fakeFunctions.length > 0
       ? [`import { ${fakeFunctions.sort().join(', ')} } from '@taco-run/generated/fakes';`]
@@ -246,6 +285,7 @@ function test({ name, serves, calls, basePath }: NewService, model: Model): stri
     "import { request } from 'undici';",
     "import { afterAll, beforeAll, describe, expect, it } from 'vitest';",
     "import { buildApp } from '../src/app.js';",
+    ...(database ? [`import { ${opened} } from '../src/database.js';`] : []),
   ];
   const fakeNames = [...fakeOf.keys()].map(camel);
   const setUp =
@@ -260,27 +300,49 @@ ${fakeStarts.join('\n')}
   return `${imports.join('\n')}
 
 // ${name} on loopback, called as its callers call it${fakeOf.size > 0 ? ', with the services it calls faked' : ''}.
-
+${
+  database
+    ? `
+// Its own database, in this process (PGlite, nothing to install), migrated as pnpm dev migrates it. For a real
+// PostgreSQL server, as the example's tests use: serviceTestDatabase, from the same module.
+const database = embeddedTestDatabase(fileURLToPath(new URL('../../../', import.meta.url)), '${name}');
+`
+    : ''
+}
 describe('${name}', () => {
   let app: FastifyInstance;
   let origin: string;
 ${fakeNames.map((fake) => `  let ${fake}: Fake;`).join('\n')}${fakeOf.size > 0 ? '\n  let unroute: () => Promise<void>;' : ''}
 
   beforeAll(async () => {
-${setUp}    app = buildApp({ ${calls.length > 0 ? `urls: { ${urls} }, ` : ''}logLevel: 'warn' });
+${database ? '    await database.start();\n' : ''}${setUp}    app = buildApp({ ${calls.length > 0 ? `urls: { ${urls} }, ` : ''}${database ? 'databaseUrl: database.url, ' : ''}logLevel: 'warn' });
     origin = await listenOnLoopback(app);
-  });
+  }${database ? ', 60_000' : ''});
 
   afterAll(async () => {
     await app.close();
-${fakeOf.size > 0 ? `    await unroute();\n${fakeNames.map((fake) => `    await ${fake}.close();\n`).join('')}` : ''}  });
+${fakeOf.size > 0 ? `    await unroute();\n${fakeNames.map((fake) => `    await ${fake}.close();\n`).join('')}` : ''}${database ? '    await database.stop();\n' : ''}  });
 
   it('answers its health check', async () => {
     const response = await request(\`\${origin}/healthz\`);
     expect(response.statusCode).toBe(200);
     expect(await response.body.json()).toEqual({ status: 'ok', service: '${name}' });
   });
-${checks.join('\n')}
+${
+  database
+    ? `
+  it('reaches its own database, migrated: the records table is there, empty', async () => {
+    const own = ${opened}(database.url, app.log);
+    try {
+      const db = await own.kysely();
+      expect(await db.selectFrom('records').selectAll().execute()).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+`
+    : ''
+}${checks.join('\n')}
 });
 `;
 }
@@ -305,4 +367,32 @@ function member(object: string, name: string): string {
 
 function quoteKey(name: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? name : `'${name}'`;
+}
+
+function firstMigration({ name }: NewService): string {
+  return `-- ${name}'s first table: make it what ${name} keeps. Once a migration has been applied anywhere, leave it
+-- as it is and change the schema in the next file, 0002_<what>.sql: pnpm dev applies each as you save it.
+create table records (
+  id bigint generated always as identity primary key,
+  created_at timestamptz not null default now()
+);
+`;
+}
+
+function databaseAccessor({ name }: NewService): string {
+  const type = `${pascal(name)}Database`;
+  return `import { type DatabaseLog, openDatabase, type ServiceDatabase } from '@taco-run/database';
+import { schema, type Tables } from './database.generated.js';
+
+/** ${name}'s own database, its tables typed from its migrations (\`pnpm generate\` writes database.generated.ts). */
+export type ${type} = ServiceDatabase<Tables>;
+
+/**
+ * Opens it, lazily: the first query connects, and checks that every migration ${name} ships is applied.
+ * \`await database.kysely()\` gives the query builder.
+ */
+export function open${type}(url: string, log: DatabaseLog): ${type} {
+  return openDatabase<Tables>({ url, log, ...schema });
+}
+`;
 }

@@ -298,6 +298,26 @@ describe('growing the project', { timeout: 120_000 }, () => {
     expect(one).toContain('--member=serviceAccount:menuserver@my-taco-project.iam.gserviceaccount.com');
   });
 
+  it('scaffolds a service with a database: its first migration, row types, typed accessor and a test against it', async () => {
+    const scaffold = sh('pnpm', ['--silent', 'new:service', 'ledger', '--database']);
+    expect(scaffold).toMatchObject({ code: 0 });
+    expect(scaffold.stdout).toContain('services/ledger/migrations/0001_records.sql');
+    expect(JSON.parse(await readFile(join(work, 'services/ledger/service.json'), 'utf8'))).toMatchObject({
+      database: {},
+    });
+    // pnpm generate, which the scaffolder runs, typed its rows from the migration.
+    expect(await readFile(join(work, 'services/ledger/src/database.generated.ts'), 'utf8')).toContain(
+      'export interface Records {\n  id: GeneratedAlways<Int8>;\n  created_at: Generated<Timestamp>;\n}',
+    );
+    expect(sh('pnpm', ['--silent', 'generate', '--check']).code).toBe(0);
+    const tested = sh('pnpm', ['exec', 'vitest', 'run', 'services/ledger']);
+    expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+    expect(stripVTControlCharacters(tested.stdout)).toMatch(/Tests {2}2 passed \(2\)/);
+    const checked = sh('pnpm', ['--silent', 'typecheck']);
+    expect(checked.code, checked.stdout).toBe(0);
+    expect(sh('pnpm', ['--silent', 'lint']).code).toBe(0);
+  });
+
   it('a new TacoService method asks only the service that implements TacoService for it', async () => {
     const taco = join(work, 'packages/definitions/src/taco.ts');
     const text = await readFile(taco, 'utf8');
