@@ -61,8 +61,12 @@ async function writeCompileCache() {
   // Exactly what the image runs (its ENTRYPOINT and ENV, NODE_COMPILE_CACHE among them), here.
   const { command, args, env } = imageCommand(out, process.execPath);
   const cache = env.NODE_COMPILE_CACHE ?? join(out, 'compile-cache');
+  // A service with a database needs a DATABASE_URL to start, and connects only at its first query, which
+  // /healthz makes none of: an address where nothing listens is enough.
+  const database =
+    manifest.database === undefined ? {} : { DATABASE_URL: 'postgresql://compile-cache@127.0.0.1:1/none' };
   const child = spawn(command, args, {
-    env: { PATH: process.env.PATH, ...manifest.env, ...env, LOG_LEVEL: 'warn', PORT: String(port) },
+    env: { PATH: process.env.PATH, ...manifest.env, ...database, ...env, LOG_LEVEL: 'warn', PORT: String(port) },
     stdio: 'ignore',
   });
   const exited = once(child, 'exit');

@@ -59,12 +59,13 @@ describe('.dockerignore', () => {
     }
   });
 
-  it('drops what the build makes again or never needs: installed packages, bundles, tests, the git folder', () => {
+  it('drops what the build makes again or never needs: installed packages, bundles, tests, local data, the git folder', () => {
     for (const path of [
       'node_modules/fastify/package.json',
       'services/tacoserver/node_modules/x',
       'services/tacoserver/dist/main.js',
       'services/tacoserver/test/e2e.test.ts',
+      'services/tacoserver/.database/pglite/PG_VERSION',
       'tools/runsd/dist/runsd.js',
       'packages/rpc/test/client.test.ts',
       '.git/HEAD',

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +10,10 @@ import { otlpReceiver } from '@taco-run/dev-console/otlp';
 import { startService } from '@taco-run/project/process';
 import { fixtureProject, loadedModulesPreload, runNode } from '@taco-run/project/testing';
 import Fastify from 'fastify';
+import { build } from 'tsup';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeBundle } from '../../scripts/node-bundle.js';
 import { imageNodeMajor } from '../../tools/otogen/src/render/serializers.js';
 import { imageCommand } from '../image-command.mjs';
 
@@ -195,3 +197,47 @@ function startLayout(layout: string, env: Record<string, string> = {}) {
   // ENTRYPOINT is [runsd, --, node, main.js]: the wrapper is everything before `node main.js`.
   return startService(bundle, { ...imageEnv, ...env }, { wrapper: args.slice(0, -2) });
 }
+
+describe('the image layout of a service with a database', () => {
+  let project: string;
+  let layout: string;
+  let assembled: { stdout: string };
+
+  beforeAll(async () => {
+    // A project of one service with a database: the reliability suite's, bundled as pnpm build bundles a service.
+    project = await mkdtemp(join(tmpdir(), 'image-database-'));
+    await mkdir(join(project, 'services/orders/migrations'), { recursive: true });
+    await writeFile(join(project, 'services/orders/service.json'), '{ "port": 8080, "database": {} }\n');
+    await writeFile(join(project, 'services/orders/migrations/0001_orders.sql'), 'create table orders (id int);\n');
+    await build(
+      nodeBundle({
+        entry: { main: join(root, 'reliability/test/fixtures/orders-service.ts') },
+        outDir: join(project, 'services/orders/dist'),
+        silent: true,
+      }),
+    );
+    layout = join(project, 'layout');
+    assembled = await run(process.execPath, [join(root, 'deploy/assemble-image.mjs'), 'orders', layout], {
+      cwd: project,
+    });
+  }, 60_000);
+
+  afterAll(() => rm(project, { recursive: true, force: true }));
+
+  it('holds no PGlite: the embedded database is for pnpm dev, and stays out of what ships', async () => {
+    const files = (await readdir(layout, { recursive: true })).map(String);
+    expect(files.filter((file) => /pglite|\.wasm$|\.data$/i.test(file))).toEqual([]);
+    for (const file of files.filter((name) => name.endsWith('.js'))) {
+      const text = await readFile(join(layout, file), 'latin1');
+      expect(/electric-sql|pglite/i.test(text), file).toBe(false);
+    }
+    // Its driver, loaded at the first query, is there.
+    expect(files.filter((file) => /^service\/database-driver-\w+\.js$/.test(file))).toHaveLength(1);
+  });
+
+  it('still gets its compile cache: it starts, and answers /healthz, without reaching a database', () => {
+    expect(assembled.stdout).toContain(
+      makesCompileCache ? 'assemble-image: compile cache for Node' : 'makes no compile cache; the image ships none',
+    );
+  });
+});

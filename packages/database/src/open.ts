@@ -68,7 +68,7 @@ export function openDatabase<Tables>(options: OpenDatabaseOptions): ServiceDatab
 }
 
 async function open<Tables>(options: OpenDatabaseOptions) {
-  const [{ Kysely, PostgresDialect }, { default: pg }] = await Promise.all([import('kysely'), import('pg')]);
+  const { Kysely, PostgresDialect, pg } = await import('./database-driver.js');
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,

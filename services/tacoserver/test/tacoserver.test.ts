@@ -237,6 +237,21 @@ describe.skipIf(database.missing)('tacoserver start-up and shutdown', () => {
     await expect(refused).rejects.not.toThrow('hunter2');
   });
 
+  it('loads its database driver (Kysely and node-postgres) at its first query, not at start', async () => {
+    // Node's own log of the ES modules it loads: the driver is a chunk of the bundle of its own.
+    const service = await startTacoserver({ NODE_DEBUG: 'esm' });
+    try {
+      const loaded = () => service.stderr.some((line) => /\/database-driver-\w+\.js/.test(line));
+      const health = await request(`${service.origin}/healthz`);
+      await health.body.dump();
+      expect(loaded()).toBe(false);
+      expect((await eat(service.origin, '{"name":"Lazy","tacos":["Fish"]}')).status).toBe(200);
+      expect(loaded()).toBe(true);
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+  });
+
   it('answers 503 naming the migration its database lacks, and /healthz at once, without waiting on the database', async () => {
     const service = await startTacoserver({ DATABASE_URL: await database.createEmpty('unmigrated') });
     try {
