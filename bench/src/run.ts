@@ -4,11 +4,13 @@
 // checks of a change (run it before and after).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MetadataServer, startMetadataServer } from '@taco-run/cloud-emulator';
+import { migrate, shippedMigrations } from '@taco-run/database/migrate';
+import { findPostgres, startPostgres } from '@taco-run/database/testing';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { type ServiceProcess, startService } from '@taco-run/project/process';
 import { loadProject } from '@taco-run/project/services';
@@ -36,7 +38,7 @@ import {
   timeToExit,
 } from './measure.js';
 
-const scenarioNames = ['server', 'client', 'runsd', 'cold', 'counted'] as const;
+const scenarioNames = ['server', 'client', 'runsd', 'cold', 'counted', 'database'] as const;
 const commandLine = {
   name: 'bench',
   version: '0.1.0',
@@ -78,6 +80,11 @@ const accessLineServer = 'tacoserver, access line on (as off Cloud Run)';
 const shippedPair = 'in-process, both with access lines on';
 /** The deployed row as counted: the image's bundle with the deployed environment (runsd serves no inbound request). */
 const countedDeployed = 'tacoserver as deployed (its bundle and environment)';
+/** The database row's contender: a service that stores each order, as a deploy runs it (the image's ENTRYPOINT). */
+const databaseDeployed = 'a service with a database, as deployed (ENTRYPOINT, K_SERVICE)';
+/** The reliability suite's service with a database: the fixture's TacoService, each order stored before it answers. */
+const ordersService = join(root, 'reliability/test/fixtures/orders-service.ts');
+const ordersMigrations = 'reliability/test/fixtures/orders-migrations';
 /**
  * What Cloud Run's front end adds to every request it passes on: a trace, which a service continues rather than
  * starting its own. The server and pair rows send it, so that they measure the path that ships.
@@ -127,6 +134,7 @@ async function buildAll(): Promise<void> {
       entry: {
         generated: join(root, 'bench/src/servers/generated.ts'),
         'fastify-hand': join(root, 'bench/src/servers/fastify-hand.ts'),
+        'fastify-pg': join(root, 'bench/src/servers/fastify-pg.ts'),
         'node-http': join(root, 'bench/src/servers/node-http.ts'),
         trpc: join(root, 'bench/src/servers/trpc.ts'),
         connect: join(root, 'bench/src/servers/connect.ts'),
@@ -238,7 +246,7 @@ async function compare<N extends string>(
 }
 
 async function serverScenario() {
-  log('\n[1/5] server: the generated route against hand-written Fastify, bare node:http and the peers');
+  log('\n[1/6] server: the generated route against hand-written Fastify, bare node:http and the peers');
   const servers = ['generated', 'fastify-hand', 'node-http', 'trpc', 'ts-rest', 'connect'] as const;
   const paths: Record<(typeof servers)[number], string> = {
     generated: '/oto/TacoService.EatTaco',
@@ -304,8 +312,74 @@ async function startDeployed(metadataHost: string): Promise<ServiceProcess> {
   return process;
 }
 
+/**
+ * EatTaco with its insert: a service with a database as deployed, against the same route written by hand in
+ * Fastify with node-postgres, both storing each order in the same real PostgreSQL (the machine's, a throwaway
+ * cluster with fsync off), which runs on the load generator's core, the server under test on its own.
+ */
+async function databaseScenario(): Promise<Record<'fastify-pg' | typeof databaseDeployed, Measured> | undefined> {
+  log('\n[6/6] database: EatTaco storing each order, a service with a database as deployed, against Fastify with pg');
+  const found = findPostgres();
+  if ('missing' in found) {
+    log(`  skipped: ${found.missing}`);
+    return undefined;
+  }
+  const postgres = await startPostgres(found.bin, { wrapper: cores().load });
+  const mark = stopAll.length;
+  const metadata = await startMetadataServer();
+  const project = await mkdtemp(join(tmpdir(), 'bench-database-'));
+  try {
+    const url = await postgres.createDatabase('bench');
+    await migrate(url, { root, folder: ordersMigrations });
+    const hand = (await start(join(dist, 'fastify-pg.js'), { DATABASE_URL: url }, [], { pinned: true })).origin;
+    // Its image layout, as deploy/assemble-image.mjs lays out a service's, in a project of its own.
+    await mkdir(join(project, 'services/orders'), { recursive: true });
+    await writeFile(join(project, 'services/orders/service.json'), '{ "port": 8080, "database": {} }\n');
+    await build(
+      nodeBundle({ entry: { main: ordersService }, outDir: join(project, 'services/orders/dist'), silent: true }),
+    );
+    const node = imageNode();
+    const layout = join(project, 'layout');
+    execFileSync(node.path, [join(root, 'deploy/assemble-image.mjs'), 'orders', layout], {
+      cwd: project,
+      stdio: 'ignore',
+    });
+    const image = imageCommand(layout, node.path);
+    const migrations = shippedMigrations(root, ordersMigrations)
+      .map(({ file, checksum }) => `${file}:${checksum}`)
+      .join(',');
+    const deployed = await startService(
+      image.args.at(-1) ?? '',
+      {
+        PATH: process.env.PATH ?? '',
+        ...image.env,
+        K_SERVICE: 'orders',
+        K_REVISION: 'orders-00001-bench',
+        K_CONFIGURATION: 'orders',
+        GCE_METADATA_HOST: metadata.host,
+        DATABASE_URL: url,
+        MIGRATIONS: migrations,
+      },
+      {
+        runner: [...cores().server, image.command, ...image.args.slice(0, -1)],
+        port: await freePort(),
+        stdout: 'drain',
+      },
+    );
+    stopAll.push(deployed);
+    const post = (origin: string) => () =>
+      load({ url: `${origin}/oto/TacoService.EatTaco`, method: 'POST', body, seconds, headers: cloudRunTrace });
+    return await compare({ 'fastify-pg': post(hand), [databaseDeployed]: post(deployed.origin) });
+  } finally {
+    await stopSince(mark);
+    await metadata.close();
+    await postgres.stop();
+    await rm(project, { recursive: true, force: true });
+  }
+}
+
 async function clientScenario() {
-  log(`\n[2/5] client: ${clientSeconds} s of calls from one process, 50 in flight, against bare node:http`);
+  log(`\n[2/6] client: ${clientSeconds} s of calls from one process, 50 in flight, against bare node:http`);
   // The server on its core and each client's process on the other: the client, not the server, sets the pace.
   const server = await start(join(dist, 'node-http.js'), {}, [], { pinned: true });
   const runs: Record<'generated' | 'generated web' | 'undici' | 'fetch' | 'fetch with a deadline', number[]> = {
@@ -338,7 +412,7 @@ async function clientScenario() {
 }
 
 async function runsdScenario() {
-  log('\n[3/5] runsd: tacoclient → tacoserver directly, through the in-process dispatcher, and through the proxy');
+  log('\n[3/6] runsd: tacoclient → tacoserver directly, through the in-process dispatcher, and through the proxy');
   // One metadata server per runsd process, so each one's token requests are counted apart.
   const metadata = {
     'in-process dispatcher': await startMetadataServer(),
@@ -501,7 +575,7 @@ function coldRatio(value: { rounds: number[] }, baseline: { rounds: number[] }):
  * The services log as they do by default.
  */
 async function coldStartScenario(): Promise<{ node: NodeUnderTest; figures: ColdFigures }[]> {
-  log(`\n[4/5] cold start: spawn to the first 200 from /healthz, median of ${coldRuns}, on each Node`);
+  log(`\n[4/6] cold start: spawn to the first 200 from /healthz, median of ${coldRuns}, on each Node`);
   const port = await freePort();
   const metadata = await startMetadataServer();
   const results: { node: NodeUnderTest; figures: ColdFigures }[] = [];
@@ -566,10 +640,10 @@ async function coldStartScenario(): Promise<{ node: NodeUnderTest; figures: Cold
 async function countedScenario(): Promise<Counted> {
   const missing = callgrindMissing();
   if (missing !== undefined) {
-    log(`\n[5/5] counted: skipped, ${missing}`);
+    log(`\n[5/6] counted: skipped, ${missing}`);
     return { missing };
   }
-  log('\n[5/5] counted: instructions per request under callgrind (Node with --single-threaded)');
+  log('\n[5/6] counted: instructions per request under callgrind (Node with --single-threaded)');
   const node = imageNode().path;
   const counts = await mkdtemp(join(tmpdir(), 'bench-callgrind-'));
   const metadata = await startMetadataServer();
@@ -615,6 +689,7 @@ function report(
   runsd: Awaited<ReturnType<typeof runsdScenario>>,
   cold: Awaited<ReturnType<typeof coldStartScenario>>,
   counted: Counted,
+  database: Awaited<ReturnType<typeof databaseScenario>>,
 ) {
   const hand = server['fastify-hand'];
   const generated = server.generated;
@@ -668,6 +743,15 @@ function report(
     });
   }
   verdicts.push(...coldVerdicts(cold));
+  if (database !== undefined) {
+    verdicts.push(
+      ratioAtLeast(
+        'a service with a database, as deployed, ≥ 0.90× Fastify with pg storing the same order (req/s)',
+        versus(database[databaseDeployed], database['fastify-pg']),
+        0.9,
+      ),
+    );
+  }
 
   const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   const lines = [
@@ -744,6 +828,24 @@ function report(
       ];
     }),
     ...countedSection(counted, row),
+    '## 6. Database: `POST` EatTaco storing each order in PostgreSQL, 50 connections',
+    '',
+    ...(database === undefined
+      ? ['Not measured: no PostgreSQL server on this machine.', '']
+      : [
+          row(['server', 'req/s', 'p50 ms', 'p99 ms', 'vs Fastify with pg']),
+          row(['---', '---:', '---:', '---:', '---:']),
+          ...Object.entries(database).map(([name, value]) =>
+            row([
+              name,
+              Math.round(value.requestsPerSecond),
+              value.p50.toFixed(2),
+              value.p99.toFixed(2),
+              times(versus(value, database['fastify-pg'])),
+            ]),
+          ),
+          '',
+        ]),
     '## Targets',
     '',
     row(['target', 'measured', 'met']),
@@ -852,6 +954,7 @@ async function main(): Promise<void> {
         runsd: runsdScenario,
         cold: coldStartScenario,
         counted: countedScenario,
+        database: databaseScenario,
       };
       log(`\n${JSON.stringify(await scenarios[only](), null, 2)}`);
       log('--only: docs/benchmarks.md left as it is');
@@ -862,7 +965,8 @@ async function main(): Promise<void> {
     const runsd = await runsdScenario();
     const cold = await coldStartScenario();
     const counted = await countedScenario();
-    const { tables, verdicts } = report(server, client, runsd, cold, counted);
+    const database = await databaseScenario();
+    const { tables, verdicts } = report(server, client, runsd, cold, counted, database);
     log(`\n${tables}\n`);
     const cpu = cpus();
     const machine = `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}; servers, services and clients under load on ${imageNode().name}`;

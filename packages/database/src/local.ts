@@ -26,6 +26,9 @@ export function dataFolder(root: string, service: Service): string {
   return join(root, service.dir, '.database');
 }
 
+/** Connections the embedded server takes beyond the service's pool: the console's and psql's. */
+const toolConnections = 2;
+
 /** What a running dev runner says of the database it serves, for `pnpm db:psql`. */
 const servingFile = 'serving.json';
 
@@ -72,7 +75,8 @@ export async function openLocalDatabase(
   try {
     embedded = await startEmbeddedPostgres({
       dataDir: join(folder, 'pglite'),
-      maxConnections: databasePoolSize(service) ?? 1,
+      // The service's pool, and one each for the dev console's Data view and `pnpm db:psql`.
+      maxConnections: (databasePoolSize(service) ?? 1) + toolConnections,
     });
   } catch (error) {
     throw new Error(

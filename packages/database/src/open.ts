@@ -143,7 +143,6 @@ class GuardedPool implements PostgresPool {
     } catch (error) {
       throw this.health.failed(error);
     }
-    this.health.connected();
     // A checked-out client's connection error has no listener of the pool's: without one it would end the process.
     let broken = false;
     const onError = (error: Error) => {
@@ -165,10 +164,17 @@ class GuardedPool implements PostgresPool {
       query: ((text: unknown, parameters?: unknown[]) => {
         // Kysely streams through a cursor object, passed through as it is.
         if (typeof text !== 'string') return client.query(text as never);
-        return this.#query(client, text, parameters).catch((error: unknown) => {
-          if (databaseFailure(error)?.outage) broken = true;
-          throw this.health.failed(error);
-        });
+        // Back once a query succeeds: a connection taken from the pool may be one whose server has just gone.
+        return this.#query(client, text, parameters).then(
+          (result) => {
+            this.health.connected();
+            return result;
+          },
+          (error: unknown) => {
+            if (databaseFailure(error)?.outage) broken = true;
+            throw this.health.failed(error);
+          },
+        );
       }) as unknown as PostgresPoolClient['query'],
       release,
     };

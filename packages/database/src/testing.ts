@@ -63,7 +63,15 @@ const nobody = { uid: 65_534, gid: 65_534 };
  * need not survive the machine. Throws with the server's output when it does
  * not come up within 20 s.
  */
-export async function startPostgres(bin: string): Promise<TestPostgres> {
+export async function startPostgres(
+  bin: string,
+  {
+    wrapper = [],
+  }: {
+    /** What runs the server, in front of its own command: `['taskset', '-c', '1']` pins it and its sessions to a core. */
+    wrapper?: readonly string[];
+  } = {},
+): Promise<TestPostgres> {
   const folder = await mkdtemp(join(tmpdir(), 'taco-run-postgres-'));
   const asRoot = process.getuid?.() === 0;
   const asUser: { uid?: number; gid?: number } = asRoot ? nobody : {};
@@ -77,9 +85,11 @@ export async function startPostgres(bin: string): Promise<TestPostgres> {
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   let server: ChildProcess | undefined;
   const start = async () => {
+    const [command = join(bin, 'postgres'), ...prefix] = [...wrapper, join(bin, 'postgres')];
     const child = spawn(
-      join(bin, 'postgres'),
+      command,
       [
+        ...prefix,
         '-D',
         data,
         '-p',

@@ -144,6 +144,9 @@ async function start(
     json,
     color: process.stdout.isTTY && !process.env.NO_COLOR,
   });
+  // Each service's own database, as pnpm dev gives it, migrated before the services start, as the deploy migrates.
+  const databases = await openDatabases(root, project.services);
+  if (databases === undefined) return 1;
   // The console first, so that its address is among the first lines; it learns the services' URLs once they are up.
   let cloud: Awaited<ReturnType<typeof startCloud>> | undefined;
   const devConsole =
@@ -163,16 +166,11 @@ async function start(
             port: consolePort,
             pageDir: fileURLToPath(new URL('../../dev-console/dist/page', import.meta.url)),
             runner: 'pnpm dev:cloud',
+            databases: new Map([...databases].map(([name, database]) => [name, database.url])),
           },
           (line) => process.stdout.write(`cloud-emulator: ${line}\n`),
         );
   const telemetry = consoleTelemetry(devConsole?.otlpEndpoint, process.env);
-  // Each service's own database, as pnpm dev gives it, migrated before the services start, as the deploy migrates.
-  const databases = await openDatabases(root, project.services);
-  if (databases === undefined) {
-    await devConsole?.close();
-    return 1;
-  }
   const databaseEnv = (name: string): Record<string, string> => {
     const url = databases.get(name)?.url;
     return url === undefined ? {} : { DATABASE_URL: url };

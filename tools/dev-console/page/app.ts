@@ -1,4 +1,5 @@
-import type { ApiView, Overview, ServiceView, TraceRecord } from '../src/views.js';
+import type { ApiView, DatabaseView, Overview, ServiceView, TableRows, TraceRecord } from '../src/views.js';
+import { dataView } from './data-view.js';
 import { explorerView, type Selection } from './explorer-view.js';
 import { RecentTraces } from './recent-traces.js';
 import { servicesView } from './services-view.js';
@@ -20,10 +21,23 @@ const state: {
 
 const view = document.querySelector('#view') as HTMLElement;
 
-/** `#/services`, `#/explorer/<service>/<Api.Method>`, `#/traces/<trace id>`. */
-function route(): { name: 'services' | 'explorer' | 'traces'; parts: string[] } {
+/** `#/services`, `#/explorer/<service>/<Api.Method>`, `#/traces/<trace id>`, `#/data/<service>/<table>`. */
+function route(): { name: 'services' | 'explorer' | 'traces' | 'data'; parts: string[] } {
   const [name, ...parts] = location.hash.replace(/^#\/?/, '').split('/');
-  return { name: name === 'explorer' || name === 'traces' ? name : 'services', parts };
+  return { name: name === 'explorer' || name === 'traces' || name === 'data' ? name : 'services', parts };
+}
+
+/** The Data view reads the databases each time it is shown: what a request just wrote is there. */
+async function showData(parts: string[]): Promise<void> {
+  const databases = (await fetch('/api/data').then((response) => response.json())) as DatabaseView[];
+  const [service, table] = parts.map(decodeURIComponent);
+  let chosen: { service: string; rows?: TableRows; error?: string } | undefined;
+  if (service !== undefined && table !== undefined) {
+    const response = await fetch(`/api/data/${encodeURIComponent(service)}/${encodeURIComponent(table)}`);
+    const body = await response.json();
+    chosen = response.ok ? { service, rows: body as TableRows } : { service, error: (body as { error: string }).error };
+  }
+  if (route().name === 'data') view.replaceChildren(dataView(databases, chosen));
 }
 
 /** The explorer's form holds what is typed; it is drawn again only when another method is chosen. */
@@ -44,7 +58,9 @@ function render(): void {
     return;
   }
   drawnExplorer = undefined;
-  if (name === 'traces') {
+  if (name === 'data') {
+    void showData(parts);
+  } else if (name === 'traces') {
     view.replaceChildren(tracesView(state.traces.list(), parts[0]));
   } else {
     view.replaceChildren(servicesView(state.services));
@@ -97,7 +113,7 @@ async function start(): Promise<void> {
   events.addEventListener('services', (event) => {
     state.services = JSON.parse((event as MessageEvent).data) as ServiceView[];
     if (route().name === 'explorer') updateHealthTags();
-    else render();
+    else if (route().name !== 'data') render();
   });
   events.addEventListener('trace', (event) => {
     const trace = JSON.parse((event as MessageEvent).data) as TraceRecord;

@@ -5,10 +5,11 @@ import type { Project } from '@taco-run/project/services';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { request } from 'undici';
 import { readApis } from './apis.js';
+import { describeDatabase, lastRows } from './data.js';
 import { HealthPoller } from './health.js';
 import { otlpReceiver } from './otlp.js';
 import { readLogLine, TraceStore } from './traces.js';
-import type { CallResult, Overview, ServiceView } from './views.js';
+import type { CallResult, DatabaseView, Overview, ServiceView } from './views.js';
 
 export interface DevConsoleOptions {
   project: Project;
@@ -30,6 +31,8 @@ export interface DevConsoleOptions {
   port?: number;
   /** The folder of the page's files (index.html, app.js, app.css), as tools/dev-console/tsup.config.ts builds them. */
   pageDir: string;
+  /** Each service's database, by service: the URL the runner gave it, which the Data view reads. */
+  databases?: ReadonlyMap<string, string>;
   /** What runs the services, for the page's header: `pnpm dev`, `pnpm dev:cloud`. */
   runner: string;
   healthInterval?: number;
@@ -129,6 +132,25 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
     }
   });
   app.get('/api/traces', async () => store.list());
+
+  // The Data view: read-only, over a connection of its own to each service's database.
+  const databases = options.databases ?? new Map<string, string>();
+  app.get(
+    '/api/data',
+    async (): Promise<DatabaseView[]> =>
+      Promise.all([...databases].map(([service, url]) => describeDatabase(service, url))),
+  );
+  app.get<{ Params: { service: string; table: string } }>('/api/data/:service/:table', async (request, reply) => {
+    const { service, table } = request.params;
+    const url = databases.get(service);
+    if (url === undefined) return reply.code(404).send({ error: `${service} has no database here` });
+    try {
+      const rows = await lastRows(url, table);
+      return rows ?? reply.code(404).send({ error: `${service}'s database has no table ${table}` });
+    } catch (error) {
+      return reply.code(502).send({ error: `${service}'s database: ${(error as Error).message}` });
+    }
+  });
 
   // Server-sent events: each change of a service's health, and each trace as spans and lines arrive.
   app.get('/api/events', (request, reply) => {

@@ -110,3 +110,21 @@ export interface Overview {
   /** Whom else the explorer may call as (under `pnpm dev:cloud`, every service); none under `pnpm dev`. */
   callers: string[];
 }
+
+/** A service's database, as the Data view shows it. */
+export interface DatabaseView {
+  service: string;
+  /** Its tables, but the migrator's own, with how many rows each holds. */
+  tables: { name: string; rows: number }[];
+  /** The migrations applied to it, in order, with when. */
+  migrations: { file: string; appliedAt: string }[];
+  /** Why it could not be read: the database is not there, say. */
+  error?: string;
+}
+
+/** A table's last rows, newest first, each value as text (null for SQL's NULL). */
+export interface TableRows {
+  table: string;
+  columns: string[];
+  rows: (string | null)[][];
+}

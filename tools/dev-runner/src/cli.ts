@@ -131,6 +131,7 @@ const devConsole =
           port: consoleAt,
           pageDir: fileURLToPath(new URL('../../dev-console/dist/page', import.meta.url)),
           runner: watch ? 'pnpm dev' : 'pnpm start',
+          databases: new Map([...databases].map(([name, database]) => [name, database.url])),
         },
         say,
       );
