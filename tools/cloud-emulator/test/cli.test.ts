@@ -139,7 +139,7 @@ describe('cloud-emulator', () => {
       expect(printed.slice(0, 3)).toEqual([
         'cloud-emulator: starting the metadata servers, the front door and every service under runsd...',
         "cloud-emulator: the front door's URLs below are the way in; each service's own port listens on loopback only",
-        `cloud-emulator: dev console on ${consoleUrl} (services, API explorer, traces)`,
+        `cloud-emulator: dev console on ${consoleUrl} (services, API explorer, traces, data)`,
       ]);
       // Only through the front door: from another interface, a service's own port takes no connection.
       const own = printed.flatMap((line) => /^\w+ +\| .* listening at (http:\S+)$/.exec(line)?.[1] ?? []);

@@ -38,7 +38,7 @@ export async function startRunnerConsole(
 ): Promise<DevConsole | undefined> {
   try {
     const devConsole = await startDevConsole(options);
-    say(`dev console on ${devConsole.url} (services, API explorer, traces)`);
+    say(`dev console on ${devConsole.url} (services, API explorer, traces, data)`);
     return devConsole;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
