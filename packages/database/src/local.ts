@@ -56,7 +56,8 @@ export function ownDatabaseVariable(service: Service): string {
  * runs, named by <NAME>_DATABASE_URL (or DATABASE_URL, when only one
  * service has a database: one URL cannot be two services' own), comes
  * first; else PGlite, with its data in services/<name>/.database, served
- * on a free loopback port to as many connections as the service's pool.
+ * on a free loopback port to as many connections as the service's pool
+ * holds, and two more for the tools that look at it.
  */
 export async function openLocalDatabase(
   root: string,

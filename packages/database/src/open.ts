@@ -50,24 +50,24 @@ export interface ServiceDatabase<Tables> {
  * migrator run later is picked up without a restart.
  */
 export function openDatabase<Tables>(options: OpenDatabaseOptions): ServiceDatabase<Tables> {
-  let opened: Promise<{ kysely: Kysely<Tables>; pool: pg.Pool }> | undefined;
+  let opened: Promise<Kysely<Tables>> | undefined;
   return {
     kysely: async () => {
       opened ??= open<Tables>(options).catch((error: unknown) => {
         opened = undefined;
         throw error;
       });
-      return (await opened).kysely;
+      return opened;
     },
     close: async () => {
       const pending = opened;
       opened = undefined;
-      if (pending !== undefined) await (await pending).kysely.destroy();
+      if (pending !== undefined) await (await pending).destroy();
     },
   };
 }
 
-async function open<Tables>(options: OpenDatabaseOptions) {
+async function open<Tables>(options: OpenDatabaseOptions): Promise<Kysely<Tables>> {
   const { Kysely, PostgresDialect, pg } = await import('./database-driver.js');
   const pool = new pg.Pool({
     connectionString: options.url,
@@ -80,8 +80,7 @@ async function open<Tables>(options: OpenDatabaseOptions) {
   // An idle connection whose server went away is dropped by the pool; this keeps its error from ending the process.
   pool.on('error', (error) => health.failed(error));
   const guarded = new GuardedPool(pool, options.migrations, health, databaseName(options.url));
-  const kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: guarded }) });
-  return { kysely, pool };
+  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool: guarded }) });
 }
 
 function databaseName(url: string): string {

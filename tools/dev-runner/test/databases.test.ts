@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findPostgres } from '@taco-run/database/testing';
 import { runNode } from '@taco-run/project/testing';
 import { build } from 'tsup';
 import { request } from 'undici';
@@ -45,6 +48,22 @@ process.on('SIGTERM', () => pool.end().then(() => process.exit(0)));
 }, 60_000);
 
 afterAll(() => rm(work, { recursive: true, force: true }));
+
+// psql comes with the server's package here; db:psql also finds it on PATH.
+const found = findPostgres();
+const psqlMissing = !('bin' in found) || !existsSync(join(found.bin, 'psql'));
+
+/** `pnpm db:psql keeper`, its commands on stdin, which psql reads when stdin is not a terminal. */
+async function psql(commands: string): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(process.execPath, [db, 'psql', 'keeper'], { cwd: work, stdio: ['pipe', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stdin.end(commands);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout };
+}
 
 async function visit(port: string): Promise<string> {
   const response = await request(`http://127.0.0.1:${port}/`);
@@ -114,6 +133,32 @@ describe('a service with a database, under the dev runner', () => {
     expect(await runNode(db, ['reset', 'nobody'], { cwd: work })).toMatchObject({ code: 1 });
     expect(await runNode(db, ['reset'], { cwd: work })).toMatchObject({ code: 2 });
   });
+
+  it.skipIf(psqlMissing)(
+    'opens psql on it with db:psql: the one pnpm dev serves, else its data directly',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const direct = await psql('select count(*) as visits from visits;\n');
+      expect(direct.code).toBe(0);
+      expect(direct.stdout).toMatch(/^\s*3$/m);
+      const runner = startRunner(cli, ['--free-ports', '--no-console'], { cwd: work, env: env() });
+      try {
+        const [, port = ''] = await runner.waitFor(/^dev-runner: keeper on http:\/\/localhost:(\d+)$/, { ms: 30_000 });
+        let answer: string | undefined;
+        for (let tries = 0; answer === undefined && tries < 100; tries++) {
+          answer = await visit(port).catch(() => undefined);
+          if (answer === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(answer).toBe('6');
+        const served = await psql('select count(*) as visits from visits;\n');
+        expect(served.stdout).toMatch(/^\s*6$/m);
+      } finally {
+        await runner.kill();
+      }
+    },
+  );
 
   it('does not start a service whose recorded migration was edited, and says which file', {
     timeout: 60_000,
