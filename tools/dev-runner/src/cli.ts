@@ -168,7 +168,8 @@ const running = project.services.map((service): Running => {
         ...consoleTelemetry(devConsole?.otlpEndpoint, process.env),
         PORT: String(port),
         RUNSD_SERVICES: runsdServices,
-        ...(databases.has(service.name) ? { DATABASE_URL: databases.get(service.name)?.url } : {}),
+        // Its own database's, and none for a service without one, whatever the runner's environment holds.
+        DATABASE_URL: databases.get(service.name)?.url,
       },
       // Under runsd, as in the container: `runsd -- node dist/main.js`.
       command: process.execPath,
