@@ -78,7 +78,9 @@ describe('pnpm dev (dev-runner --watch)', () => {
       await runner.waitFor(/^hello \| hello is listening$/);
       expect(runner.output.slice(0, 4)).toEqual([
         // The console's address first: the services send it their spans.
-        expect.stringMatching(/^dev-runner: dev console on http:\/\/localhost:\d+ \(services, API explorer, traces\)$/),
+        expect.stringMatching(
+          /^dev-runner: dev console on http:\/\/localhost:\d+ \(services, API explorer, traces, data\)$/,
+        ),
         expect.stringMatching(/^dev-runner: regenerated/),
         expect.stringMatching(/^dev-runner: hello built/),
         'hello | hello is listening',
