@@ -65,9 +65,17 @@ async function psql(commands: string): Promise<{ code: number | null; stdout: st
   return { code, stdout };
 }
 
+/** The service's answer, once it listens: the runner says where it will be before the service is up. */
 async function visit(port: string): Promise<string> {
-  const response = await request(`http://127.0.0.1:${port}/`);
-  return response.body.text();
+  for (let tries = 0; ; tries++) {
+    try {
+      const response = await request(`http://127.0.0.1:${port}/`);
+      return await response.body.text();
+    } catch (error) {
+      if (tries === 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 describe('a service with a database, under the dev runner', () => {
@@ -89,13 +97,7 @@ describe('a service with a database, under the dev runner', () => {
         expect(url).toBeDefined();
         if (run === 'first') await runner.waitFor(/^dev-runner: keeper: applied 0001_visits\.sql$/);
         [, port = ''] = await runner.waitFor(/^dev-runner: keeper on http:\/\/localhost:(\d+)$/);
-        // The runner's line comes before the service listens.
-        let answer: string | undefined;
-        for (let tries = 0; answer === undefined && tries < 100; tries++) {
-          answer = await visit(port).catch(() => undefined);
-          if (answer === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        expect(answer).toBe(expected);
+        expect(await visit(port)).toBe(expected);
         if (run === 'second') expect(runner.output.some((line) => line.includes('applied'))).toBe(false);
         expect(await runner.interrupt()).toEqual([0, null]);
       } finally {
@@ -116,12 +118,7 @@ describe('a service with a database, under the dev runner', () => {
     const runner = startRunner(cli, ['--free-ports', '--no-console'], { cwd: work, env: env() });
     try {
       const [, port = ''] = await runner.waitFor(/^dev-runner: keeper on http:\/\/localhost:(\d+)$/, { ms: 30_000 });
-      let answer: string | undefined;
-      for (let tries = 0; answer === undefined && tries < 100; tries++) {
-        answer = await visit(port).catch(() => undefined);
-        if (answer === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      expect(answer).toBe('3');
+      expect(await visit(port)).toBe('3');
       // Not while pnpm dev serves it.
       expect(await runNode(db, ['reset', 'keeper'], { cwd: work, timeout: 60_000 })).toMatchObject({
         code: 1,
@@ -146,12 +143,7 @@ describe('a service with a database, under the dev runner', () => {
       const runner = startRunner(cli, ['--free-ports', '--no-console'], { cwd: work, env: env() });
       try {
         const [, port = ''] = await runner.waitFor(/^dev-runner: keeper on http:\/\/localhost:(\d+)$/, { ms: 30_000 });
-        let answer: string | undefined;
-        for (let tries = 0; answer === undefined && tries < 100; tries++) {
-          answer = await visit(port).catch(() => undefined);
-          if (answer === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        expect(answer).toBe('6');
+        expect(await visit(port)).toBe('6');
         const served = await psql('select count(*) as visits from visits;\n');
         expect(served.stdout).toMatch(/^\s*6$/m);
       } finally {
