@@ -105,16 +105,20 @@ class Health {
     const failure = databaseFailure(error);
     if (failure === undefined) return error;
     if (failure.outage && this.#downSince === undefined) {
-      this.#downSince = Date.now();
+      this.#downSince = performance.now();
       const reason = error instanceof Error ? error.message : String(error);
       this.#log.error(`${failure.message} (${reason}); its queries answer 503 unavailable until it is back`);
     }
     return new RpcError(failure.code, failure.message);
   }
 
-  connected(): void {
-    if (this.#downSince === undefined) return;
-    const seconds = ((Date.now() - this.#downSince) / 1000).toFixed(1);
+  /**
+   * A query that began at `startedAt` succeeded. Only one begun after the outage was noted says the database is
+   * back: one sent before it may have had its answer read just after another connection's failure.
+   */
+  succeeded(startedAt: number): void {
+    if (this.#downSince === undefined || startedAt < this.#downSince) return;
+    const seconds = ((performance.now() - this.#downSince) / 1000).toFixed(1);
     this.#downSince = undefined;
     this.#log.info(`the database is back after ${seconds} s`);
   }
@@ -164,9 +168,10 @@ class GuardedPool implements PostgresPool {
         // Kysely streams through a cursor object, passed through as it is.
         if (typeof text !== 'string') return client.query(text as never);
         // Back once a query succeeds: a connection taken from the pool may be one whose server has just gone.
+        const startedAt = performance.now();
         return this.#query(client, text, parameters).then(
           (result) => {
-            this.health.connected();
+            this.health.succeeded(startedAt);
             return result;
           },
           (error: unknown) => {
