@@ -1,4 +1,3 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ConfigError,
@@ -6,6 +5,7 @@ import {
   generateDatabases,
   generateTarget,
   loadConfig,
+  writeChangedFiles,
   writeFiles,
 } from '@taco-run/otogen';
 
@@ -50,14 +50,9 @@ export async function definitionPaths(root: string): Promise<string[]> {
  */
 export async function regenerateDatabaseTypes(root: string): Promise<Regenerated> {
   const started = performance.now();
-  const written: string[] = [];
+  let written: string[];
   try {
-    for (const file of await generateDatabases(root)) {
-      const path = join(root, file.path);
-      if ((await readFile(path, 'utf8').catch(() => undefined)) === file.text) continue;
-      await writeFile(path, file.text);
-      written.push(file.path);
-    }
+    written = await writeChangedFiles(await generateDatabases(root), '', root);
   } catch (error) {
     return { ok: false, problems: [error instanceof Error ? error.message : String(error)] };
   }

@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { MigrationError } from '@taco-run/database/migrate';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { ManifestError } from '@taco-run/project/services';
@@ -9,7 +7,15 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { generateDatabases } from './databases.js';
 import { DefinitionError } from './errors.js';
 import { FormatError } from './format.js';
-import { defaultTarget, generateTarget, readDefinitions, staleFiles, writeFiles } from './generate.js';
+import {
+  defaultTarget,
+  differingFiles,
+  generateTarget,
+  readDefinitions,
+  staleFiles,
+  writeChangedFiles,
+  writeFiles,
+} from './generate.js';
 import { parseDefinitions } from './parser.js';
 import { RendererError } from './renderers.js';
 
@@ -83,17 +89,15 @@ async function generate(config: Config, root: string, check: boolean): Promise<n
         : `wrote ${written.length} of ${files.length} files to ${target.out}`;
     process.stdout.write(`otogen: ${what} from ${target.definitions.join(', ')}\n`);
   }
-  // Each service's row types, from its migrations.
-  for (const file of await generateDatabases(root)) {
-    const current = await readFile(join(root, file.path), 'utf8').catch(() => undefined);
-    if (current === file.text) continue;
-    if (check) {
-      process.stderr.write(`otogen: ${file.path} is stale; run \`pnpm generate\`\n`);
-      stale += 1;
-    } else {
-      await mkdir(dirname(join(root, file.path)), { recursive: true });
-      await writeFile(join(root, file.path), file.text);
-      process.stdout.write(`otogen: wrote ${file.path} from its migrations\n`);
+  // Each service's row types, from its migrations: paths from the project's root.
+  const databases = await generateDatabases(root);
+  if (check) {
+    const differing = await differingFiles(databases, '', root);
+    for (const path of differing) process.stderr.write(`otogen: ${path} is stale; run \`pnpm generate\`\n`);
+    stale += differing.length;
+  } else {
+    for (const path of await writeChangedFiles(databases, '', root)) {
+      process.stdout.write(`otogen: wrote ${path} from its migrations\n`);
     }
   }
   if (check && stale === 0) process.stdout.write(`otogen: ${config.targets.length} targets up to date\n`);

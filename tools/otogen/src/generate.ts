@@ -124,12 +124,7 @@ export async function generateTarget(target: Target, root: string): Promise<Gene
 
 /** What differs between the generated files and what is on disk, as paths relative to root. */
 export async function staleFiles(target: Target, files: readonly GeneratedFile[], root: string): Promise<string[]> {
-  const stale: string[] = [];
-  for (const file of files) {
-    const path = join(root, target.out, file.path);
-    const current = await readFile(path, 'utf8').catch(() => undefined);
-    if (current !== file.text) stale.push(relative(root, path));
-  }
+  const stale = await differingFiles(files, target.out, root);
   // A file left behind by a renamed or removed output is stale too.
   const expected = new Set(files.map((file) => join(root, target.out, file.path)));
   for (const folder of ['src', 'docs']) {
@@ -147,10 +142,25 @@ export async function staleFiles(target: Target, files: readonly GeneratedFile[]
  * so that a watcher (`pnpm dev`'s) sees a change exactly where the generated
  * code changed. Returns their paths relative to root.
  */
-export async function writeFiles(target: Target, files: readonly GeneratedFile[], root: string): Promise<string[]> {
+export function writeFiles(target: Target, files: readonly GeneratedFile[], root: string): Promise<string[]> {
+  return writeChangedFiles(files, target.out, root);
+}
+
+/** Of files under `dir` (relative to root), those whose text differs from what is on disk, as paths relative to root. */
+export async function differingFiles(files: readonly GeneratedFile[], dir: string, root: string): Promise<string[]> {
+  const differing: string[] = [];
+  for (const file of files) {
+    const path = join(root, dir, file.path);
+    if ((await readFile(path, 'utf8').catch(() => undefined)) !== file.text) differing.push(relative(root, path));
+  }
+  return differing;
+}
+
+/** Writes the files under `dir` (relative to root) whose text differs from what is on disk; returns their paths. */
+export async function writeChangedFiles(files: readonly GeneratedFile[], dir: string, root: string): Promise<string[]> {
   const written: string[] = [];
   for (const file of files) {
-    const path = join(root, target.out, file.path);
+    const path = join(root, dir, file.path);
     if ((await readFile(path, 'utf8').catch(() => undefined)) === file.text) continue;
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, file.text);

@@ -2,12 +2,14 @@ export { type Config, ConfigError, loadConfig } from './config.js';
 export { databaseModule, generateDatabases } from './databases.js';
 export { DefinitionError, type DefinitionProblem } from './errors.js';
 export {
+  differingFiles,
   type GeneratedFile,
   generateTarget,
   readDefinitions,
   render,
   staleFiles,
   type Target,
+  writeChangedFiles,
   writeFiles,
 } from './generate.js';
 export { type ApiHost, apiHosts } from './hosts.js';
