@@ -9,12 +9,24 @@ export interface ShippedMigration {
   checksum: string;
 }
 
+/** A migration as the migrator recorded it. */
+export interface AppliedMigration extends ShippedMigration {
+  appliedAt: Date;
+}
+
+/** The recorded migrations, in order; none before the first migration. */
+export async function appliedMigrations(client: pg.ClientBase): Promise<AppliedMigration[]> {
+  const exists = await client.query<{ table: string | null }>('select to_regclass($1) as table', [migrationsTable]);
+  if (exists.rows[0]?.table == null) return [];
+  const { rows } = await client.query<AppliedMigration>(
+    `select file, checksum, applied_at as "appliedAt" from ${migrationsTable} order by file`,
+  );
+  return rows;
+}
+
 /** The recorded migrations, file to checksum; an empty map before the first migration. */
 export async function recordedMigrations(client: pg.ClientBase): Promise<Map<string, string>> {
-  const exists = await client.query<{ table: string | null }>('select to_regclass($1) as table', [migrationsTable]);
-  if (exists.rows[0]?.table == null) return new Map();
-  const { rows } = await client.query<ShippedMigration>(`select file, checksum from ${migrationsTable} order by file`);
-  return new Map(rows.map((row) => [row.file, row.checksum]));
+  return new Map((await appliedMigrations(client)).map((row) => [row.file, row.checksum]));
 }
 
 /**

@@ -1,8 +1,6 @@
+import { appliedMigrations, migrationsTable } from '@taco-run/database/applied';
 import pg from 'pg';
 import type { DatabaseView, TableRows } from './views.js';
-
-/** The migrator's record of what it applied, which the Data view lists apart from the service's own tables. */
-const migrationsTable = 'taco_run_migrations';
 
 /** How many rows a table shows: its last ones, as a person checks what a request just wrote. */
 export const shownRows = 20;
@@ -27,17 +25,11 @@ export async function describeDatabase(service: string, url: string): Promise<Da
         );
         counted.push({ name, rows: Number(rows[0]?.count ?? 0) });
       }
-      const recorded = await client.query<{ table: string | null }>('select to_regclass($1) as table', [
-        migrationsTable,
-      ]);
-      const migrations =
-        recorded.rows[0]?.table == null
-          ? []
-          : (
-              await client.query<{ file: string; applied_at: Date }>(
-                `select file, applied_at from ${migrationsTable} order by file`,
-              )
-            ).rows.map((row) => ({ file: row.file, appliedAt: row.applied_at.toISOString() }));
+      // The migrator's own record, listed apart from the service's tables.
+      const migrations = (await appliedMigrations(client)).map(({ file, appliedAt }) => ({
+        file,
+        appliedAt: appliedAt.toISOString(),
+      }));
       return { service, tables: counted, migrations };
     });
   } catch (error) {
