@@ -97,6 +97,32 @@ export async function openLocalDatabase(
   };
 }
 
+/**
+ * Opens the database of each service that has one, in order, telling
+ * `onOpened` of each as it opens; when one cannot be opened, closes those
+ * that were and throws, so that no service starts without its own.
+ */
+export async function openLocalDatabases(
+  root: string,
+  services: readonly Service[],
+  env: NodeJS.ProcessEnv,
+  onOpened: (database: LocalDatabase) => void,
+): Promise<Map<string, LocalDatabase>> {
+  const withDatabase = services.filter((service) => service.database !== undefined);
+  const opened = new Map<string, LocalDatabase>();
+  try {
+    for (const service of withDatabase) {
+      const database = await openLocalDatabase(root, service, env, withDatabase.length);
+      opened.set(service.name, database);
+      onOpened(database);
+    }
+  } catch (error) {
+    await Promise.all([...opened.values()].map((database) => database.close()));
+    throw error;
+  }
+  return opened;
+}
+
 /** The migrations applied now, or why the migrator stopped (a file edited after it was applied, one that fails). */
 export async function migrateLocal(
   root: string,

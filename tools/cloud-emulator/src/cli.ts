@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LocalDatabase, migrateLocal, openLocalDatabase } from '@taco-run/database/local';
+import { type LocalDatabase, migrateLocal, openLocalDatabases } from '@taco-run/database/local';
 import { consoleOptions, consolePort, consoleTelemetry, consoleUsage, startRunnerConsole } from '@taco-run/dev-console';
 import { exampleCall } from '@taco-run/otogen/example';
 import type { Model } from '@taco-run/otogen/model';
@@ -388,26 +388,27 @@ async function openDatabases(
   root: string,
   services: readonly Service[],
 ): Promise<Map<string, LocalDatabase> | undefined> {
-  const withDatabase = services.filter((service) => service.database !== undefined);
-  const opened = new Map<string, LocalDatabase>();
-  const fail = async (problem: string) => {
-    await Promise.all([...opened.values()].map((database) => database.close()));
-    process.stderr.write(`cloud-emulator: ${problem}\n`);
+  let opened: Map<string, LocalDatabase>;
+  try {
+    opened = await openLocalDatabases(root, services, process.env, (database) =>
+      process.stdout.write(`cloud-emulator: ${database.service.name}'s database: ${database.where}\n`),
+    );
+  } catch (error) {
+    process.stderr.write(`cloud-emulator: ${(error as Error).message}\n`);
     return undefined;
-  };
-  for (const service of withDatabase) {
-    let database: LocalDatabase;
-    try {
-      database = await openLocalDatabase(root, service, process.env, withDatabase.length);
-    } catch (error) {
-      return fail((error as Error).message);
-    }
-    opened.set(service.name, database);
-    process.stdout.write(`cloud-emulator: ${service.name}'s database: ${database.where}\n`);
+  }
+  for (const database of opened.values()) {
+    const name = database.service.name;
     const migrated = await migrateLocal(root, database);
-    if (!migrated.ok) return fail(`${service.name}'s migrations stopped, so nothing was started:\n${migrated.problem}`);
+    if (!migrated.ok) {
+      await Promise.all([...opened.values()].map((each) => each.close()));
+      process.stderr.write(
+        `cloud-emulator: ${name}'s migrations stopped, so nothing was started:\n${migrated.problem}\n`,
+      );
+      return undefined;
+    }
     if (migrated.applied.length > 0) {
-      process.stdout.write(`cloud-emulator: ${service.name}: applied ${migrated.applied.join(', ')}\n`);
+      process.stdout.write(`cloud-emulator: ${name}: applied ${migrated.applied.join(', ')}\n`);
     }
   }
   return opened;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LocalDatabase, migrateLocal, openLocalDatabase, typesBehind } from '@taco-run/database/local';
+import { type LocalDatabase, migrateLocal, openLocalDatabases, typesBehind } from '@taco-run/database/local';
 import {
   consoleOptions,
   consolePort,
@@ -361,20 +361,14 @@ async function handleMigrations(paths: Set<string>): Promise<void> {
 
 /** Opens each service's database, or exits saying why: a service would otherwise start without one. */
 async function openDatabases(): Promise<Map<string, LocalDatabase>> {
-  const withDatabase = project.services.filter((service) => service.database !== undefined);
-  const opened = new Map<string, LocalDatabase>();
   try {
-    for (const service of withDatabase) {
-      const database = await openLocalDatabase(root, service, process.env, withDatabase.length);
-      opened.set(service.name, database);
-      say(`${service.name}'s database: ${database.where}`);
-    }
+    return await openLocalDatabases(root, project.services, process.env, (database) =>
+      say(`${database.service.name}'s database: ${database.where}`),
+    );
   } catch (error) {
-    await Promise.all([...opened.values()].map((database) => database.close()));
     process.stderr.write(`dev-runner: ${(error as Error).message}\n`);
     process.exit(1);
   }
-  return opened;
 }
 
 /** Builds a service, and notes what its bundle was made from and what it holds. `fixed`: the last build had failed. */
