@@ -1,6 +1,6 @@
 import type { ShippedMigration } from '@taco-run/database';
 import type { ColumnShape, SchemaShape, TableShape } from '@taco-run/database/schema';
-import { docComment, quote } from './text.js';
+import { docComment, propertyKey, quote } from './text.js';
 
 export interface DatabaseModuleInput {
   service: string;
@@ -28,7 +28,7 @@ export function renderDatabaseModule({ service, folder, migrations, poolSize, sc
     parts.push(`/** The enum ${name}. */\nexport type ${typeName(name)} = ${labels.map(quote).join(' | ')};`);
   }
   for (const table of schema.tables) parts.push(renderTable(table, schema, imported));
-  const tables = schema.tables.map((table) => `  ${propertyName(table.name)}: ${typeName(table.name)};`);
+  const tables = schema.tables.map((table) => `  ${propertyKey(table.name)}: ${typeName(table.name)};`);
   parts.push(
     `/** ${service}'s tables, as its migrations leave them: the type of its \`Kysely<Tables>\`. */\n` +
       (tables.length === 0
@@ -47,7 +47,7 @@ export function renderDatabaseModule({ service, folder, migrations, poolSize, sc
 function renderTable(table: TableShape, schema: SchemaShape, imported: Set<string>): string {
   const columns = table.columns.map((column) => {
     const type = columnType(column, schema, table.view, imported);
-    return `${docComment(column.comment ?? '', [], '  ')}  ${propertyName(column.name)}: ${type};`;
+    return `${docComment(column.comment ?? '', [], '  ')}  ${propertyKey(column.name)}: ${type};`;
   });
   const what = table.view ? 'view' : 'table';
   const comment = table.comment === undefined ? `The ${what} ${table.name}.` : table.comment;
@@ -129,8 +129,4 @@ function typeName(name: string): string {
     .map((part) => part[0]?.toUpperCase() + part.slice(1))
     .join('');
   return /^[A-Za-z_]/.test(pascal) ? pascal : `T${pascal}`;
-}
-
-function propertyName(name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : quote(name);
 }

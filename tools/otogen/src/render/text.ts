@@ -46,6 +46,11 @@ export function quote(text: string): string {
 
 const identifier = /^[A-Za-z_$][\w$]*$/;
 
+/** An object key or interface property as TypeScript writes it: bare where it is an identifier, else quoted. */
+export function propertyKey(name: string): string {
+  return identifier.test(name) ? name : quote(name);
+}
+
 /** A value as a TypeScript literal, formatted as a person would (2 spaces, trailing commas). */
 export function literal(value: unknown, indent = ''): string {
   if (value instanceof Code) return value.text;
@@ -64,7 +69,7 @@ export function literal(value: unknown, indent = ''): string {
     if (entries.length === 0) return '{}';
     const lines = entries.map(([key, item]) => {
       if (key.startsWith('...')) return `${inner}${key},`;
-      return `${inner}${identifier.test(key) ? key : quote(key)}: ${literal(item, inner)},`;
+      return `${inner}${propertyKey(key)}: ${literal(item, inner)},`;
     });
     return `{\n${lines.join('\n')}\n${indent}}`;
   }
