@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,12 +7,10 @@ import { promisify } from 'node:util';
 import { freePort } from '@taco-run/project/ports';
 import pg from 'pg';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
+import { debianFolder, debianPostgresBin } from './installed.js';
 import { migrate } from './migrate.js';
 
 const run = promisify(execFile);
-
-/** Debian's server binaries, one folder per major: /usr/lib/postgresql/15/bin. */
-const debianFolder = '/usr/lib/postgresql';
 
 /**
  * The folder of the machine's PostgreSQL server binaries (initdb, postgres):
@@ -20,12 +18,8 @@ const debianFolder = '/usr/lib/postgresql';
  * test to skip with.
  */
 export function findPostgres(): { bin: string } | { missing: string } {
-  if (existsSync(debianFolder)) {
-    const majors = readdirSync(debianFolder)
-      .filter((major) => existsSync(join(debianFolder, major, 'bin/initdb')))
-      .sort((a, b) => Number(b) - Number(a));
-    if (majors[0] !== undefined) return { bin: join(debianFolder, majors[0], 'bin') };
-  }
+  const debian = debianPostgresBin('initdb');
+  if (debian !== undefined) return { bin: debian };
   for (const folder of (process.env.PATH ?? '').split(':')) {
     if (folder !== '' && existsSync(join(folder, 'initdb')) && existsSync(join(folder, 'postgres'))) {
       return { bin: folder };

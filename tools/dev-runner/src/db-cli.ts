@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { debianPostgresBin } from '@taco-run/database/installed';
 import { dataFolder, migrateLocal, openLocalDatabase, servedUrl } from '@taco-run/database/local';
 import { type CommandLine, type Options, parseCommandLine, reportUsageError } from '@taco-run/project/cli';
 import { loadProject, ManifestError, type Service } from '@taco-run/project/services';
@@ -98,12 +99,8 @@ function findPsql(): string | undefined {
   for (const folder of (process.env.PATH ?? '').split(':')) {
     if (folder !== '' && existsSync(join(folder, 'psql'))) return join(folder, 'psql');
   }
-  const debian = '/usr/lib/postgresql';
-  if (!existsSync(debian)) return undefined;
-  const major = readdirSync(debian)
-    .filter((name) => existsSync(join(debian, name, 'bin/psql')))
-    .sort((a, b) => Number(b) - Number(a))[0];
-  return major === undefined ? undefined : join(debian, major, 'bin/psql');
+  const debian = debianPostgresBin('psql');
+  return debian === undefined ? undefined : join(debian, 'psql');
 }
 
 main(process.argv.slice(2)).then(
