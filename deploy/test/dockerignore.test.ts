@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { droppedPaths, keptPaths, projectPaths, serviceNames } from './build-context.js';
 
 // What .dockerignore keeps out of the image build, read with Docker's rules: each pattern is matched
 // against the path from the context's root (`*` within a segment, `**` across any number), and a
@@ -42,37 +43,18 @@ function dropped(path: string): string | undefined {
   return undefined;
 }
 
-// Names a pattern could match, had it no depth: every one is a valid service name but the last
-// three, which the manifest check refuses, and must still not be matched.
-const names = ['tacoserver', 'src', 'packages', 'deploy', 'tools', 'git', 'log', 'test', 'dist', 'coverage'];
-
 describe('.dockerignore', () => {
-  it.each(names)('keeps every source of a service named %s, however its src is laid out', (name) => {
-    for (const path of [
-      `services/${name}`,
-      `services/${name}/package.json`,
-      `services/${name}/src/main.ts`,
-      `services/${name}/src/test/helpers.ts`,
-      `services/${name}/src/dist/table.ts`,
-    ]) {
+  it.each(serviceNames)('keeps every source of a service named %s, however its src is laid out', (name) => {
+    for (const path of [`services/${name}`, ...keptPaths(name)]) {
       expect(dropped(path), path).toBeUndefined();
     }
   });
 
   it('drops what the build makes again or never needs: installed packages, bundles, tests, local data, the git folder', () => {
-    for (const path of [
-      'node_modules/fastify/package.json',
-      'services/tacoserver/node_modules/x',
-      'services/tacoserver/dist/main.js',
-      'services/tacoserver/test/e2e.test.ts',
-      'services/tacoserver/.database/pglite/PG_VERSION',
-      'tools/runsd/dist/runsd.js',
-      'packages/rpc/test/client.test.ts',
-      '.git/HEAD',
-    ]) {
+    for (const path of droppedPaths) {
       expect(dropped(path), path).toBeDefined();
     }
-    for (const path of ['pnpm-lock.yaml', 'package.json', 'deploy/assemble-image.mjs', 'tools/runsd/src/cli.ts']) {
+    for (const path of projectPaths) {
       expect(dropped(path), path).toBeUndefined();
     }
   });

@@ -41,7 +41,11 @@ describe('deploy/Dockerfile', () => {
     expect(new Set(majors).size).toBe(1);
     // otogen writes the precompiled serializers for this Node.
     expect(majors[0]).toBe(String(imageNodeMajor));
-    expect(text).toContain('RUN pnpm install --frozen-lockfile');
+    // Only what the service and runsd need is installed (pnpm adds the root's build tools).
+    expect(text).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own build argument, as written in it
+      'RUN pnpm install --frozen-lockfile --filter "./services/${build_target}..." --filter "@taco-run/runsd..."',
+    );
     expect(text).toContain(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own build argument, as written in it
       'RUN pnpm --filter @taco-run/runsd --filter "./services/${build_target}" build && node deploy/assemble-image.mjs "${build_target}" /out',

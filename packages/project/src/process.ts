@@ -36,15 +36,11 @@ export async function startService(
   bundle: string,
   env: Record<string, string> = {},
   {
-    startTimeoutMs = 10_000,
     wrapper = [],
-    onLine,
-    port,
-    stdout = 'capture',
     node = process.execPath,
     runner = [node],
-  }: {
-    startTimeoutMs?: number;
+    ...options
+  }: ProcessOptions & {
     /** The Node binary the service (and its wrapper) runs on. Default: this process's. */
     node?: string;
     wrapper?: string[];
@@ -53,25 +49,45 @@ export async function startService(
      * `[valgrind, --tool=callgrind, node, --single-threaded]`. Default `[node]`.
      */
     runner?: string[];
-    /** A fixed port: readiness is then the port accepting connections, for a service told to log nothing. */
-    port?: number;
-    /** Sees every output line as it comes, e.g. to print it with a prefix. */
-    onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
-    /**
-     * `drain`: stdout goes down a pipe to a process of its own that reads and
-     * discards it, as Cloud Run's log collector drains a container's, so that
-     * a benchmark's load generator does not also pay for the service's log
-     * lines. Needs `port`, since the listening line is not read either.
-     */
-    stdout?: 'capture' | 'drain';
   } = {},
+): Promise<ServiceProcess> {
+  // A wrapper such as [runsd.js, '--'] runs the service the way the container does: `runsd -- node main.js`.
+  const command = [...(wrapper.length === 0 ? [] : [node, ...wrapper]), ...runner, bundle];
+  return startProcess(command, { PATH: process.env.PATH ?? '', PORT: String(options.port ?? 0), ...env }, options);
+}
+
+export interface ProcessOptions {
+  startTimeoutMs?: number;
+  /** A fixed port: readiness is then the port accepting connections, for a service told to log nothing. */
+  port?: number;
+  /** Sees every output line as it comes, e.g. to print it with a prefix. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * `drain`: stdout goes down a pipe to a process of its own that reads and
+   * discards it, as Cloud Run's log collector drains a container's, so that
+   * a benchmark's load generator does not also pay for the service's log
+   * lines. Needs `port`, since the listening line is not read either.
+   */
+  stdout?: 'capture' | 'drain';
+}
+
+/**
+ * Starts a command that serves HTTP, with exactly the environment given, and
+ * resolves once it listens: at the fixed `port` when there is one, else where
+ * its "listening at" line says. startService runs a bundle with it; the image
+ * tests, a container (`podman start --attach`).
+ */
+export async function startProcess(
+  command: readonly string[],
+  env: Record<string, string>,
+  { startTimeoutMs = 10_000, onLine, port, stdout = 'capture' }: ProcessOptions = {},
 ): Promise<ServiceProcess> {
   if (stdout === 'drain' && port === undefined) throw new Error('a drained stdout needs a fixed port');
   const drain = stdout === 'drain' ? spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] }) : undefined;
-  // A wrapper such as [runsd.js, '--'] runs the service the way the container does: `runsd -- node main.js`.
-  const [program = node, ...args] = [...(wrapper.length === 0 ? [] : [node, ...wrapper]), ...runner, bundle];
+  const [program, ...args] = command;
+  if (program === undefined) throw new Error('startProcess: an empty command');
   const child = spawn(program, args, {
-    env: { PATH: process.env.PATH, PORT: String(port ?? 0), ...env },
+    env,
     stdio: ['ignore', drain?.stdin ?? 'pipe', 'pipe'],
   });
   // The service holds the pipe's write end now; the drain ends when the service does.
@@ -162,7 +178,7 @@ export async function startService(
         ? portFrom(await waitForLine((text) => /listening at http:\/\/127\.0\.0\.1:\d+/.test(text), startTimeoutMs))
         : await accepting(port, child, startTimeoutMs, exitError);
     const { pid } = child;
-    if (pid === undefined) throw new Error(`${bundle} has no process id`);
+    if (pid === undefined) throw new Error(`${command.join(' ')} has no process id`);
     const origin = `http://127.0.0.1:${bound}`;
     return { child, pid, origin, port: bound, lines, stderr, drainPid: drain?.pid, exited, waitForLine, stop };
   } catch (error) {

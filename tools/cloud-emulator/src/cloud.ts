@@ -19,8 +19,8 @@ export interface CloudServiceOptions {
 
 export interface CloudOptions {
   services: CloudServiceOptions[];
-  /** runsd's built entrypoint: every service runs under it, as in the container. */
-  runsd: string;
+  /** runsd's built entrypoint: every service runs under it, as in the container. Not needed with `launch`. */
+  runsd?: string;
   projectId?: string;
   projectNumber?: string;
   region?: string;
@@ -31,6 +31,11 @@ export interface CloudOptions {
   onLine?: (service: string, line: string, stream: 'stdout' | 'stderr') => void;
   /** Each 401 and 403 of the front door, as a line that says who called whom. */
   onRefusal?: (line: string) => void;
+  /**
+   * Starts one service with the environment Cloud Run would give it (and the emulator's additions). By default
+   * its bundle runs under `runsd` as a process here; the image tests start its container instead.
+   */
+  launch?: (service: CloudServiceOptions, env: Record<string, string>) => Promise<ServiceProcess>;
 }
 
 export interface CloudService {
@@ -77,6 +82,16 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
     user = 'developer@example.com',
   } = options;
   const key = new SigningKey();
+  const { runsd } = options;
+  const launch =
+    options.launch ??
+    ((service: CloudServiceOptions, env: Record<string, string>) => {
+      if (runsd === undefined) throw new Error('startCloud: give runsd (its built entrypoint) or launch');
+      return startService(service.bundle, env, {
+        wrapper: [runsd, '--'],
+        onLine: (line, stream) => options.onLine?.(service.name, line, stream),
+      });
+    });
   const started: { close(): Promise<unknown> }[] = [];
   try {
     const userMetadata = await startMetadataServer({
@@ -121,10 +136,7 @@ export async function startCloud(options: CloudOptions): Promise<Cloud> {
         RUNSD_TARGET_OVERRIDE: frontDoor.origin,
       };
       if (projectHash !== undefined) env.CLOUD_RUN_PROJECT_HASH = projectHash;
-      const process = await startService(service.bundle, env, {
-        wrapper: [options.runsd, '--'],
-        onLine: (line, stream) => options.onLine?.(service.name, line, stream),
-      });
+      const process = await launch(service, env);
       started.push({ close: () => process.stop() });
       const urls = urlsOf(service.name, { projectNumber, region, projectHash });
       const localUrl = await frontDoor.addService({
