@@ -30,6 +30,10 @@ function isServerState(sqlState: string): boolean {
  */
 export function databaseFailure(error: unknown): DatabaseFailure | undefined {
   if (!(error instanceof Error)) return undefined;
+  // cloud-sql.ts: an IAM login without its access token cannot log in, however well the database is.
+  if (error.name === 'AccessTokenError') {
+    return { code: 'unavailable', message: 'the database cannot be logged in to: no access token', outage: true };
+  }
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (socketCodes.has(code) || (code.length === 5 && isServerState(code))) {

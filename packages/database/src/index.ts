@@ -4,6 +4,7 @@ import type { ColumnType } from 'kysely';
 export type { ColumnType, Insertable, Kysely, Selectable, Updateable } from 'kysely';
 export type { ShippedMigration } from './applied.js';
 export {
+  connectionSettings,
   type DatabaseLog,
   type DatabaseSchema,
   type OpenDatabaseOptions,

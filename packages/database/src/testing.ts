@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,6 +35,8 @@ export interface TestPostgres {
   /** The connection URL of its `postgres` database. */
   url: string;
   port: number;
+  /** The folder of its Unix socket, when it was asked for one. */
+  socketDirectory: string | undefined;
   /** Makes a new empty database and returns its URL: one per test keeps tests apart. */
   createDatabase(name: string): Promise<string>;
   /**
@@ -53,17 +55,26 @@ const nobody = { uid: 65_534, gid: 65_534 };
 
 /**
  * Makes a cluster with initdb in a temporary folder and starts its server on
- * a free loopback port, with no Unix socket and fsync off: a test's data
- * need not survive the machine. Throws with the server's output when it does
- * not come up within 20 s.
+ * a free loopback port, with no Unix socket (unless `socket` asks for one)
+ * and fsync off: a test's data need not survive the machine. Throws with the
+ * server's output when it does not come up within 20 s.
  */
 export async function startPostgres(
   bin: string,
   {
     wrapper = [],
+    socket,
+    hba = [],
   }: {
     /** What runs the server, in front of its own command: `['taskset', '-c', '1']` pins it and its sessions to a core. */
     wrapper?: readonly string[];
+    /**
+     * Also listen on a Unix socket in this folder, made inside the server's own (`cloudsql/<instance>`, say, as
+     * Cloud Run mounts one); its full path is the server's `socketDirectory`.
+     */
+    socket?: string;
+    /** pg_hba.conf lines that come before its trust rules: `local all "<user>" scram-sha-256` makes that user give its password. */
+    hba?: readonly string[];
   } = {},
 ): Promise<TestPostgres> {
   const folder = await mkdtemp(join(tmpdir(), 'taco-run-postgres-'));
@@ -75,6 +86,15 @@ export async function startPostgres(
     ...asUser,
     env: { ...process.env, LC_ALL: 'C' },
   });
+  if (hba.length > 0) {
+    const file = join(data, 'pg_hba.conf');
+    await writeFile(file, `${hba.join('\n')}\n${await readFile(file, 'utf8')}`);
+  }
+  const socketDirectory = socket === undefined ? undefined : join(folder, socket);
+  if (socketDirectory !== undefined) {
+    await mkdir(socketDirectory, { recursive: true });
+    if (asRoot) await chown(socketDirectory, nobody.uid, nobody.gid);
+  }
   const port = await freePort();
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   let server: ChildProcess | undefined;
@@ -91,7 +111,7 @@ export async function startPostgres(
         '-c',
         'listen_addresses=127.0.0.1',
         '-c',
-        'unix_socket_directories=',
+        `unix_socket_directories=${socketDirectory ?? ''}`,
         '-c',
         'fsync=off',
       ],
@@ -118,6 +138,7 @@ export async function startPostgres(
   return {
     url,
     port,
+    socketDirectory,
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
