@@ -3,12 +3,13 @@
 //   <out>/runsd/runsd.js, preload.js and chunks     the entrypoint (tools/runsd/dist as it is)
 //   <out>/service/main.js, its map and any chunks  the service (services/<name>/dist as it is)
 //   <out>/package.json                             {"type": "module"}: the bundles are ESM
+//   <out>/migrate/migrate.js, <out>/migrations/    with a database: the migration job and the .sql it applies
 //   <out>/compile-cache/                           V8's code cache of both, on Node versions that make one
 // The Dockerfile runs it, and so do the test that starts this exact layout and `pnpm bench`.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { cp, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import module from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -39,6 +40,21 @@ for (const [from, to] of [
   });
 }
 await writeFile(join(out, 'package.json'), `${JSON.stringify({ private: true, type: 'module' }, null, 2)}\n`);
+const manifest = JSON.parse(readFileSync(join(project, 'services', service, 'service.json'), 'utf8'));
+if (manifest.database !== undefined) {
+  // The deploy's migration job runs from this same image: `node /app/migrate/migrate.js`, beside the files it applies.
+  const migrations = join(project, 'services', service, manifest.database.migrations ?? 'migrations');
+  await cp(join(root, 'packages/database/dist'), join(out, 'migrate'), { recursive: true }).catch((error) => {
+    process.stderr.write(
+      `assemble-image: packages/database/dist is missing (${error.code}); run \`pnpm build\` first\n`,
+    );
+    process.exit(1);
+  });
+  await mkdir(join(out, 'migrations'));
+  for (const file of readdirSync(migrations).filter((name) => name.endsWith('.sql'))) {
+    await cp(join(migrations, file), join(out, 'migrations', file));
+  }
+}
 process.stdout.write(`assemble-image: ${service} laid out in ${out}\n`);
 process.stdout.write(`assemble-image: ${await writeCompileCache()}\n`);
 
@@ -57,7 +73,6 @@ async function writeCompileCache() {
     return `Node ${process.version} makes no compile cache; the image ships none`;
   }
   const port = await freePort();
-  const manifest = JSON.parse(readFileSync(join(project, 'services', service, 'service.json'), 'utf8'));
   // Exactly what the image runs (its ENTRYPOINT and ENV, NODE_COMPILE_CACHE among them), here.
   const { command, args, env } = imageCommand(out, process.execPath);
   const cache = env.NODE_COMPILE_CACHE ?? join(out, 'compile-cache');

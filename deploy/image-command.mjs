@@ -22,7 +22,7 @@ export function imageCommand(layout, node) {
   const entrypoint = stage.findLast((line) => /^ENTRYPOINT\s/i.test(line));
   if (entrypoint === undefined) throw new Error(`${dockerfile} has no ENTRYPOINT in its last stage`);
   const argv = JSON.parse(entrypoint.replace(/^ENTRYPOINT\s+/i, ''));
-  const place = (value) => value.replace(/^\/app(?=\/|$)/, layout);
+  const place = (value) => inLayout(value, layout);
   const env = {};
   for (const line of stage.filter((candidate) => /^ENV\s/i.test(candidate))) {
     for (const [, key, value] of line.replace(/^ENV\s+/i, '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S+)/g)) {
@@ -31,4 +31,26 @@ export function imageCommand(layout, node) {
   }
   const [first, ...rest] = argv.map((arg) => (arg === 'node' ? node : place(arg)));
   return { command: first, args: rest, env };
+}
+
+/**
+ * The migration job's command in the image of a service with a database (assemble-image puts it there):
+ * what the deploy's `gcloud run jobs deploy --command --args` sets, in place of the ENTRYPOINT.
+ */
+export const migrationJob = ['node', '/app/migrate/migrate.js'];
+
+/**
+ * The migration job's command, placed as imageCommand places the ENTRYPOINT.
+ * @param {string} layout  a folder assemble-image.mjs laid out
+ * @param {string} node    the Node binary to run it with
+ * @returns {{ command: string, args: string[] }}
+ */
+export function migrationJobCommand(layout, node) {
+  const [first, ...rest] = migrationJob.map((arg) => (arg === 'node' ? node : inLayout(arg, layout)));
+  return { command: first, args: rest };
+}
+
+/** A path in the image (/app/...) moved to where the layout is. */
+function inLayout(value, layout) {
+  return value.replace(/^\/app(?=\/|$)/, layout);
 }

@@ -154,3 +154,30 @@ export async function processUid(pid: number): Promise<number> {
   if (uid === undefined) throw new Error(`no Uid line in /proc/${pid}/status`);
   return Number(uid);
 }
+
+/**
+ * Runs a command of the image to its end in a container of its own (`podman
+ * run --rm`), as a Cloud Run job runs one: `command` in place of the
+ * ENTRYPOINT, as `gcloud run jobs deploy --command --args` sets it.
+ */
+export async function runJob(
+  host: ContainerHost,
+  image: string,
+  command: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [entrypoint, ...args] = command;
+  if (entrypoint === undefined) throw new Error('runJob: an empty command');
+  const flags = Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
+  return new Promise((resolve) => {
+    execFile(
+      'podman',
+      ['run', '--rm', '--network=host', ...flags, '--entrypoint', entrypoint, image, ...args],
+      { env: { ...process.env, ...host.env }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}

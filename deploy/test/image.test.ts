@@ -5,17 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { findPostgres, startPostgres, type TestPostgres } from '@taco-run/database/testing';
 import type { SpanRecord } from '@taco-run/dev-console';
 import { otlpReceiver } from '@taco-run/dev-console/otlp';
-import { startService } from '@taco-run/project/process';
+import { jsonLines, startService } from '@taco-run/project/process';
 import { fixtureProject, loadedModulesPreload, runNode } from '@taco-run/project/testing';
 import Fastify from 'fastify';
+import pg from 'pg';
 import { build } from 'tsup';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeBundle } from '../../scripts/node-bundle.js';
 import { imageNodeMajor } from '../../tools/otogen/src/render/serializers.js';
-import { imageCommand } from '../image-command.mjs';
+import { imageCommand, migrationJobCommand } from '../image-command.mjs';
 
 // What the image ships, without a Docker engine: the Dockerfile lints clean, and the
 // layout its build stage assembles (with the same script) starts and answers.
@@ -41,14 +43,14 @@ describe('deploy/Dockerfile', () => {
     expect(new Set(majors).size).toBe(1);
     // otogen writes the precompiled serializers for this Node.
     expect(majors[0]).toBe(String(imageNodeMajor));
-    // Only what the service and runsd need is installed (pnpm adds the root's build tools).
+    // Only what the service, runsd and the migration job need is installed (pnpm adds the root's build tools).
     expect(text).toContain(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own build argument, as written in it
-      'RUN pnpm install --frozen-lockfile --filter "./services/${build_target}..." --filter "@taco-run/runsd..."',
+      'RUN pnpm install --frozen-lockfile --filter "./services/${build_target}..." --filter "@taco-run/runsd..." --filter "@taco-run/database..."',
     );
     expect(text).toContain(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own build argument, as written in it
-      'RUN pnpm --filter @taco-run/runsd --filter "./services/${build_target}" build && node deploy/assemble-image.mjs "${build_target}" /out',
+      'RUN pnpm --filter @taco-run/runsd --filter @taco-run/database --filter "./services/${build_target}" build && node deploy/assemble-image.mjs "${build_target}" /out',
     );
     expect(text).toMatch(/^USER node$/m);
     expect(text).toMatch(/^ENTRYPOINT \["node", "\/app\/runsd\/runsd.js", "--", "node", "\/app\/service\/main.js"\]$/m);
@@ -228,6 +230,11 @@ describe('the image layout of a service with a database', () => {
 
   afterAll(() => rm(project, { recursive: true, force: true }));
 
+  it('also holds its migrations and the migration job that applies them', async () => {
+    expect(await readdir(join(layout, 'migrations'))).toEqual(['0001_orders.sql']);
+    expect(await readdir(join(layout, 'migrate'))).toEqual(expect.arrayContaining(['migrate.js']));
+  });
+
   it('holds no PGlite: the embedded database is for pnpm dev, and stays out of what ships', async () => {
     const files = (await readdir(layout, { recursive: true })).map(String);
     expect(files.filter((file) => /pglite|\.wasm$|\.data$/i.test(file))).toEqual([]);
@@ -244,4 +251,65 @@ describe('the image layout of a service with a database', () => {
       makesCompileCache ? 'assemble-image: compile cache for Node' : 'makes no compile cache; the image ships none',
     );
   });
+
+  describe.skipIf('missing' in postgres && process.env.CI !== 'true')('its migration job', () => {
+    let server: TestPostgres;
+    beforeAll(async () => {
+      if ('missing' in postgres) throw new Error(postgres.missing);
+      server = await startPostgres(postgres.bin);
+    }, 60_000);
+    afterAll(() => server?.stop());
+
+    /** The job as the deploy runs it, from the layout, with JSON lines on stdout. */
+    const runJob = async (env: Record<string, string>) => {
+      const { command, args } = migrationJobCommand(layout, process.execPath);
+      const result = await runNode(args[0] ?? '', args.slice(1), { env: { PATH: process.env.PATH ?? '', ...env } });
+      expect(command).toBe(process.execPath);
+      return { code: result.code, lines: jsonLines(result.stdout.trim().split('\n')), stderr: result.stderr };
+    };
+
+    it('applies the migrations the image ships, once, and says so in JSON lines', async () => {
+      const url = await server.createDatabase('orders_job');
+      expect(await runJob({ DATABASE_URL: url })).toEqual({
+        code: 0,
+        lines: [
+          { severity: 'INFO', message: 'migrate: applied 0001_orders.sql' },
+          { severity: 'INFO', message: 'migrate: applied 1 migration' },
+        ],
+        stderr: '',
+      });
+      expect(await runJob({ DATABASE_URL: url })).toMatchObject({
+        code: 0,
+        lines: [{ severity: 'INFO', message: 'migrate: the database already has every migration' }],
+      });
+    });
+
+    it('exits 1 naming the file when a migration fails, and 2 without DATABASE_URL', async () => {
+      const url = await server.createDatabase('orders_broken');
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query('create table orders (id int)');
+      await client.end();
+      const failed = await runJob({ DATABASE_URL: url });
+      expect(failed.code).toBe(1);
+      expect(failed.lines).toEqual([
+        {
+          severity: 'ERROR',
+          message:
+            'migrate: migrations/0001_orders.sql: relation "orders" already exists; nothing of it was applied; the deploy stops here and the running revision keeps serving',
+        },
+      ]);
+      expect(await runJob({})).toMatchObject({
+        code: 2,
+        lines: [
+          {
+            severity: 'ERROR',
+            message: 'migrate: DATABASE_URL is not set; the deploy sets it on the job, as on the service',
+          },
+        ],
+      });
+    });
+  });
 });
+
+const postgres = findPostgres();

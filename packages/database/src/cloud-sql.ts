@@ -1,7 +1,7 @@
 // Cloud SQL's IAM database authentication, as a service on Cloud Run logs in: through the instance
 // Cloud Run mounts at /cloudsql/<connection name> (--add-cloudsql-instances), as the database user
 // named after its service account, with a short-lived OAuth 2.0 access token of that account, from
-// the metadata server, as the password. No password is stored anywhere. open.ts's connectionSettings
+// the metadata server, as the password. No password is stored anywhere. connection.ts's connectionSettings
 // loads this module only for such a DATABASE_URL, at the first query.
 
 /** Raised when the metadata server gives no access token: the database cannot be logged in to, which errors.ts answers 503. */

@@ -3,8 +3,8 @@ import type { ColumnType } from 'kysely';
 
 export type { ColumnType, Insertable, Kysely, Selectable, Updateable } from 'kysely';
 export type { ShippedMigration } from './applied.js';
+export { connectionSettings } from './connection.js';
 export {
-  connectionSettings,
   type DatabaseLog,
   type DatabaseSchema,
   type OpenDatabaseOptions,

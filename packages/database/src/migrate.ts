@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { readMigrations } from '@taco-run/project/migrations';
 import pg from 'pg';
 import { migrationsTable, recordedMigrations, type ShippedMigration } from './applied.js';
+import { connectionSettings } from './connection.js';
 
 /** Why the migrator stopped, in words naming the file; nothing of the file that failed was applied. */
 export class MigrationError extends Error {
@@ -51,7 +52,7 @@ export function shippedMigrations(root: string, folder: string): (ShippedMigrati
  */
 export async function migrate(connectionString: string, options: MigrateOptions): Promise<string[]> {
   const shipped = shippedMigrations(options.root, options.folder);
-  const client = new pg.Client({ connectionString });
+  const client = new pg.Client(await connectionSettings(connectionString));
   await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [lockKey]);

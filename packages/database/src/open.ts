@@ -3,6 +3,7 @@ import { currentTrace, spanRecorder } from '@taco-run/rpc/trace';
 import type { Kysely, PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import { type ShippedMigration, unappliedMigration } from './applied.js';
+import { connectionSettings } from './connection.js';
 import { databaseFailure } from './errors.js';
 import { spanName, summarizeStatement } from './statement.js';
 
@@ -81,29 +82,6 @@ async function open<Tables>(options: OpenDatabaseOptions): Promise<Kysely<Tables
   pool.on('error', (error) => health.failed(error));
   const guarded = new GuardedPool(pool, options.migrations, health, databaseName(options.url));
   return new Kysely<Tables>({ dialect: new PostgresDialect({ pool: guarded }) });
-}
-
-/**
- * node-postgres's settings for DATABASE_URL. An IAM login (a user named
- * `<account>@<project>.iam` and no password: see cloud-sql.ts) gets the
- * account's access token as its password, and its fields one by one, since
- * node-postgres lets a connection string's empty password override the
- * function. Only the host, port, user and database are read from such a URL:
- * it connects through Cloud Run's Cloud SQL socket, which encrypts itself.
- */
-export async function connectionSettings(url: string, env: NodeJS.ProcessEnv = process.env): Promise<pg.PoolConfig> {
-  const parsed = URL.canParse(url) ? new URL(url) : undefined;
-  if (parsed === undefined || parsed.password !== '' || !decodeURIComponent(parsed.username).endsWith('.iam')) {
-    return { connectionString: url };
-  }
-  const { accessTokenPassword } = await import('./cloud-sql.js');
-  return {
-    host: parsed.searchParams.get('host') ?? parsed.hostname,
-    port: parsed.port === '' ? 5432 : Number(parsed.port),
-    user: decodeURIComponent(parsed.username),
-    database: decodeURIComponent(parsed.pathname.slice(1)),
-    password: accessTokenPassword(env),
-  };
 }
 
 function databaseName(url: string): string {
