@@ -16,7 +16,9 @@ import { type ServiceProcess, startService } from '@taco-run/project/process';
 import { loadProject } from '@taco-run/project/services';
 import { fixtureBundle, fixtureProject } from '@taco-run/project/testing';
 import { build } from 'tsup';
+import { request } from 'undici';
 import { imageCommand } from '../../deploy/image-command.mjs';
+import { buildLayoutImage, type ContainerHost, containerHost, startContainer } from '../../deploy/image-test/podman.js';
 import { deployedEnvironment, hashPlaceholder } from '../../deploy/src/plan.js';
 import { nodeBundle } from '../../scripts/node-bundle.js';
 import { serviceBundle } from '../../services/bundle.js';
@@ -32,6 +34,7 @@ import {
   median,
   medianLoad,
   pairedRatio,
+  peakRssMb,
   rotate,
   selfReportedPeakRss,
   sequentialLatency,
@@ -206,16 +209,16 @@ function asDeployed(layout: string, node: string, metadataHost: string) {
     deployedEnvironment(loadProject(fixtureProject).service('tacoserver'), 'bench-project'),
     (value) => value.replaceAll(hashPlaceholder, 'benchhash'),
   );
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    ...image.env,
+  // What Cloud Run gives the container, which has its own PATH and the image's ENV.
+  const cloudRun: Record<string, string> = {
     ...planned,
     K_SERVICE: 'tacoserver',
     K_REVISION: 'tacoserver-00001-bench',
     K_CONFIGURATION: 'tacoserver',
     GCE_METADATA_HOST: metadataHost,
   };
-  return { command: image.command, args: image.args, env };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...image.env, ...cloudRun };
+  return { command: image.command, args: image.args, env, cloudRun };
 }
 
 /** A record with each value mapped, keeping its keys' type. */
@@ -555,7 +558,12 @@ function findNodes(): NodeUnderTest[] {
   }
 }
 
-type ColdWay = 'node -e 0' | 'the bundle (node main.js)' | 'the ENTRYPOINT (runsd, cloud mode)' | 'source through tsx';
+type ColdWay =
+  | 'node -e 0'
+  | 'the bundle (node main.js)'
+  | 'the ENTRYPOINT (runsd, cloud mode)'
+  | 'the image (podman start)'
+  | 'source through tsx';
 /** A way's medians, and its time in each round, in round order, for ratios paired by round as the rates are. */
 type ColdFigures = Partial<Record<ColdWay, ColdStart & { rounds: number[] }>>;
 
@@ -594,6 +602,10 @@ async function coldStartScenario(): Promise<{ node: NodeUnderTest; figures: Cold
         'the bundle (node main.js)': () => coldStart(node.path, [join(layout, 'service/main.js')], deployed.env, port),
         'the ENTRYPOINT (runsd, cloud mode)': () => coldStart(deployed.command, deployed.args, deployed.env, port),
       };
+      const container = node.image ? await layoutImage(layout) : undefined;
+      if (container !== undefined) {
+        ways['the image (podman start)'] = () => containerColdStart(container, deployed.cloudRun, port);
+      }
       if (node.path === process.execPath) {
         ways['source through tsx'] = () =>
           coldStart(
@@ -634,6 +646,47 @@ async function coldStartScenario(): Promise<{ node: NodeUnderTest; figures: Cold
     await metadata.close();
   }
   return results;
+}
+
+/**
+ * The same layout as an image (the Dockerfile's last stage over it: deploy/image-test/podman.ts), when this
+ * machine runs containers (scripts/container-host.sh); else undefined, having said why.
+ */
+async function layoutImage(layout: string): Promise<{ host: ContainerHost; tag: string } | undefined> {
+  const host = await containerHost(root);
+  if ('missing' in host) {
+    log(`  no container row: ${host.missing}`);
+    return undefined;
+  }
+  const tag = 'localhost/taco-run-bench/tacoserver:latest';
+  await buildLayoutImage(host, root, layout, tag);
+  return { host, tag };
+}
+
+/**
+ * From `podman start` of a created container to the first 200 on /healthz, on the host's network; the container
+ * is made before the clock starts (with vfs storage that copies the image) and removed after it stops.
+ */
+async function containerColdStart(
+  { host, tag }: { host: ContainerHost; tag: string },
+  env: Record<string, string>,
+  port: number,
+): Promise<ColdStart> {
+  const container = await startContainer(host, tag, { ...env, PORT: String(port) }, { label: 'bench' });
+  try {
+    for (;;) {
+      const response = await request(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+      await response?.body.dump();
+      if (response?.statusCode === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const ms = performance.now() - container.startedAt;
+    const [runsd = 0, service = runsd] = await container.processIds();
+    return { ms, rssMb: peakRssMb(runsd), serviceRssMb: peakRssMb(service) };
+  } finally {
+    await container.stop();
+    await container.remove();
+  }
 }
 
 /** Instructions per request in the server rows that targets name (bench/src/counted.ts). */

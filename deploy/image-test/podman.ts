@@ -1,7 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type ServiceProcess, startProcess } from '@taco-run/project/process';
@@ -95,6 +96,26 @@ export async function buildImage(host: ContainerHost, root: string, service: str
   const seconds = (performance.now() - started) / 1000;
   const bytes = Number((await podman(host, ['image', 'inspect', '--format', '{{.Size}}', tag])).trim());
   return { service, tag, seconds, bytes };
+}
+
+/**
+ * An image of an assembled layout (deploy/assemble-image.mjs), for `pnpm
+ * bench`, which starts the same layout in its other cold-start rows: the
+ * Dockerfile's last stage as written (its FROM, ENV, USER and ENTRYPOINT),
+ * with the layout copied in where the build stage's /out would be.
+ */
+export async function buildLayoutImage(host: ContainerHost, root: string, layout: string, tag: string): Promise<void> {
+  const lines = (await readFile(join(root, 'deploy/Dockerfile'), 'utf8')).split('\n');
+  const stage = lines.slice(lines.findLastIndex((line) => /^FROM\s/i.test(line))).join('\n');
+  const copy = /^COPY --from=build (--chown=\S+) \/out \/app$/m;
+  if (!copy.test(stage)) throw new Error("deploy/Dockerfile's last stage has no COPY --from=build --chown=… /out /app");
+  const folder = await mkdtemp(join(tmpdir(), 'taco-run-layout-image-'));
+  try {
+    await writeFile(join(folder, 'Containerfile'), stage.replace(copy, 'COPY $1 . /app'));
+    await podman(host, ['build', '--quiet', '-f', join(folder, 'Containerfile'), '-t', tag, layout]);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 export interface Container extends ServiceProcess {
