@@ -4,7 +4,7 @@ import { freePort, heldBody } from '@taco-run/project/process';
 import { loadProject } from '@taco-run/project/services';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { processUid, startContainer } from './podman.js';
+import { type ContainerHost, processUid, startContainer } from './podman.js';
 import { plannedEnvironment, projectId } from './setup.js';
 
 // Each service's image, run alone as Cloud Run runs a revision: PORT, K_SERVICE, K_REVISION and
@@ -17,7 +17,7 @@ const services = loadProject(root).services;
 describe.skipIf(context.missing !== undefined)('each service image, run as Cloud Run runs it', () => {
   for (const service of services) {
     describe(service.name, () => {
-      const host = context.host ?? { env: {}, base: '' };
+      const host = context.host as ContainerHost;
       let container: Awaited<ReturnType<typeof startContainer>>;
       let metadata: Awaited<ReturnType<typeof startMetadataServer>>;
       let firstAnswerMs = 0;
@@ -31,7 +31,7 @@ describe.skipIf(context.missing !== undefined)('each service image, run as Cloud
         const image = context.images[service.name];
         if (image === undefined) throw new Error(`no image was built for ${service.name}`);
         container = await startContainer(
-          { env: host.env, base: host.base === 'pulled' ? 'pulled' : 'stand-in' },
+          host,
           image.tag,
           {
             ...plannedEnvironment(service, context.databases),

@@ -8,7 +8,15 @@ import { loadProject, type Service } from '@taco-run/project/services';
 import type { TestProject } from 'vitest/node';
 import { migrationJob } from '../image-command.mjs';
 import { deployedEnvironment, hashPlaceholder } from '../src/plan.js';
-import { type BuiltImage, buildImage, type Container, containerHost, runJob, startContainer } from './podman.js';
+import {
+  type BuiltImage,
+  buildImage,
+  type Container,
+  type ContainerHost,
+  containerHost,
+  runJob,
+  startContainer,
+} from './podman.js';
 
 // pnpm test:image: every service of the project built from deploy/Dockerfile as Cloud Build builds it,
 // then the whole project started from those images behind the emulator's front door and metadata
@@ -21,7 +29,7 @@ export const projectHash = 'imgtest7k2';
 export interface ImageTestContext {
   /** Why nothing runs: this machine has no container engine. */
   missing?: string;
-  host?: { env: Record<string, string>; base: string };
+  host?: ContainerHost;
   images: Record<string, BuiltImage>;
   /** Each service's own database, migrated, for those that declare one. */
   databases: Record<string, string>;
