@@ -16,7 +16,6 @@ import { type ServiceProcess, startService } from '@taco-run/project/process';
 import { loadProject } from '@taco-run/project/services';
 import { fixtureBundle, fixtureProject } from '@taco-run/project/testing';
 import { build } from 'tsup';
-import { request } from 'undici';
 import { imageCommand } from '../../deploy/image-command.mjs';
 import { buildLayoutImage, type ContainerHost, containerHost, startContainer } from '../../deploy/image-test/podman.js';
 import { deployedEnvironment, hashPlaceholder } from '../../deploy/src/plan.js';
@@ -674,13 +673,7 @@ async function containerColdStart(
 ): Promise<ColdStart> {
   const container = await startContainer(host, tag, { ...env, PORT: String(port) }, { label: 'bench' });
   try {
-    for (;;) {
-      const response = await request(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-      await response?.body.dump();
-      if (response?.statusCode === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    const ms = performance.now() - container.startedAt;
+    const ms = await container.firstAnswer();
     const [runsd = 0, service = runsd] = await container.processIds();
     return { ms, rssMb: peakRssMb(runsd), serviceRssMb: peakRssMb(service) };
   } finally {

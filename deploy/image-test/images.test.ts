@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { SigningKey, startMetadataServer } from '@taco-run/cloud-emulator';
+import { startMetadataServer } from '@taco-run/cloud-emulator';
 import { freePort, heldBody } from '@taco-run/project/process';
 import { loadProject } from '@taco-run/project/services';
 import { request } from 'undici';
@@ -23,11 +23,7 @@ describe.skipIf(context.missing !== undefined)('each service image, run as Cloud
       let firstAnswerMs = 0;
 
       beforeAll(async () => {
-        metadata = await startMetadataServer({
-          projectId,
-          serviceAccountEmail: `${service.name}@example.com`,
-          key: new SigningKey(),
-        });
+        metadata = await startMetadataServer({ projectId, serviceAccountEmail: `${service.name}@example.com` });
         const image = context.images[service.name];
         if (image === undefined) throw new Error(`no image was built for ${service.name}`);
         container = await startContainer(
@@ -46,13 +42,7 @@ describe.skipIf(context.missing !== undefined)('each service image, run as Cloud
           },
           { label: service.name },
         );
-        for (;;) {
-          const answer = await request(`${container.origin}/healthz`).catch(() => undefined);
-          await answer?.body.dump();
-          if (answer?.statusCode === 200) break;
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-        firstAnswerMs = performance.now() - container.startedAt;
+        firstAnswerMs = await container.firstAnswer();
         process.stderr.write(
           `test:image: ${service.name}: first answer ${firstAnswerMs.toFixed(0)} ms after podman start\n`,
         );

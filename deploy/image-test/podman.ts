@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type ServiceProcess, startProcess } from '@taco-run/project/process';
+import { request } from 'undici';
 
 const exec = promisify(execFile);
 
@@ -122,6 +123,8 @@ export interface Container extends ServiceProcess {
   name: string;
   /** When `podman start` was run (performance.now()). */
   startedAt: number;
+  /** Polls /healthz until it answers 200; resolves with the ms since `podman start`. */
+  firstAnswer(): Promise<number>;
   /** The host's process ids of runsd (the container's PID 1) and its children. */
   processIds(): Promise<number[]>;
   /** Removes the container, stopping it first if it still runs. */
@@ -138,14 +141,13 @@ export async function startContainer(
   host: ContainerHost,
   image: string,
   env: Record<string, string>,
-  { label, onLine }: { label: string; onLine?: (line: string, stream: 'stdout' | 'stderr') => void },
+  { label }: { label: string },
 ): Promise<Container> {
   const name = `taco-run-test-${label}-${randomBytes(3).toString('hex')}`;
   const port = Number(env.PORT);
   if (!Number.isInteger(port) || port <= 0)
     throw new Error(`startContainer: set PORT to a free port (got ${env.PORT})`);
-  const flags = Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
-  await podman(host, ['create', '--name', name, '--network=host', ...flags, image]);
+  await podman(host, ['create', '--name', name, '--network=host', ...envFlags(env), image]);
   const remove = async () => {
     await podman(host, ['rm', '--force', '--time=0', name]).catch(() => undefined);
   };
@@ -154,14 +156,22 @@ export async function startContainer(
     const started = await startProcess(
       ['podman', 'start', '--attach', name],
       { PATH: process.env.PATH ?? '', ...host.env },
-      { port, startTimeoutMs: 30_000, ...(onLine === undefined ? {} : { onLine }) },
+      { port, startTimeoutMs: 30_000 },
     );
+    const firstAnswer = async () => {
+      for (;;) {
+        const answer = await request(`${started.origin}/healthz`).catch(() => undefined);
+        await answer?.body.dump();
+        if (answer?.statusCode === 200) return performance.now() - startedAt;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    };
     const processIds = async () => {
       const pid = Number((await podman(host, ['inspect', '--format', '{{.State.Pid}}', name])).trim());
       const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
       return [pid, ...children.trim().split(/\s+/).filter(Boolean).map(Number)];
     };
-    return { ...started, name, startedAt, processIds, remove };
+    return { ...started, name, startedAt, firstAnswer, processIds, remove };
   } catch (error) {
     await remove();
     throw error;
@@ -189,11 +199,10 @@ export async function runJob(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const [entrypoint, ...args] = command;
   if (entrypoint === undefined) throw new Error('runJob: an empty command');
-  const flags = Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
   return new Promise((resolve) => {
     execFile(
       'podman',
-      ['run', '--rm', '--network=host', ...flags, '--entrypoint', entrypoint, image, ...args],
+      ['run', '--rm', '--network=host', ...envFlags(env), '--entrypoint', entrypoint, image, ...args],
       { env: { ...process.env, ...host.env }, timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
@@ -201,4 +210,9 @@ export async function runJob(
       },
     );
   });
+}
+
+/** A container's environment as podman's flags: `--env KEY=value` each. */
+function envFlags(env: Record<string, string>): string[] {
+  return Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
 }

@@ -58,18 +58,19 @@ export function plannedEnvironment(service: Service, databases: Record<string, s
   return { ...planned, ...secrets, ...(database === undefined ? {} : { DATABASE_URL: database }) };
 }
 
-export default async function setup(project: TestProject) {
+export default async function setup(vitest: TestProject) {
   const context: ImageTestContext = { images: {}, databases: {}, frontDoor: {} };
   const host = await containerHost(root);
   if ('missing' in host) {
     // CI installs podman: there, a machine that cannot run containers is a failure, not a skip.
     if (process.env.CI === 'true') throw new Error(`test:image: ${host.missing}`);
     process.stderr.write(`test:image: skipped: ${host.missing}\n`);
-    project.provide('images', { ...context, missing: host.missing });
+    vitest.provide('images', { ...context, missing: host.missing });
     return;
   }
   context.host = host;
-  const services = loadProject(root).services;
+  const project = loadProject(root);
+  const { services } = project;
   const logs = join(root, 'deploy/image-test/logs');
   await mkdir(logs, { recursive: true });
   // One at a time: two at once took longer here (207 s for both against 180 s in turn, on 2 vCPUs with vfs).
@@ -112,7 +113,7 @@ export default async function setup(project: TestProject) {
       projectId,
       projectHash,
       user: owner,
-      services: cloudServices(loadProject(root), {
+      services: cloudServices(project, {
         projectId,
         owner,
         env: Object.fromEntries(
@@ -144,6 +145,6 @@ export default async function setup(project: TestProject) {
     await teardown();
     throw error;
   }
-  project.provide('images', context);
+  vitest.provide('images', context);
   return teardown;
 }
