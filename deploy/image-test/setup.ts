@@ -7,7 +7,8 @@ import { freePort } from '@taco-run/project/process';
 import { loadProject, type Service } from '@taco-run/project/services';
 import type { TestProject } from 'vitest/node';
 import { migrationJob } from '../image-command.mjs';
-import { deployedEnvironment, hashPlaceholder } from '../src/plan.js';
+import { deployedEnvironment } from '../src/plan.js';
+import { hashPlaceholder } from '../src/step.js';
 import {
   type BuiltImage,
   buildImage,

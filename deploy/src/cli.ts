@@ -4,6 +4,7 @@ import { type CommandLine, type Options, parseCommandLine, reportUsageError } fr
 import { loadProject, ManifestError, readGeneratedModel } from '@taco-run/project/services';
 import { didYouMean } from '@taco-run/project/spelling';
 import packageJson from '../package.json' with { type: 'json' };
+import { costNote } from './cloud-sql.js';
 import { ConfigError, readConfig } from './config.js';
 import { deployAllPlan, deployOnePlan } from './plan.js';
 import { printNextSteps, reportDrift, runPlan, StepFailed } from './run.js';
@@ -18,7 +19,8 @@ usage:
 options:
   --dry-run                 print every command and run none
   --prune                   remove roles/run.invoker grants that no service.json declares
-                            (without it they are only listed)
+                            (without it they are only listed); Cloud SQL instances and
+                            databases are only ever listed
   -h, --help                this text
   --version                 the deploy tool's version
 
@@ -28,7 +30,10 @@ environment:
                             URL Cloud Run gives, or, when unset, read off it
   REGION                    default us-central1
   ARTIFACT_REPOSITORY       default taco-run
-  IMAGE_TAG                 default: the git commit, with -dirty when the working tree has changes`;
+  IMAGE_TAG                 default: the git commit, with -dirty when the working tree has changes
+  CLOUD_SQL_INSTANCE        the instance for services with a database, default taco-run
+  CLOUD_SQL_TIER            its machine type when it is made, default db-f1-micro
+  CLOUD_SQL_REGION          its region, default REGION`;
 
 const commandLine = {
   name: 'deploy',
@@ -67,14 +72,6 @@ async function main(argv: string[]): Promise<number> {
   const config = readConfig(process.env, commit?.tag);
   const targets = command === 'all' ? project.services : [project.service(service as string)];
   const steps = command === 'all' ? deployAllPlan(config, project) : deployOnePlan(config, project, service as string);
-  // Cloud SQL is not provisioned yet: such a revision would have no DATABASE_URL and never start.
-  const withDatabase = targets.filter((target) => target.database !== undefined).map(({ name }) => name);
-  if (withDatabase.length > 0 && !dryRun) {
-    process.stderr.write(
-      `deploy: ${withDatabase.join(', ')} ${withDatabase.length === 1 ? 'has a database' : 'have databases'}, and the deploy does not make Cloud SQL databases yet: without one, the revision would not start. Nothing was deployed. Run it locally (pnpm dev, pnpm dev:cloud), or deploy the services without a database with deploy:one.\n`,
-    );
-    return 1;
-  }
   process.stdout.write(
     `${dryRun ? 'Dry run: these are the commands' : 'Deploying'} for ${targets.map(({ name }) => name).join(', ')} in project ${config.project}, ${config.region} (images tagged ${config.tag}).\n`,
   );
@@ -82,6 +79,8 @@ async function main(argv: string[]): Promise<number> {
     // gcloud builds submit uploads the working tree, so the image holds changes the commit does not.
     process.stdout.write('The working tree has uncommitted changes: the images hold them, so their tag says -dirty.\n');
   }
+  const withDatabase = targets.filter((target) => target.database !== undefined);
+  if (withDatabase.length > 0) process.stdout.write(costNote(config, withDatabase));
   const result = await runPlan(steps, { cwd, dryRun, projectHash: config.projectHash });
   await reportDrift(result.drift, config, { cwd, prune: parsed.values.prune === true });
   // Where a person's requests go in: the targets nothing else calls (or all of them, in a cycle).

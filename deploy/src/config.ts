@@ -10,6 +10,8 @@ export interface DeployConfig {
   repository: string;
   /** The image tag: IMAGE_TAG, or the git commit when there is one. */
   tag: string;
+  /** The Cloud SQL instance that holds the databases of the services that declare one. */
+  cloudSql: { instance: string; tier: string; region: string };
 }
 
 export class ConfigError extends Error {
@@ -43,6 +45,24 @@ const schema = z.object({
     .refine((value) => value === undefined || /^[\w][\w.-]{0,127}$/.test(value), {
       message: 'must be a Docker tag: letters, digits, _, . and -',
     }),
+  CLOUD_SQL_INSTANCE: z
+    .string()
+    .default('taco-run')
+    .refine((value) => /^[a-z]([a-z\d-]{0,61}[a-z\d])?$/.test(value), {
+      message: 'must be a Cloud SQL instance ID: lowercase letters, digits and hyphens, starting with a letter',
+    }),
+  CLOUD_SQL_TIER: z
+    .string()
+    .default('db-f1-micro')
+    .refine((value) => /^db-[a-z\d-]+$/.test(value), {
+      message: 'must be a Cloud SQL machine type, such as db-f1-micro or db-custom-1-3840',
+    }),
+  CLOUD_SQL_REGION: z
+    .string()
+    .optional()
+    .refine((value) => value === undefined || isKnownRegion(value), {
+      message: 'must be a region, such as us-central1 or europe-west1',
+    }),
 });
 
 /**
@@ -67,12 +87,18 @@ export function readConfig(env: NodeJS.ProcessEnv, gitCommit: string | undefined
       });
     throw new ConfigError(`cannot deploy; fix these environment variables first:\n${lines.join('\n')}`);
   }
-  const { GOOGLE_CLOUD_PROJECT, CLOUD_RUN_PROJECT_HASH, REGION, ARTIFACT_REPOSITORY, IMAGE_TAG } = result.data;
+  const settings = result.data;
   return {
-    project: GOOGLE_CLOUD_PROJECT,
-    projectHash: CLOUD_RUN_PROJECT_HASH,
-    region: REGION,
-    repository: ARTIFACT_REPOSITORY,
-    tag: IMAGE_TAG ?? gitCommit ?? 'latest',
+    project: settings.GOOGLE_CLOUD_PROJECT,
+    projectHash: settings.CLOUD_RUN_PROJECT_HASH,
+    region: settings.REGION,
+    repository: settings.ARTIFACT_REPOSITORY,
+    tag: settings.IMAGE_TAG ?? gitCommit ?? 'latest',
+    cloudSql: {
+      instance: settings.CLOUD_SQL_INSTANCE,
+      tier: settings.CLOUD_SQL_TIER,
+      // Beside the services by default: a socket to another region crosses it on every query.
+      region: settings.CLOUD_SQL_REGION ?? settings.REGION,
+    },
   };
 }

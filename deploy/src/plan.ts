@@ -1,31 +1,8 @@
 import { serviceAccountEmail, serviceAccountId } from '@taco-run/project/cloud-run-url';
 import { type Project, type Service, serviceEnvironment } from '@taco-run/project/services';
+import { cloudSqlUrl, connectionName, migrationSteps, provisionSteps, sqlDriftSteps } from './cloud-sql.js';
 import type { DeployConfig } from './config.js';
-
-/**
- * One step of a deploy: a gcloud command, or for "ensure" steps a check
- * whose failure (the thing is missing) runs the command that makes it.
- * Re-running a plan is safe: every step either checks first or is
- * idempotent in gcloud itself (deploys, policy bindings, enabling APIs).
- */
-export interface Step {
-  title: string;
-  run: string[];
-  /** Runs first; when it succeeds the step is already done and `run` is skipped. */
-  unless?: string[];
-  /** `run` prints this service's URL; the runner reads the project's cloud hash off it. */
-  learnsHashFrom?: string;
-  /** `run` prints this service's IAM policy; the runner compares its invokers with `declared`. */
-  checksInvokersOf?: { service: string; declared: string[] };
-  /** `run` only looks: when what it names does not exist, the deploy stops, saying how to make it. */
-  requires?: { what: string; create: string };
-}
-
-/**
- * Stands in a command for the cloud hash until the runner knows it: from
- * CLOUD_RUN_PROJECT_HASH, else from the URL of the first service deployed.
- */
-export const hashPlaceholder = '<cloud hash>';
+import { hashPlaceholder, type Step } from './step.js';
 
 /** The Secret Manager secrets the services read: `payment-key` of `payment-key:latest`, each once. */
 function secretNames(services: readonly Service[]): string[] {
@@ -62,20 +39,25 @@ function planFor(config: DeployConfig, project: Project, targets: readonly Servi
   ];
   const order = deployOrder(targets);
   const needsSecrets = targets.some((service) => Object.keys(service.secrets).length > 0);
+  const withDatabase = order.filter((service) => service.database !== undefined);
+  // The API and its name, in the order the step's title says them.
+  const apis: Record<string, string> = {
+    'run.googleapis.com': 'Cloud Run',
+    'artifactregistry.googleapis.com': 'Artifact Registry',
+    'cloudbuild.googleapis.com': 'Cloud Build',
+    ...(needsSecrets ? { 'secretmanager.googleapis.com': 'Secret Manager' } : {}),
+    ...(withDatabase.length > 0
+      ? { 'sqladmin.googleapis.com': 'Cloud SQL Admin', 'storage.googleapis.com': 'Cloud Storage' }
+      : {}),
+    'iam.googleapis.com': 'IAM',
+  };
 
   const steps: Step[] = [
     {
-      title: `Enable the Cloud Run, Artifact Registry, Cloud Build${needsSecrets ? ', Secret Manager' : ''} and IAM APIs`,
-      run: [
-        'services',
-        'enable',
-        'run.googleapis.com',
-        'artifactregistry.googleapis.com',
-        'cloudbuild.googleapis.com',
-        ...(needsSecrets ? ['secretmanager.googleapis.com'] : []),
-        'iam.googleapis.com',
-        ...scope,
-      ],
+      title: `Enable the ${Object.values(apis)
+        .join(', ')
+        .replace(/, ([^,]+)$/, ' and $1')} APIs`,
+      run: ['services', 'enable', ...Object.keys(apis), ...scope],
     },
     // Each secret a service reads must exist before anything changes: a grant on a missing one fails
     // half-way through the deploy, and a service given one fails to start.
@@ -106,6 +88,8 @@ function planFor(config: DeployConfig, project: Project, targets: readonly Servi
       unless: ['iam', 'service-accounts', 'describe', account(name), ...scope],
       run: ['iam', 'service-accounts', 'create', serviceAccountId(name), `--display-name=${name} (taco-run)`, ...scope],
     })),
+    // Provision and roles come before the images, so that a migration job can log in once its image is there.
+    ...(withDatabase.length > 0 ? provisionSteps(config, withDatabase, account) : []),
     ...order.flatMap((service) =>
       secretNames([service]).map((secret) => ({
         title: `Let ${service.name} read the secret ${secret}`,
@@ -139,9 +123,11 @@ function planFor(config: DeployConfig, project: Project, targets: readonly Servi
   const callee = config.projectHash === undefined ? first?.calls[0] : undefined;
   if (callee !== undefined) steps.push(learnHash(config, callee));
   for (const service of order) {
+    const where = { image: image(service), account: account(service.name) };
+    if (service.database !== undefined) steps.push(...migrationSteps(config, service, where));
     steps.push({
       title: `Deploy ${service.name} (${service.public ? 'public: anyone may call it' : 'private: callers need roles/run.invoker'})`,
-      run: deployCommand(service, { image: image(service), account: account(service.name), projectId, region }),
+      run: deployCommand(service, config, where),
     });
     if (service === first && callee === undefined) steps.push(learnHash(config, service.name));
   }
@@ -170,6 +156,7 @@ function planFor(config: DeployConfig, project: Project, targets: readonly Servi
       checksInvokersOf: { service: service.name, declared: declaredInvokers(project, service, account) },
     });
   }
+  if (withDatabase.length > 0) steps.push(...sqlDriftSteps(config, project));
   return steps;
 }
 
@@ -227,8 +214,9 @@ function learnHash(config: DeployConfig, service: string): Step {
 }
 
 /**
- * The variables a deploy sets on a service (`--set-env-vars`), the cloud hash as its placeholder; Cloud Run adds
- * its own (PORT, K_SERVICE, K_REVISION, K_CONFIGURATION). `pnpm bench` starts the deployed row with them.
+ * The variables a deploy sets on every service (`--set-env-vars`), the cloud hash as its placeholder; Cloud Run adds
+ * its own (PORT, K_SERVICE, K_REVISION, K_CONFIGURATION). `pnpm bench` starts the deployed row with them. A service
+ * with a database also gets DATABASE_URL (deployCommand), which names a socket that exists only on Cloud Run.
  */
 export function deployedEnvironment(service: Service, projectId: string): Record<string, string> {
   return {
@@ -241,20 +229,26 @@ export function deployedEnvironment(service: Service, projectId: string): Record
 
 function deployCommand(
   service: Service,
-  { image, account, projectId, region }: { image: string; account: string; projectId: string; region: string },
+  config: DeployConfig,
+  { image, account }: { image: string; account: string },
 ): string[] {
-  const env = deployedEnvironment(service, projectId);
+  const database = service.database !== undefined;
+  const env = {
+    ...deployedEnvironment(service, config.project),
+    ...(database ? { DATABASE_URL: cloudSqlUrl(config, service, account) } : {}),
+  };
   const { cloudRun } = service;
   return [
     'run',
     'deploy',
     service.name,
     `--image=${image}`,
-    `--region=${region}`,
-    `--project=${projectId}`,
+    `--region=${config.region}`,
+    `--project=${config.project}`,
     `--service-account=${account}`,
     service.public ? '--allow-unauthenticated' : '--no-allow-unauthenticated',
     listFlag('--set-env-vars', env),
+    ...(database ? [`--set-cloudsql-instances=${connectionName(config)}`] : []),
     ...(Object.keys(service.secrets).length > 0 ? [listFlag('--set-secrets', service.secrets)] : []),
     ...(cloudRun.memory === undefined ? [] : [`--memory=${cloudRun.memory}`]),
     ...(cloudRun.cpu === undefined ? [] : [`--cpu=${cloudRun.cpu}`]),

@@ -4,7 +4,8 @@ import type { Model } from '@taco-run/otogen/model';
 import type { Service } from '@taco-run/project/services';
 import { tryItLine } from '@taco-run/project/try-it';
 import type { DeployConfig } from './config.js';
-import { describeUrl, hashPlaceholder, type Step, shellLine } from './plan.js';
+import { describeUrl, shellLine } from './plan.js';
+import { hashPlaceholder, type Step } from './step.js';
 
 export class StepFailed extends Error {
   override readonly name = 'StepFailed';
@@ -17,9 +18,12 @@ interface Result {
 }
 
 /** Runs gcloud, showing its progress as it goes and keeping its output for the error message. */
-function gcloud(args: readonly string[], cwd: string, echo: boolean): Promise<Result> {
+function gcloud(args: readonly string[], cwd: string, echo: boolean, stdin?: string): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn('gcloud', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('gcloud', args, { cwd, stdio: 'pipe' });
+    // A gcloud that exits before it reads all of it (a bad flag) makes writing it fail with EPIPE: its exit says why.
+    child.stdin.on('error', () => {});
+    child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -44,16 +48,19 @@ function gcloud(args: readonly string[], cwd: string, echo: boolean): Promise<Re
   });
 }
 
-/** A grant on a service that no manifest declares: left over from an edge that was removed. */
-export interface Drift {
-  service: string;
-  member: string;
-}
+/**
+ * What the cloud holds and no manifest declares: an invoker grant left over from an edge that was removed,
+ * or a Cloud SQL instance or database no service uses any more.
+ */
+export type Drift =
+  | { kind: 'invoker'; service: string; member: string }
+  | { kind: 'instance'; name: string }
+  | { kind: 'database'; instance: string; name: string };
 
 export interface PlanResult {
   /** The cloud hash in use: CLOUD_RUN_PROJECT_HASH, or read off a deployed service's URL. */
   projectHash: string | undefined;
-  /** Invoker grants the manifests no longer declare; unknown in a dry run. */
+  /** What the manifests no longer declare; unknown in a dry run. */
   drift: Drift[];
 }
 
@@ -65,15 +72,16 @@ export async function runPlan(
   steps: Step[],
   { cwd, dryRun, projectHash }: { cwd: string; dryRun: boolean; projectHash: string | undefined },
 ): Promise<PlanResult> {
-  let hash = projectHash;
+  // Values read off one step's output for the steps after it, by the placeholder that stands in for each.
+  const learned = new Map<string, string>();
+  if (projectHash !== undefined) learned.set(hashPlaceholder, projectHash);
   const drift: Drift[] = [];
   for (const [index, step] of steps.entries()) {
     process.stdout.write(`\n[${index + 1}/${steps.length}] ${step.title}\n`);
-    const run = withHash(step.run, hash);
+    const run = withLearned(step.run, learned);
     if (dryRun) {
-      process.stdout.write(
-        step.unless === undefined ? `  ${shellLine(run)}\n` : `  ${shellLine(step.unless)} ||\n    ${shellLine(run)}\n`,
-      );
+      const line = `${shellLine(run)}${step.stdin === undefined ? '' : hereDocument(step.stdin)}`;
+      process.stdout.write(step.unless === undefined ? `  ${line}\n` : `  ${shellLine(step.unless)} ||\n    ${line}\n`);
       continue;
     }
     if (step.unless !== undefined) {
@@ -85,25 +93,55 @@ export async function runPlan(
     }
     // A step that reads something says what it found itself, rather than echoing gcloud.
     const quiet =
-      step.learnsHashFrom !== undefined || step.checksInvokersOf !== undefined || step.requires !== undefined;
-    process.stdout.write(`  $ ${shellLine(run)}\n`);
-    const result = await gcloud(run, cwd, !quiet);
+      step.learnsHashFrom !== undefined ||
+      step.learns !== undefined ||
+      step.checksInvokersOf !== undefined ||
+      step.listsUndeclared !== undefined ||
+      step.requires !== undefined;
+    process.stdout.write(`  $ ${shellLine(run)}${step.stdin === undefined ? '' : ' (its file on stdin)'}\n`);
+    const result = await gcloud(run, cwd, !quiet, step.stdin);
     if (result.code !== 0) {
+      const said = requirementMissing(step, result) ?? gcloudError(result);
       throw new StepFailed(
-        `step ${index + 1} failed: ${step.title}\n${requirementMissing(step, result) ?? gcloudError(result)}`,
+        `step ${index + 1} failed: ${step.title}\n${said}${step.onFailure === undefined ? '' : `\n${step.onFailure}`}`,
       );
     }
+    const output = result.stdout.trim();
     if (step.learnsHashFrom !== undefined) {
-      hash = hashFromUrl(step.learnsHashFrom, result.stdout.trim(), hash, index + 1, step.title);
+      const hash = hashFromUrl(step.learnsHashFrom, output, learned.get(hashPlaceholder), index + 1, step.title);
+      learned.set(hashPlaceholder, hash);
+    }
+    if (step.learns !== undefined) {
+      if (output === '' || output.includes('\n')) {
+        throw new StepFailed(`step ${index + 1} failed: ${step.title}\ngcloud printed "${output}", not one value`);
+      }
+      process.stdout.write(`  ${output}\n`);
+      learned.set(step.learns, output);
     }
     if (step.checksInvokersOf !== undefined) {
       const { service, declared } = step.checksInvokersOf;
       const extra = invokersIn(result.stdout).filter((member) => !declared.includes(member));
       process.stdout.write(extra.length === 0 ? '  as declared\n' : `  ${extra.length} not declared\n`);
-      drift.push(...extra.map((member) => ({ service, member })));
+      drift.push(...extra.map((member) => ({ kind: 'invoker' as const, service, member })));
+    }
+    if (step.listsUndeclared !== undefined) {
+      const { kind, instance = '', declared } = step.listsUndeclared;
+      const extra = output
+        .split('\n')
+        .map((name) => name.trim())
+        .filter((name) => name !== '' && !declared.includes(name));
+      process.stdout.write(extra.length === 0 ? '  none\n' : `  ${extra.join(', ')}\n`);
+      drift.push(...extra.map((name) => (kind === 'instance' ? { kind, name } : { kind, instance, name })));
     }
   }
-  return { projectHash: hash, drift };
+  return { projectHash: learned.get(hashPlaceholder), drift };
+}
+
+/** A step's standard input as a shell here-document, for a dry run to show whole and a person to paste. */
+function hereDocument(text: string): string {
+  const lines = text.endsWith('\n') ? text.slice(0, -1) : text;
+  // The body and EOF at the line's start, as the shell reads them when pasted.
+  return ` <<'EOF'\n${lines}\nEOF`;
 }
 
 /**
@@ -119,9 +157,11 @@ function requirementMissing(step: Step, result: Result): string | undefined {
   return `${step.requires.what} does not exist; nothing was changed after enabling the APIs. Create it, then deploy again:\n  ${step.requires.create}`;
 }
 
-/** A command with the cloud hash in place, once it is known. */
-function withHash(args: readonly string[], hash: string | undefined): string[] {
-  return args.map((arg) => (hash === undefined ? arg : arg.replaceAll(hashPlaceholder, hash)));
+/** A command with each value learned so far in its placeholder's place. */
+function withLearned(args: readonly string[], learned: ReadonlyMap<string, string>): string[] {
+  return args.map((arg) =>
+    [...learned].reduce((result, [placeholder, value]) => result.replaceAll(placeholder, value), arg),
+  );
 }
 
 /**
@@ -175,24 +215,30 @@ function gcloudError(result: Result): string {
   );
 }
 
-/** Lists the grants no manifest declares; with prune, removes each one. */
+/**
+ * Lists what no manifest declares. With prune, removes each invoker grant; it never deletes an instance
+ * or a database, since that would take their data with it: it says so, and how to do it by hand.
+ */
 export async function reportDrift(
   drift: readonly Drift[],
   config: DeployConfig,
   { cwd, prune }: { cwd: string; prune: boolean },
 ): Promise<void> {
-  if (drift.length === 0) return;
-  process.stdout.write(
-    `\nroles/run.invoker grants that no service.json declares${prune ? ', removed with --prune' : ''}:\n`,
-  );
-  for (const { service, member } of drift) {
+  const scope = `--project=${config.project}`;
+  const grants = drift.filter((found) => found.kind === 'invoker');
+  if (grants.length > 0) {
+    process.stdout.write(
+      `\nroles/run.invoker grants that no service.json declares${prune ? ', removed with --prune' : ''}:\n`,
+    );
+  }
+  for (const { service, member } of grants) {
     const remove = [
       'run',
       'services',
       'remove-iam-policy-binding',
       service,
       `--region=${config.region}`,
-      `--project=${config.project}`,
+      scope,
       `--member=${member}`,
       '--role=roles/run.invoker',
     ];
@@ -202,7 +248,20 @@ export async function reportDrift(
     const result = await gcloud(remove, cwd, false);
     if (result.code !== 0) throw new StepFailed(`removing ${member} from ${service} failed\n${gcloudError(result)}`);
   }
-  if (!prune) process.stdout.write('Run again with --prune to remove them.\n');
+  if (grants.length > 0 && !prune) process.stdout.write('Run again with --prune to remove them.\n');
+
+  const data = drift.filter((found) => found.kind !== 'invoker');
+  if (data.length === 0) return;
+  process.stdout.write(
+    `\nCloud SQL ${data.length === 1 ? 'holds one' : `holds ${data.length}`} that no service.json declares. ${prune ? '--prune leaves' : 'The deploy leaves'} ${data.length === 1 ? 'it' : 'them'} alone: deleting an instance takes every database in it and its backups with it, and deleting a database takes its tables. An instance is billed until it is deleted. To delete one yourself, after exporting what you keep:\n`,
+  );
+  for (const found of data) {
+    const line =
+      found.kind === 'instance'
+        ? `  the instance ${found.name}: ${shellLine(['sql', 'instances', 'delete', found.name, scope])}\n`
+        : `  the database ${found.name} in ${found.instance}: ${shellLine(['sql', 'databases', 'delete', found.name, `--instance=${found.instance}`, scope])}\n`;
+    process.stdout.write(line);
+  }
 }
 
 /**

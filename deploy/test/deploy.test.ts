@@ -343,15 +343,149 @@ describe('a project of its own', () => {
     );
   });
 
-  it('deploys no service with a database while it makes no Cloud SQL database, and says so before any gcloud call', async () => {
-    await manifest('ledger', { port: 8080, database: {} });
-    await mkdir(join(work, 'services/ledger/migrations'));
-    await writeFile(join(work, 'services/ledger/migrations/0001_entries.sql'), 'create table entries (id int);\n');
-    const result = await deploy(['all'], settings, work);
-    expect(result).toMatchObject({ code: 1, calls: [] });
-    expect(result.stderr).toBe(
-      'deploy: ledger has a database, and the deploy does not make Cloud SQL databases yet: without one, the revision would not start. Nothing was deployed. Run it locally (pnpm dev, pnpm dev:cloud), or deploy the services without a database with deploy:one.\n',
-    );
+  describe('with a database', () => {
+    const bucket = 'gs://my-taco-project-taco-run';
+    const onInstance = `--instance=taco-run ${project}`;
+    const user = 'ledger@my-taco-project.iam';
+    const connection = 'my-taco-project:us-central1:taco-run';
+    const url = `postgresql://ledger%40${user.slice('ledger@'.length)}@localhost/ledger?host=/cloudsql/${connection}`;
+    const once = `storage objects describe ${bucket}/grants/ledger.sql ${project}`;
+    const missing = [
+      'artifacts repositories describe',
+      'iam service-accounts describe',
+      'sql instances describe taco-run --project=my-taco-project',
+      'storage buckets describe',
+      'sql databases describe',
+      'sql users describe',
+      'storage objects describe',
+    ].join(',');
+
+    beforeEach(async () => {
+      await manifest('ledger', { port: 8080, database: {} });
+      await manifest('tacoclient', { port: 8081, calls: ['ledger'] });
+      await mkdir(join(work, 'services/ledger/migrations'));
+      await writeFile(join(work, 'services/ledger/migrations/0001_entries.sql'), 'create table entries (id int);\n');
+      await rm(`${log}.stdin`, { force: true });
+    });
+
+    it('provisions Cloud SQL, grants the roles and privileges, and migrates before the deploy, in that order', async () => {
+      const result = await deploy(['all'], { ...settings, GCLOUD_STUB_MISSING: missing }, work);
+      expect(result.code).toBe(0);
+      expect(result.calls).toEqual([
+        `services enable run.googleapis.com artifactregistry.googleapis.com cloudbuild.googleapis.com sqladmin.googleapis.com storage.googleapis.com iam.googleapis.com ${project}`,
+        describeRepo,
+        createRepo,
+        describeAccount('ledger'),
+        createAccount('ledger'),
+        describeAccount('tacoclient'),
+        createAccount('tacoclient'),
+        `sql instances describe taco-run ${project}`,
+        `sql instances create taco-run --database-version=POSTGRES_17 --tier=db-f1-micro --edition=enterprise --region=us-central1 --database-flags=cloudsql.iam_authentication=on ${project}`,
+        `storage buckets describe ${bucket} ${project}`,
+        `storage buckets create ${bucket} --location=us-central1 --uniform-bucket-level-access ${project}`,
+        `sql instances describe taco-run --format=value(serviceAccountEmailAddress) ${project}`,
+        `storage buckets add-iam-policy-binding ${bucket} --member=serviceAccount:p123456789012-ab12cd@gcp-sa-cloud-sql.iam.gserviceaccount.com --role=roles/storage.objectViewer ${project}`,
+        `sql databases describe ledger ${onInstance}`,
+        `sql databases create ledger ${onInstance}`,
+        `sql users describe ${user} ${onInstance}`,
+        `sql users create ${user} --type=cloud_iam_service_account ${onInstance}`,
+        `projects add-iam-policy-binding my-taco-project --member=serviceAccount:${account('ledger')} --role=roles/cloudsql.client --condition=None`,
+        `projects add-iam-policy-binding my-taco-project --member=serviceAccount:${account('ledger')} --role=roles/cloudsql.instanceUser --condition=None`,
+        once,
+        `storage cp - ${bucket}/grants/ledger.pending.sql ${project}`,
+        once,
+        `sql import sql taco-run ${bucket}/grants/ledger.pending.sql --database=ledger --user=postgres --quiet ${project}`,
+        once,
+        `storage mv ${bucket}/grants/ledger.pending.sql ${bucket}/grants/ledger.sql ${project}`,
+        build('ledger'),
+        build('tacoclient'),
+        `run jobs deploy ledger-migrate --image=${image('ledger')} --region=us-central1 ${project} --service-account=${account('ledger')} --set-cloudsql-instances=${connection} --set-env-vars=DATABASE_URL=${url} --command=node --args=/app/migrate/migrate.js --max-retries=0 --task-timeout=600s --quiet`,
+        `run jobs execute ledger-migrate --region=us-central1 ${project} --wait`,
+        `run deploy ledger --image=${image('ledger')} --region=us-central1 ${project} --service-account=${account('ledger')} --no-allow-unauthenticated --set-env-vars=GOOGLE_CLOUD_PROJECT=my-taco-project,DATABASE_URL=${url} --set-cloudsql-instances=${connection} --startup-probe=httpGet.path=/healthz --quiet`,
+        describeUrl('ledger'),
+        deployService('tacoclient', clientEnv),
+        grant('ledger', `serviceAccount:${account('tacoclient')}`),
+        policy('ledger'),
+        policy('tacoclient'),
+        `sql instances list ${project} --format=value(name)`,
+        `sql databases list ${onInstance} --format=value(name)`,
+        describeUrl('tacoclient'),
+      ]);
+      // The privileges, with no password anywhere: run as postgres by `sql import`, from the file written on stdin.
+      expect(await readFile(`${log}.stdin`, 'utf8')).toBe(
+        [
+          'REVOKE ALL ON DATABASE "ledger" FROM PUBLIC;',
+          `GRANT CONNECT, TEMPORARY ON DATABASE "ledger" TO "${user}";`,
+          `GRANT USAGE, CREATE ON SCHEMA public TO "${user}";`,
+          '',
+        ].join('\n'),
+      );
+      expect(result.stdout).toContain(
+        'ledger keeps its data in the Cloud SQL instance taco-run (db-f1-micro, POSTGRES_17, us-central1), made when missing. Cloud SQL bills it by the hour while it exists, whether or not anything calls it, and its storage by the month; see https://cloud.google.com/sql/pricing. Nothing in this tool deletes it.',
+      );
+      expect(result.stdout.indexOf('keeps its data')).toBeLessThan(result.stdout.indexOf('[1/'));
+    });
+
+    it('applies the privileges once: a re-run that finds them applied makes nothing', async () => {
+      const result = await deploy(['all'], settings, work);
+      expect(result.code).toBe(0);
+      expect(
+        result.calls.filter((call) =>
+          /^(sql (instances|databases|users) create|sql import|storage (cp|mv|buckets create))/.test(call),
+        ),
+      ).toEqual([]);
+      expect(result.calls.filter((call) => call === once)).toHaveLength(3);
+    });
+
+    it('stops when the migrations fail, before the revision is deployed, and names the job log', async () => {
+      const result = await deploy(['all'], { ...settings, GCLOUD_STUB_FAIL: 'run jobs execute ledger-migrate' }, work);
+      expect(result.code).toBe(1);
+      expect(result.calls.at(-1)).toBe(`run jobs execute ledger-migrate --region=us-central1 ${project} --wait`);
+      expect(result.calls.filter((call) => call.startsWith('run deploy'))).toEqual([]);
+      expect(result.stderr).toContain(
+        "The migrations did not all apply, so ledger was not deployed: the revision serving before still serves. The job's log:\n  gcloud logging read 'resource.type=\"cloud_run_job\" AND resource.labels.job_name=\"ledger-migrate\"' --project=my-taco-project --limit=50 --format='value(jsonPayload.message)'",
+      );
+    });
+
+    it('lists instances and databases no manifest names, and leaves them with --prune', async () => {
+      const sql = JSON.stringify({ 'taco-run': ['postgres', 'ledger', 'orders'], 'old-db': [] });
+      const result = await deploy(['all', '--prune'], { ...settings, GCLOUD_STUB_SQL: sql }, work);
+      expect(result.code).toBe(0);
+      expect(result.calls.filter((call) => call.includes(' delete '))).toEqual([]);
+      expect(result.stdout).toContain(
+        [
+          'Cloud SQL holds 2 that no service.json declares. --prune leaves them alone: deleting an instance takes every database in it and its backups with it, and deleting a database takes its tables. An instance is billed until it is deleted. To delete one yourself, after exporting what you keep:',
+          `  the instance old-db: gcloud sql instances delete old-db ${project}`,
+          `  the database orders in taco-run: gcloud sql databases delete orders --instance=taco-run ${project}`,
+        ].join('\n'),
+      );
+    });
+
+    it('takes the instance, its tier and its region from the environment', async () => {
+      const result = await deploy(
+        ['one', 'ledger', '--dry-run'],
+        {
+          ...settings,
+          CLOUD_SQL_INSTANCE: 'books',
+          CLOUD_SQL_TIER: 'db-custom-1-3840',
+          CLOUD_SQL_REGION: 'europe-west1',
+        },
+        work,
+      );
+      expect(result).toMatchObject({ code: 0, calls: [] });
+      expect(result.stdout).toContain(
+        'gcloud sql instances create books --database-version=POSTGRES_17 --tier=db-custom-1-3840 --edition=enterprise --region=europe-west1 --database-flags=cloudsql.iam_authentication=on',
+      );
+      expect(result.stdout).toContain('--set-cloudsql-instances=my-taco-project:europe-west1:books');
+      const bad = await deploy(['all'], { ...settings, CLOUD_SQL_INSTANCE: 'Books', CLOUD_SQL_TIER: 'f1-micro' }, work);
+      expect(bad).toMatchObject({ code: 1, calls: [] });
+      expect(bad.stderr).toContain(
+        '  CLOUD_SQL_INSTANCE must be a Cloud SQL instance ID: lowercase letters, digits and hyphens, starting with a letter (got "Books")',
+      );
+      expect(bad.stderr).toContain(
+        '  CLOUD_SQL_TIER must be a Cloud SQL machine type, such as db-f1-micro or db-custom-1-3840 (got "f1-micro")',
+      );
+    });
   });
 
   it('refuses a wrong manifest before any gcloud call, naming the file and the field', async () => {
@@ -448,17 +582,21 @@ const realGcloud = await promisify(execFile)('sh', ['-c', 'command -v gcloud'], 
 describe.skipIf(realGcloud === '')('the plan, against the real gcloud', () => {
   it('uses only commands and flags gcloud accepts', { timeout: 120_000 }, async () => {
     const config = readConfig({ ...settings }, undefined);
-    // The fixture project, and one whose service reads a secret and is public: every kind of step.
-    const withSecret = await mkdtemp(join(tmpdir(), 'deploy-secret-'));
-    await mkdir(join(withSecret, 'services/shop'), { recursive: true });
+    // The fixture project, and one whose services read a secret, are public and have a database: every kind of step.
+    const everyKind = await mkdtemp(join(tmpdir(), 'deploy-every-kind-'));
+    await mkdir(join(everyKind, 'services/shop'), { recursive: true });
     await writeFile(
-      join(withSecret, 'services/shop/service.json'),
+      join(everyKind, 'services/shop/service.json'),
       JSON.stringify({ port: 8080, public: true, secrets: { PAYMENT_KEY: 'payment-key:latest' } }),
     );
-    const commands = [loadProject(fixtureProject), loadProject(withSecret, { apis: [] })]
+    // And one with a database: Cloud SQL, the grants, the migration job.
+    await mkdir(join(everyKind, 'services/ledger/migrations'), { recursive: true });
+    await writeFile(join(everyKind, 'services/ledger/service.json'), JSON.stringify({ port: 8081, database: {} }));
+    await writeFile(join(everyKind, 'services/ledger/migrations/0001_entries.sql'), 'create table entries (id int);\n');
+    const commands = [loadProject(fixtureProject), loadProject(everyKind, { apis: [] })]
       .flatMap((project) => deployAllPlan(config, project))
       .flatMap((step) => (step.unless === undefined ? [step.run] : [step.unless, step.run]));
-    await rm(withSecret, { recursive: true, force: true });
+    await rm(everyKind, { recursive: true, force: true });
     const emptyConfig = await mkdtemp(join(tmpdir(), 'gcloud-config-'));
     try {
       const results = await Promise.all(
