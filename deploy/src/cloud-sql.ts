@@ -32,8 +32,8 @@ export function cloudSqlUrl(config: DeployConfig, service: Service, accountEmail
 /**
  * The privileges a service's IAM user gets, once, run as `postgres`. IAM users start with none; these
  * let it connect to its own database and create in its public schema, so it owns every table its
- * migrations make. PUBLIC loses its default CONNECT, so no other service's user can reach it. It gets
- * no CREATEDB or CREATEROLE, and no membership in cloudsqlsuperuser. Owning the database outright
+ * migrations make. PUBLIC loses its default CONNECT, so no other service's user can reach it. They
+ * grant no CREATEDB or CREATEROLE, and no membership in cloudsqlsuperuser. Owning the database outright
  * (ALTER DATABASE … OWNER TO) would need `postgres` to be a member of the IAM role, which on
  * PostgreSQL 16 and later it cannot grant itself.
  */
