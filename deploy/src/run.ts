@@ -79,13 +79,14 @@ export async function runPlan(
   for (const [index, step] of steps.entries()) {
     process.stdout.write(`\n[${index + 1}/${steps.length}] ${step.title}\n`);
     const run = withLearned(step.run, learned);
+    const unless = step.unless === undefined ? undefined : withLearned(step.unless, learned);
     if (dryRun) {
       const line = `${shellLine(run)}${step.stdin === undefined ? '' : hereDocument(step.stdin)}`;
-      process.stdout.write(step.unless === undefined ? `  ${line}\n` : `  ${shellLine(step.unless)} ||\n    ${line}\n`);
+      process.stdout.write(unless === undefined ? `  ${line}\n` : `  ${shellLine(unless)} ||\n    ${line}\n`);
       continue;
     }
-    if (step.unless !== undefined) {
-      const check = await gcloud(step.unless, cwd, false);
+    if (unless !== undefined) {
+      const check = await gcloud(unless, cwd, false);
       if (check.code === 0) {
         process.stdout.write('  already there\n');
         continue;
