@@ -43,13 +43,20 @@ await writeFile(join(out, 'package.json'), `${JSON.stringify({ private: true, ty
 const manifest = JSON.parse(readFileSync(join(project, 'services', service, 'service.json'), 'utf8'));
 if (manifest.database !== undefined) {
   // The deploy's migration job runs from this same image: `node /app/migrate/migrate.js`, beside the files it applies.
-  const migrations = join(project, 'services', service, manifest.database.migrations ?? 'migrations');
+  const folder = join('services', service, manifest.database.migrations ?? 'migrations');
+  const migrations = join(project, folder);
   await cp(join(root, 'packages/database/dist'), join(out, 'migrate'), { recursive: true }).catch((error) => {
     process.stderr.write(
       `assemble-image: packages/database/dist is missing (${error.code}); run \`pnpm build\` first\n`,
     );
     process.exit(1);
   });
+  if (!existsSync(migrations)) {
+    process.stderr.write(
+      `assemble-image: ${service} has a database, and its migrations folder ${folder} is missing; make it, with 0001_<what>.sql as its first migration\n`,
+    );
+    process.exit(1);
+  }
   await mkdir(join(out, 'migrations'));
   for (const file of readdirSync(migrations).filter((name) => name.endsWith('.sql'))) {
     await cp(join(migrations, file), join(out, 'migrations', file));

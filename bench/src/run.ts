@@ -4,7 +4,7 @@
 // checks of a change (run it before and after).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -338,6 +338,8 @@ async function databaseScenario(): Promise<Record<'fastify-pg' | typeof database
     // Its image layout, as deploy/assemble-image.mjs lays out a service's, in a project of its own.
     await mkdir(join(project, 'services/orders'), { recursive: true });
     await writeFile(join(project, 'services/orders/service.json'), '{ "port": 8080, "database": {} }\n');
+    // The migrations it ships, which the image's migration job applies, from where a service keeps them.
+    await cp(join(root, ordersMigrations), join(project, 'services/orders/migrations'), { recursive: true });
     await build(
       nodeBundle({ entry: { main: ordersService }, outDir: join(project, 'services/orders/dist'), silent: true }),
     );

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -233,6 +233,21 @@ describe('the image layout of a service with a database', () => {
   it('also holds its migrations and the migration job that applies them', async () => {
     expect(await readdir(join(layout, 'migrations'))).toEqual(['0001_orders.sql']);
     expect(await readdir(join(layout, 'migrate'))).toEqual(expect.arrayContaining(['migrate.js']));
+  });
+
+  it('is refused, naming the folder, when its migrations folder is missing', async () => {
+    await mkdir(join(project, 'services/ledger'), { recursive: true });
+    await writeFile(join(project, 'services/ledger/service.json'), '{ "port": 8081, "database": {} }\n');
+    await cp(join(project, 'services/orders/dist'), join(project, 'services/ledger/dist'), { recursive: true });
+    const result = await runNode(join(root, 'deploy/assemble-image.mjs'), ['ledger', join(project, 'ledger')], {
+      cwd: project,
+    });
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'assemble-image: ledger has a database, and its migrations folder services/ledger/migrations is missing; make it, with 0001_<what>.sql as its first migration\n',
+    });
   });
 
   it('holds no PGlite: the embedded database is for pnpm dev, and stays out of what ships', async () => {
