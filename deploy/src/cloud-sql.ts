@@ -8,10 +8,10 @@ import type { Step } from './step.js';
 // socket: no password exists anywhere. See "Data on Cloud Run" in the README for the order and why.
 
 /** The PostgreSQL major of the instance: PGlite's, so `pnpm dev` runs the SQL Cloud SQL will. */
-export const postgresVersion = 'POSTGRES_17';
+const postgresVersion = 'POSTGRES_17';
 
 /** Stands in for the instance's own service account, which reads the grants file, until the runner reads it. */
-export const instanceAccountPlaceholder = '<instance account>';
+const instanceAccountPlaceholder = '<instance account>';
 
 /** `<project>:<region>:<instance>`, as Cloud Run mounts it at /cloudsql/<it>. */
 export function connectionName(config: DeployConfig): string {
@@ -19,7 +19,7 @@ export function connectionName(config: DeployConfig): string {
 }
 
 /** A service's PostgreSQL login: its account's email without `.gserviceaccount.com`, as Cloud SQL names IAM users. */
-export function databaseUser(accountEmail: string): string {
+function databaseUser(accountEmail: string): string {
   return accountEmail.replace(/\.gserviceaccount\.com$/, '');
 }
 
@@ -187,7 +187,7 @@ export function provisionSteps(
 }
 
 /** The Cloud Run job that migrates a service's database from its new image: `<service>-migrate`. */
-export function migrationJobName(service: Service): string {
+function migrationJobName(service: Service): string {
   return `${service.name}-migrate`;
 }
 
